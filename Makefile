@@ -1,0 +1,76 @@
+# Every command a newcomer needs; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: help install install-dev messages migrate demo run test lint format superuser schema bench check-deploy clean
+
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## Create .venv and install the runtime requirements
+
+install-dev: $(VENV)/.installed-dev ## Install the runtime and test/lint requirements
+
+messages: $(VENV)/.installed ## Compile the Korean/English message catalogues (needs gettext's msgfmt)
+	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+
+migrate: install messages ## Apply database migrations
+	$(BIN)/python manage.py migrate --no-input -v 0
+
+demo: migrate ## Load the demo users (idempotent) and print their logins
+	$(BIN)/python manage.py seed_demo
+
+run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite)
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install-dev messages ## Run the whole test suite (DATABASE_URL picks PostgreSQL)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
+
+lint: install-dev ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev ## Fix lint findings and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+superuser: migrate ## Create an admin account interactively
+	$(BIN)/python manage.py createsuperuser
+
+schema: install ## Write the OpenAPI schema to schema.yml, failing on any warning
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+check-deploy: install messages ## manage.py check --deploy with production settings and dummy secrets
+	@DJANGO_SETTINGS_MODULE=config.settings.production \
+	DJANGO_SECRET_KEY=dummy-secret-key-for-the-deploy-check-0123456789-abcdefghijklmnop \
+	JWT_SIGNING_KEY=dummy-jwt-key-for-the-deploy-check-0123456789-abcdefghijklmnopq \
+	DJANGO_ALLOWED_HOSTS=api.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+bench: install ## Run every benchmark under bench/ (loopback only) and print the figures
+	$(BIN)/python bench/run_all.py
+
+clean: ## Remove the virtualenv, the SQLite database and compiled catalogues
+	rm -rf $(VENV) db.sqlite3 staticfiles
+	find locale -name '*.mo' -delete

@@ -1,0 +1,86 @@
+"""Password change (logged in) and reset by email (logged out)."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.apis.auth import PASSWORD_FIELD, client_info
+from accounts.cookies import refresh_cookie_set, token_pair_body
+from accounts.serializers import TokenPairSerializer
+from accounts.throttles import PasswordResetAccountThrottle, PasswordResetIpThrottle
+from core.openapi import error_response
+
+DetailSerializer = inline_serializer("Detail", fields={"detail": serializers.CharField()})
+
+
+class PasswordChangeApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        current_password = serializers.CharField(**PASSWORD_FIELD)
+        new_password = serializers.CharField(**PASSWORD_FIELD)
+
+    @extend_schema(
+        operation_id="auth_password_change",
+        request=InputSerializer,
+        responses={200: TokenPairSerializer},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.user_password_change(
+            user=request.user, **serializer.validated_data, client=client_info(request)
+        )
+        response = Response(token_pair_body(pair))
+        refresh_cookie_set(response, pair)
+        return response
+
+
+class PasswordResetApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (PasswordResetIpThrottle, PasswordResetAccountThrottle)
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    @extend_schema(
+        operation_id="auth_password_reset",
+        request=InputSerializer,
+        responses={202: DetailSerializer},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        return Response(
+            {"detail": _("If an account uses this email, a reset link is on its way.")},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (PasswordResetIpThrottle,)
+
+    class InputSerializer(serializers.Serializer):
+        uid = serializers.CharField(max_length=64)
+        token = serializers.CharField(max_length=128)
+        new_password = serializers.CharField(**PASSWORD_FIELD)
+
+    @extend_schema(
+        operation_id="auth_password_reset_confirm",
+        request=InputSerializer,
+        responses={
+            200: DetailSerializer,
+            400: error_response("`invalid_reset_token` or `validation_error`."),
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response({"detail": _("Your password has been reset. Log in again.")})

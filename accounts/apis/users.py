@@ -1,0 +1,70 @@
+"""The caller's own profile and the staff user directory."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.cookies import refresh_cookie_clear
+from accounts.filters import UserFilter
+from accounts.models import Part, Team, phone_validator, username_validator
+from accounts.serializers import UserSerializer
+
+
+class MeApi(APIView):
+    class UpdateSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        username = serializers.CharField(
+            min_length=2, max_length=30, required=False, validators=[username_validator]
+        )
+        part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
+        team = serializers.PrimaryKeyRelatedField(
+            queryset=Team.objects.all(), required=False, allow_null=True
+        )
+        introduction = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        phone = serializers.CharField(
+            max_length=20, required=False, allow_blank=True, validators=[phone_validator]
+        )
+
+        def validate_username(self, value: str) -> str:
+            user = self.context["user"]
+            if value.lower() != user.username.lower() and not selectors.username_is_available(
+                username=value
+            ):
+                raise serializers.ValidationError(_("This username is taken."))
+            return value
+
+    @extend_schema(operation_id="users_me_retrieve", responses={200: UserSerializer})
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="users_me_update", request=UpdateSerializer, responses={200: UserSerializer}
+    )
+    def patch(self, request):
+        serializer = self.UpdateSerializer(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(operation_id="users_me_deactivate", responses={204: None})
+    def delete(self, request):
+        services.user_deactivate(user=request.user)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        refresh_cookie_clear(response)
+        return response
+
+
+class UserListApi(ListAPIView):
+    permission_classes = (IsAdminUser,)
+    serializer_class = UserSerializer
+    filterset_class = UserFilter
+    queryset = selectors.user_list()
+
+    @extend_schema(operation_id="users_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,22 @@
+"""Bearer (or `JWT`) access tokens whose session is checked on every request."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from accounts.revocation import session_is_live
+from accounts.tokens import SESSION_CLAIM
+
+
+class SessionJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token):
+        token = super().get_validated_token(raw_token)
+        if SESSION_CLAIM not in token:
+            raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid")
+        return token
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if not session_is_live(validated_token[SESSION_CLAIM], user.pk):
+            raise AuthenticationFailed(_("This session has ended."), code="session_revoked")
+        return user

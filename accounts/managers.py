@@ -1,0 +1,31 @@
+"""Creating users with the right role and flags in one place."""
+
+from django.contrib.auth.base_user import BaseUserManager
+
+
+class CustomUserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, username: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("Users must have an email address.")
+        if not username:
+            raise ValueError("Users must have a username.")
+        user = self.model(email=self.normalize_email(email).lower(), username=username, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, username: str, password: str | None = None, **extra):
+        extra.setdefault("role", "student")
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, username, password, **extra)
+
+    def create_tutor(self, email: str, username: str, password: str | None = None, **extra):
+        extra["role"] = "tutor"
+        return self.create_user(email, username, password, **extra)
+
+    def create_superuser(self, email: str, username: str, password: str | None = None, **extra):
+        extra.update(role="admin", is_staff=True, is_superuser=True)
+        return self._create_user(email, username, password, **extra)

@@ -1,0 +1,55 @@
+"""Output shapes shared by the accounts endpoints (and by other apps that show a user)."""
+
+from rest_framework import serializers
+
+from accounts.models import AuthSession, CustomUser, Team
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ("id", "name", "description")
+
+
+class UserSerializer(serializers.ModelSerializer):
+    team = TeamSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = CustomUser
+        fields = (
+            "id",
+            "email",
+            "username",
+            "name",
+            "role",
+            "part",
+            "team",
+            "introduction",
+            "phone",
+            "is_staff",
+            "date_joined",
+        )
+        read_only_fields = fields
+
+
+class AuthSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuthSession
+        fields = ("id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current")
+        read_only_fields = fields
+
+    def get_current(self, session: AuthSession) -> bool:
+        return str(session.pk) == self.context.get("current_session_id")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False, help_text="Absent in cookie mode: the refresh token is in a cookie."
+    )
+
+
+class SessionResponseSerializer(TokenPairSerializer):
+    user = UserSerializer()

@@ -1,0 +1,75 @@
+"""Signing and reading our JWTs (simplejwt underneath): every token names its session (`sid`)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from core.exceptions import ApplicationError
+
+SESSION_CLAIM = "sid"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    refresh_expires_at: datetime
+
+
+def _expiry_timestamp(now: datetime, lifetime, cap: datetime) -> int:
+    return int(min(now + lifetime, cap).timestamp())
+
+
+def _build(token_class: type[Token], *, user_id: int, session_id, jti: str | None, exp: int):
+    token = token_class()
+    token["exp"] = exp
+    token["user_id"] = user_id
+    token[SESSION_CLAIM] = str(session_id)
+    if jti is not None:
+        token["jti"] = jti
+    return str(token)
+
+
+def token_pair_issue(*, user_id: int, session_id, refresh_jti: str, cap: datetime) -> TokenPair:
+    now = timezone.now()
+    refresh_exp = _expiry_timestamp(now, settings.REFRESH_TOKEN_LIFETIME, cap)
+    access_exp = _expiry_timestamp(now, settings.ACCESS_TOKEN_LIFETIME, cap)
+    return TokenPair(
+        access=_build(
+            AccessToken, user_id=user_id, session_id=session_id, jti=None, exp=access_exp
+        ),
+        refresh=_build(
+            RefreshToken, user_id=user_id, session_id=session_id, jti=refresh_jti, exp=refresh_exp
+        ),
+        refresh_expires_at=datetime.fromtimestamp(refresh_exp, tz=timezone.get_current_timezone()),
+    )
+
+
+def token_not_valid() -> ApplicationError:
+    return ApplicationError(
+        "token_not_valid", _("Token is invalid or expired."), status.HTTP_401_UNAUTHORIZED
+    )
+
+
+def _decode(token_class: type[Token], raw: str | bytes) -> Token:
+    try:
+        token = token_class(raw)
+    except TokenError as exc:
+        raise token_not_valid() from exc
+    if SESSION_CLAIM not in token or "user_id" not in token:
+        raise token_not_valid()
+    return token
+
+
+def refresh_token_decode(raw: str) -> Token:
+    return _decode(RefreshToken, raw)
+
+
+def access_token_decode(raw: str) -> Token:
+    return _decode(AccessToken, raw)

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from accounts.apis import auth, passwords, social, users
+
+urlpatterns = [
+    path("auth/register/", auth.RegisterApi.as_view(), name="auth-register"),
+    path("auth/availability/", auth.AvailabilityApi.as_view(), name="auth-availability"),
+    path("auth/login/", auth.LoginApi.as_view(), name="auth-login"),
+    path("auth/token/refresh/", auth.TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/token/verify/", auth.TokenVerifyApi.as_view(), name="auth-token-verify"),
+    path("auth/logout/", auth.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/logout-all/", auth.LogoutAllApi.as_view(), name="auth-logout-all"),
+    path("auth/sessions/", auth.SessionListApi.as_view(), name="auth-sessions"),
+    path(
+        "auth/sessions/<uuid:session_id>/",
+        auth.SessionDeleteApi.as_view(),
+        name="auth-session-delete",
+    ),
+    path(
+        "auth/password/change/", passwords.PasswordChangeApi.as_view(), name="auth-password-change"
+    ),
+    path("auth/password/reset/", passwords.PasswordResetApi.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm/",
+        passwords.PasswordResetConfirmApi.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("auth/social/<str:provider>/", social.SocialLoginApi.as_view(), name="auth-social"),
+    path("users/me/", users.MeApi.as_view(), name="users-me"),
+    path("users/", users.UserListApi.as_view(), name="users-list"),
+]

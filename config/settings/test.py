@@ -1,0 +1,20 @@
+"""Test run: the database comes from DATABASE_URL (PostgreSQL in CI), a fast hasher."""
+
+from .base import *  # noqa: F403
+from .base import SIMPLE_JWT
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+JWT_SIGNING_KEY = "test-jwt-signing-key-with-enough-entropy-0123456789"
+SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
+# Argon2 is checked by its own tests (accounts/tests/test_passwords.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_SEND_IN_BACKGROUND = False
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-google-client-id.apps.googleusercontent.com"
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-google-secret"
+SOCIAL_AUTH_KAKAO_KEY = "test-kakao-rest-api-key"
+SOCIAL_AUTH_KAKAO_SECRET = "test-kakao-secret"

@@ -1,0 +1,71 @@
+"""OpenAPI generation: each operation documents the error envelope for the statuses it returns."""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable snake_case code, e.g. `already_voted`.")
+    message = serializers.CharField(help_text="Human text in the language of Accept-Language.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Per-field messages; present (maybe empty) on 400.",
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorSerializer()
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (`validation_error`, `parse_error`, ...).",
+    "401": "No or bad credentials.",
+    "403": "Authenticated but not allowed.",
+    "404": "No such object, or not yours.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type.",
+    "429": "Throttled; see the Retry-After header.",
+}
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """For `@extend_schema(responses={409: error_response("...")})` on domain errors."""
+    return OpenApiResponse(ErrorEnvelopeSerializer, description=description)
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        """`LoginApi.InputSerializer` becomes `LoginInput`: nested names stay unique."""
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        serializer_class = serializer if isinstance(serializer, type) else type(serializer)
+        outer, _, inner = serializer_class.__qualname__.rpartition(".")
+        if outer and "<locals>" not in outer and inner.removesuffix("Serializer") in name:
+            return outer.removesuffix("Api") + name
+        return name
+
+    def _error_statuses(self) -> list[str]:
+        statuses = []
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses += ["400", "413", "415"]
+        elif self._is_list_view():
+            statuses.append("400")
+        if not all(issubclass(p, AllowAny) for p in self.view.permission_classes):
+            statuses += ["401", "403"]
+        if "{" in self.path:
+            statuses.append("404")
+        if getattr(self.view, "throttle_classes", None):
+            statuses.append("429")
+        return statuses
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code in self._error_statuses():
+            if status_code not in responses:
+                responses[status_code] = self._get_response_for_code(
+                    error_response(ERROR_DESCRIPTIONS[status_code]),
+                    status_code,
+                    direction=direction,
+                )
+        return responses
