@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from accounts.services import ClientInfo, auth_session_start
@@ -34,9 +35,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+class CommittingAPIClient(APIClient):
+    """Runs each request's on_commit callbacks as production's autocommit would.
+
+    Tests run inside a transaction that never commits, so without this a revocation or an email
+    scheduled with transaction.on_commit would never happen.
+    """
+
+    def request(self, **kwargs):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**kwargs)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    return CommittingAPIClient()
 
 
 @pytest.fixture
@@ -57,7 +70,7 @@ def staff(db):
 def client_for(user) -> APIClient:
     """An API client holding a fresh session's access token for `user`."""
     _session, pair = auth_session_start(user=user, client=ClientInfo(user_agent="pytest"))
-    client = APIClient()
+    client = CommittingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
     client.token_pair = pair
     return client

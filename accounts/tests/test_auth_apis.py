@@ -1,0 +1,493 @@
+"""Every row of the accounts table of API.md, happy paths and their domain errors."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from accounts.models import AuthSession, CustomUser, RevokeReason
+from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
+from conftest import client_for
+
+USER_FIELDS = {
+    "id",
+    "email",
+    "username",
+    "name",
+    "role",
+    "part",
+    "team",
+    "introduction",
+    "phone",
+    "is_staff",
+    "date_joined",
+}
+NEW_PASSWORD = "another-long-passphrase-42"
+
+
+def register_body(**overrides) -> dict:
+    body = {
+        "email": "new.person@example.com",
+        "username": "new_person",
+        "password": "a-long-enough-passphrase",
+        "password_confirm": "a-long-enough-passphrase",
+        "name": "New Person",
+        "part": "backend",
+    }
+    return {**body, **overrides}
+
+
+@pytest.mark.django_db
+class TestRegister:
+    def test_register_creates_a_student_and_returns_a_working_session(self, api_client):
+        team = TeamFactory()
+        response = api_client.post("/api/auth/register/", register_body(team=team.pk))
+
+        assert response.status_code == 201
+        body = response.json()
+        assert set(body) == {"user", "access", "refresh"}
+        assert USER_FIELDS <= set(body["user"])
+        assert body["user"]["role"] == "student"
+        assert body["user"]["team"]["id"] == team.pk
+        user = CustomUser.objects.get(email="new.person@example.com")
+        assert user.check_password("a-long-enough-passphrase")
+        assert AuthSession.objects.filter(user=user, revoked_at__isnull=True).count() == 1
+        me = api_client.get("/api/users/me/", HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+        assert me.json()["email"] == "new.person@example.com"
+
+    def test_register_lowercases_the_email(self, api_client):
+        response = api_client.post("/api/auth/register/", register_body(email="MiXeD@Example.COM"))
+        assert response.status_code == 201
+        assert response.json()["user"]["email"] == "mixed@example.com"
+
+    @pytest.mark.parametrize(
+        ("overrides", "field"),
+        [
+            ({"password_confirm": "something-else-entirely"}, "password_confirm"),
+            ({"password": "short", "password_confirm": "short"}, "password"),
+            ({"password": "12345678901", "password_confirm": "12345678901"}, "password"),
+            ({"password": "password123", "password_confirm": "password123"}, "password"),
+            ({"email": "not-an-email"}, "email"),
+            ({"username": "has space"}, "username"),
+            ({"username": "at@sign"}, "username"),
+            ({"part": "astronaut"}, "part"),
+            ({"team": 999999}, "team"),
+        ],
+    )
+    def test_register_rejects_bad_fields_and_writes_nothing(self, api_client, overrides, field):
+        response = api_client.post("/api/auth/register/", register_body(**overrides))
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert field in error["fields"]
+        assert not CustomUser.objects.exists()
+
+    @pytest.mark.parametrize("field", ["email", "username"])
+    def test_register_refuses_a_taken_email_or_username_case_insensitively(self, api_client, field):
+        UserFactory(email="taken@example.com", username="taken")
+        value = {"email": "TAKEN@example.com", "username": "TAKEN"}[field]
+        response = api_client.post("/api/auth/register/", register_body(**{field: value}))
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+        assert CustomUser.objects.count() == 1
+
+    def test_register_accepts_a_64_character_passphrase(self, api_client):
+        password = "correct horse battery staple " * 2 + "abcdef"
+        assert len(password) >= 64
+        body = register_body(password=password, password_confirm=password)
+        response = api_client.post("/api/auth/register/", body)
+        assert response.status_code == 201
+
+
+@pytest.mark.django_db
+class TestAvailability:
+    @pytest.mark.parametrize(
+        ("query", "field", "available"),
+        [
+            ({"username": "taken"}, "username", False),
+            ({"username": "TAKEN"}, "username", False),
+            ({"username": "free"}, "username", True),
+            ({"email": "taken@example.com"}, "email", False),
+            ({"email": "free@example.com"}, "email", True),
+        ],
+    )
+    def test_availability_answers_for_one_field(self, api_client, query, field, available):
+        UserFactory(email="taken@example.com", username="taken")
+        response = api_client.get("/api/auth/availability/", query)
+        assert response.status_code == 200
+        assert response.json() == {
+            "field": field,
+            "value": query[field],
+            "available": available,
+        }
+
+    @pytest.mark.parametrize("query", [{}, {"username": "a", "email": "b@example.com"}])
+    def test_availability_needs_exactly_one_field(self, api_client, query):
+        response = api_client.get("/api/auth/availability/", query)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db
+class TestLogin:
+    @pytest.mark.parametrize("login", ["email", "username", "upper_email"])
+    def test_login_by_email_or_username(self, api_client, user, login):
+        value = {
+            "email": user.email,
+            "username": user.username,
+            "upper_email": user.email.upper(),
+        }[login]
+        response = api_client.post(
+            "/api/auth/login/", {"login": value, "password": DEFAULT_PASSWORD}
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"user", "access", "refresh"}
+        assert body["user"]["id"] == user.pk
+        user.refresh_from_db()
+        assert user.last_login is not None
+
+    def test_unknown_user_wrong_password_and_inactive_user_look_identical(self, api_client):
+        UserFactory(email="known@example.com")
+        UserFactory(email="gone@example.com", is_active=False)
+        attempts = [
+            {"login": "nobody@example.com", "password": DEFAULT_PASSWORD},
+            {"login": "known@example.com", "password": "wrong-password-here"},
+            {"login": "gone@example.com", "password": DEFAULT_PASSWORD},
+        ]
+        responses = [api_client.post("/api/auth/login/", body) for body in attempts]
+        assert {r.status_code for r in responses} == {401}
+        assert len({r.content for r in responses}) == 1
+        assert responses[0].json()["error"]["code"] == "invalid_credentials"
+        assert not AuthSession.objects.exists()
+
+    def test_unknown_user_costs_one_password_hash_like_a_wrong_password(
+        self, api_client, monkeypatch
+    ):
+        from django.contrib.auth.hashers import MD5PasswordHasher
+
+        UserFactory(email="known@example.com")
+        calls = []
+        original = MD5PasswordHasher.verify
+
+        def counting_verify(self, password, encoded):
+            calls.append(password)
+            return original(self, password, encoded)
+
+        monkeypatch.setattr(MD5PasswordHasher, "verify", counting_verify)
+        api_client.post("/api/auth/login/", {"login": "nobody@example.com", "password": "x1"})
+        api_client.post("/api/auth/login/", {"login": "known@example.com", "password": "x2"})
+        assert calls == ["x1", "x2"]
+
+    def test_login_upgrades_an_old_pbkdf2_hash_to_the_preferred_hasher(self, api_client, settings):
+        settings.PASSWORD_HASHERS = [
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ]
+        from django.contrib.auth.hashers import make_password
+
+        user = UserFactory()
+        CustomUser.objects.filter(pk=user.pk).update(
+            password=make_password(DEFAULT_PASSWORD, hasher="pbkdf2_sha256")
+        )
+        response = api_client.post(
+            "/api/auth/login/", {"login": user.email, "password": DEFAULT_PASSWORD}
+        )
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert user.password.startswith("md5$")
+
+
+@pytest.mark.django_db
+class TestVerify:
+    def test_verify_accepts_live_access_and_refresh_tokens(self, api_client, user):
+        pair = client_for(user).token_pair
+        for token in (pair.access, pair.refresh):
+            response = api_client.post("/api/auth/token/verify/", {"token": token})
+            assert response.status_code == 200
+            assert response.json() == {}
+
+    def test_verify_refuses_tokens_of_an_ended_session(self, api_client, user):
+        pair = client_for(user).token_pair
+        api_client.post("/api/auth/logout/", {"refresh": pair.refresh})
+        for token in (pair.access, pair.refresh):
+            response = api_client.post("/api/auth/token/verify/", {"token": token})
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == "token_not_valid"
+
+    def test_verify_refuses_a_consumed_refresh_token(self, api_client, user):
+        pair = client_for(user).token_pair
+        api_client.post("/api/auth/token/refresh/", {"refresh": pair.refresh})
+        response = api_client.post("/api/auth/token/verify/", {"token": pair.refresh})
+        assert response.status_code == 401
+
+
+@pytest.mark.django_db
+class TestLogoutAndSessions:
+    def test_logout_needs_a_refresh_token(self, api_client):
+        response = api_client.post("/api/auth/logout/", {})
+        assert response.status_code == 400
+        assert "refresh" in response.json()["error"]["fields"]
+
+    def test_logout_twice_is_401_the_second_time(self, api_client, user):
+        pair = client_for(user).token_pair
+        assert api_client.post("/api/auth/logout/", {"refresh": pair.refresh}).status_code == 204
+        again = api_client.post("/api/auth/logout/", {"refresh": pair.refresh})
+        assert again.status_code == 401
+        session = AuthSession.objects.get(user=user)
+        assert session.revoke_reason == RevokeReason.LOGOUT
+
+    def test_sessions_list_shows_only_my_live_sessions_and_marks_the_current(self, user):
+        client = client_for(user)
+        other = client_for(user)
+        other.post("/api/auth/logout/", {"refresh": other.token_pair.refresh})
+        client_for(UserFactory())  # someone else's session
+        client_for(user)
+
+        response = client.get("/api/auth/sessions/")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["count"] == 2
+        assert {"id", "created_at", "last_used_at", "user_agent", "ip", "current"} <= set(
+            body["results"][0]
+        )
+        assert [s["current"] for s in body["results"]].count(True) == 1
+
+    def test_deleting_someone_elses_session_is_404_and_leaves_it_alive(self, user):
+        stranger = UserFactory()
+        client_for(stranger)
+        stranger_session = AuthSession.objects.get(user=stranger)
+        response = client_for(user).delete(f"/api/auth/sessions/{stranger_session.pk}/")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+        stranger_session.refresh_from_db()
+        assert stranger_session.revoked_at is None
+
+    def test_sessions_need_authentication(self, api_client):
+        response = api_client.get("/api/auth/sessions/")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+class TestPasswordChange:
+    def test_password_change_ends_every_session_and_returns_a_new_one(self, api_client, user):
+        client = client_for(user)
+        other = client_for(user)
+
+        response = client.post(
+            "/api/auth/password/change/",
+            {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        )
+
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"access", "refresh"}
+        user.refresh_from_db()
+        assert user.check_password(NEW_PASSWORD)
+        assert client.get("/api/users/me/").status_code == 401
+        assert other.get("/api/users/me/").status_code == 401
+        fresh = api_client.get("/api/users/me/", HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+        assert fresh.status_code == 200
+        assert AuthSession.objects.filter(user=user, revoked_at__isnull=True).count() == 1
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (
+                {"current_password": "wrong-one-entirely", "new_password": NEW_PASSWORD},
+                "current_password",
+            ),
+            ({"current_password": DEFAULT_PASSWORD, "new_password": "short"}, "new_password"),
+        ],
+    )
+    def test_password_change_rejects_and_changes_nothing(self, user, body, field):
+        client = client_for(user)
+        response = client.post("/api/auth/password/change/", body)
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+        user.refresh_from_db()
+        assert user.check_password(DEFAULT_PASSWORD)
+        assert client.get("/api/users/me/").status_code == 200
+
+
+def reset_link_parts(message_body: str) -> tuple[str, str]:
+    match = re.search(r"uid=([\w-]+)&token=([\w-]+)", message_body)
+    assert match, message_body
+    return match.group(1), match.group(2)
+
+
+@pytest.mark.django_db
+class TestPasswordReset:
+    def test_reset_answers_the_same_whether_or_not_the_email_exists(self, api_client, user):
+        known = api_client.post("/api/auth/password/reset/", {"email": user.email})
+        unknown = api_client.post("/api/auth/password/reset/", {"email": "nobody@example.com"})
+        assert known.status_code == unknown.status_code == 202
+        assert known.content == unknown.content
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == [user.email]
+
+    def test_reset_confirm_sets_the_password_once_and_ends_all_sessions(self, api_client, user):
+        client = client_for(user)
+        api_client.post("/api/auth/password/reset/", {"email": user.email})
+        uid, token = reset_link_parts(mail.outbox[0].body)
+
+        response = api_client.post(
+            "/api/auth/password/reset/confirm/",
+            {"uid": uid, "token": token, "new_password": NEW_PASSWORD},
+        )
+
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert user.check_password(NEW_PASSWORD)
+        assert client.get("/api/users/me/").status_code == 401
+        assert not AuthSession.objects.filter(user=user, revoked_at__isnull=True).exists()
+        replay = api_client.post(
+            "/api/auth/password/reset/confirm/",
+            {"uid": uid, "token": token, "new_password": "yet-another-passphrase-9"},
+        )
+        assert replay.status_code == 400
+        assert replay.json()["error"]["code"] == "invalid_reset_token"
+        user.refresh_from_db()
+        assert user.check_password(NEW_PASSWORD)
+
+    @pytest.mark.parametrize(
+        ("uid", "token"), [("garbage", "garbage"), ("MQ", "bad-token"), ("!!", "x")]
+    )
+    def test_reset_confirm_with_a_bad_link_is_400_and_changes_nothing(
+        self, api_client, user, uid, token
+    ):
+        response = api_client.post(
+            "/api/auth/password/reset/confirm/",
+            {"uid": uid, "token": token, "new_password": NEW_PASSWORD},
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_reset_token"
+        user.refresh_from_db()
+        assert user.check_password(DEFAULT_PASSWORD)
+
+    def test_reset_confirm_validates_the_new_password(self, api_client, user):
+        api_client.post("/api/auth/password/reset/", {"email": user.email})
+        uid, token = reset_link_parts(mail.outbox[0].body)
+        response = api_client.post(
+            "/api/auth/password/reset/confirm/",
+            {"uid": uid, "token": token, "new_password": "short"},
+        )
+        assert response.status_code == 400
+        assert "new_password" in response.json()["error"]["fields"]
+        user.refresh_from_db()
+        assert user.check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.django_db
+class TestMe:
+    def test_me_returns_the_caller(self, auth_client, user):
+        response = auth_client.get("/api/users/me/")
+        assert response.status_code == 200
+        assert response.json()["id"] == user.pk
+        assert USER_FIELDS <= set(response.json())
+
+    def test_me_accepts_the_jwt_prefix(self, api_client, user):
+        pair = client_for(user).token_pair
+        response = api_client.get("/api/users/me/", HTTP_AUTHORIZATION=f"JWT {pair.access}")
+        assert response.status_code == 200
+
+    def test_patch_me_updates_the_profile(self, auth_client, user):
+        team = TeamFactory()
+        body = {
+            "name": "Renamed",
+            "username": "renamed_user",
+            "part": "frontend",
+            "team": team.pk,
+            "introduction": "Hello!",
+            "phone": "+82 10-1234-5678",
+        }
+        response = auth_client.patch("/api/users/me/", body)
+        assert response.status_code == 200
+        assert response.json()["team"]["id"] == team.pk
+        user.refresh_from_db()
+        assert (user.name, user.username, user.part, user.team_id, user.phone) == (
+            "Renamed",
+            "renamed_user",
+            "frontend",
+            team.pk,
+            "+82 10-1234-5678",
+        )
+
+    def test_patch_me_ignores_role_staff_and_email(self, auth_client, user):
+        response = auth_client.patch(
+            "/api/users/me/",
+            {"role": "admin", "is_staff": True, "is_superuser": True, "email": "x@example.com"},
+        )
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert (user.role, user.is_staff, user.is_superuser) == ("student", False, False)
+        assert user.email != "x@example.com"
+
+    def test_patch_me_refuses_a_taken_username(self, auth_client, user):
+        UserFactory(username="taken")
+        response = auth_client.patch("/api/users/me/", {"username": "Taken"})
+        assert response.status_code == 400
+        assert "username" in response.json()["error"]["fields"]
+        user.refresh_from_db()
+        assert user.username != "Taken"
+
+    def test_patch_me_keeps_my_own_username_in_another_case(self, auth_client, user):
+        response = auth_client.patch("/api/users/me/", {"username": user.username.upper()})
+        assert response.status_code == 200
+
+    def test_delete_me_deactivates_and_ends_every_session(self, api_client, user):
+        client = client_for(user)
+        other = client_for(user)
+        response = client.delete("/api/users/me/")
+        assert response.status_code == 204
+        user.refresh_from_db()
+        assert user.is_active is False
+        assert other.get("/api/users/me/").status_code == 401
+        login = api_client.post(
+            "/api/auth/login/", {"login": user.email, "password": DEFAULT_PASSWORD}
+        )
+        assert login.status_code == 401
+
+    def test_me_needs_authentication(self, api_client):
+        response = api_client.get("/api/users/me/")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+class TestUserDirectory:
+    def test_students_may_not_list_users(self, auth_client):
+        response = auth_client.get("/api/users/")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+
+    def test_staff_filter_by_role_and_search(self, staff_client):
+        UserFactory(name="Kim Minji", email="minji@example.com")
+        UserFactory(name="Lee Jun", role="tutor", email="jun@example.com")
+        by_role = staff_client.get("/api/users/", {"role": "tutor"}).json()
+        assert [u["email"] for u in by_role["results"]] == ["jun@example.com"]
+        by_search = staff_client.get("/api/users/", {"search": "minji"}).json()
+        assert [u["email"] for u in by_search["results"]] == ["minji@example.com"]
+
+    def test_unknown_role_is_400(self, staff_client):
+        response = staff_client.get("/api/users/", {"role": "wizard"})
+        assert response.status_code == 400
+        assert "role" in response.json()["error"]["fields"]
+
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_user_list_runs_a_fixed_number_of_queries(
+        self, staff_client, django_assert_max_num_queries, count
+    ):
+        team = TeamFactory()
+        UserFactory.create_batch(count, team=team)
+        with django_assert_max_num_queries(4):
+            response = staff_client.get("/api/users/", {"page_size": 100})
+        assert response.json()["count"] == count + 1
+
+    def test_page_size_is_capped_at_100(self, staff_client):
+        UserFactory.create_batch(105)
+        body = staff_client.get("/api/users/", {"page_size": 500}).json()
+        assert len(body["results"]) == 100
+        assert body["next"] is not None
