@@ -101,6 +101,7 @@ class RevokeReason(models.TextChoices):
     PASSWORD_RESET = "password_reset", _("Password reset")
     DEACTIVATED = "deactivated", _("Account deactivated")
     STAFF = "staff", _("Ended by staff")
+    SOCIAL_LINKED = "social_linked", _("A verified social login took over the account")
 
 
 class AuthSession(models.Model):

@@ -262,9 +262,11 @@ def user_password_change(
 
 
 def password_reset_request(*, email: str) -> None:
-    """Mail a single-use reset link if an active account has this email; silent otherwise."""
+    """Mail a single-use reset link if an active account has this email; silent otherwise.
+
+    Accounts made by social login have no usable password; this is how they get one."""
     user = CustomUser.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)

@@ -367,6 +367,19 @@ class TestPasswordReset:
         user.refresh_from_db()
         assert user.check_password(DEFAULT_PASSWORD)
 
+    def test_reset_lets_a_social_only_account_choose_a_password(self, api_client, user):
+        user.set_unusable_password()
+        user.save()
+        api_client.post("/api/auth/password/reset/", {"email": user.email})
+        uid, token = reset_link_parts(mail.outbox[0].body)
+        response = api_client.post(
+            "/api/auth/password/reset/confirm/",
+            {"uid": uid, "token": token, "new_password": NEW_PASSWORD},
+        )
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert user.check_password(NEW_PASSWORD)
+
     def test_reset_confirm_validates_the_new_password(self, api_client, user):
         api_client.post("/api/auth/password/reset/", {"email": user.email})
         uid, token = reset_link_parts(mail.outbox[0].body)

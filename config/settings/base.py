@@ -165,6 +165,8 @@ SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = env("GOOGLE_OAUTH2_SECRET", default="")
 SOCIAL_AUTH_GOOGLE_OAUTH2_SCOPE = ["openid", "email", "profile"]
 SOCIAL_AUTH_KAKAO_KEY = env("KAKAO_REST_API_KEY", default="")
 SOCIAL_AUTH_KAKAO_SECRET = env("KAKAO_CLIENT_SECRET", default="")
+# Numeric app id: Kakao access tokens obtained by another app are refused when it is set.
+SOCIAL_AUTH_KAKAO_APP_ID = env("KAKAO_APP_ID", default="")
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",
