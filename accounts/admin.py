@@ -52,6 +52,11 @@ class CustomUserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj)
+
     @admin.action(description=_("Deactivate the selected users and end their sessions"))
     def deactivate_users(self, request, queryset):
         users = list(queryset.filter(is_active=True))

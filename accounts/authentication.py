@@ -3,15 +3,24 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.settings import api_settings
 
 from accounts.revocation import session_is_live
-from accounts.tokens import SESSION_CLAIM
+from accounts.tokens import SESSION_CLAIM, claims_are_well_formed
 
 
 class SessionJWTAuthentication(JWTAuthentication):
+    def get_raw_token(self, header: bytes):
+        # Authentication schemes are case-insensitive (RFC 9110 section 11.1): accept "bearer".
+        scheme, _, rest = header.partition(b" ")
+        for known in api_settings.AUTH_HEADER_TYPES:
+            if scheme.lower() == known.lower().encode():
+                header = known.encode() + b" " + rest
+        return super().get_raw_token(header)
+
     def get_validated_token(self, raw_token):
         token = super().get_validated_token(raw_token)
-        if SESSION_CLAIM not in token:
+        if not claims_are_well_formed(token):
             raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid")
         return token
 

@@ -1,8 +1,23 @@
 """Output shapes shared by the accounts endpoints (and by other apps that show a user)."""
 
+import unicodedata
+
 from rest_framework import serializers
 
-from accounts.models import AuthSession, CustomUser, Team
+from accounts.models import AuthSession, CustomUser, Team, username_validator
+from core.serializers import StrictCharField
+
+
+class UsernameField(StrictCharField):
+    """NFKC-normalised, so full-width letters count as the ASCII letters they look like."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 2)
+        kwargs.setdefault("max_length", 30)
+        super().__init__(validators=[username_validator], **kwargs)
+
+    def to_internal_value(self, data):
+        return unicodedata.normalize("NFKC", super().to_internal_value(data))
 
 
 class TeamSerializer(serializers.ModelSerializer):

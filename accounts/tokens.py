@@ -1,5 +1,6 @@
 """Signing and reading our JWTs (simplejwt underneath): every token names its session (`sid`)."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,9 +63,21 @@ def _decode(token_class: type[Token], raw: str | bytes) -> Token:
         token = token_class(raw)
     except TokenError as exc:
         raise token_not_valid() from exc
-    if SESSION_CLAIM not in token or "user_id" not in token:
+    if not claims_are_well_formed(token):
         raise token_not_valid()
     return token
+
+
+def claims_are_well_formed(token: Token) -> bool:
+    """Signed by us is not enough: a malformed claim must never reach a query."""
+    user_id, session_id = token.get("user_id"), token.get(SESSION_CLAIM)
+    if type(user_id) is not int or not isinstance(session_id, str):
+        return False
+    try:
+        uuid.UUID(session_id)
+    except ValueError:
+        return False
+    return True
 
 
 def refresh_token_decode(raw: str) -> Token:

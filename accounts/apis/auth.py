@@ -8,8 +8,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from accounts import selectors, services
+from accounts.authentication import SessionJWTAuthentication
 from accounts.cookies import (
     origin_check,
     refresh_cookie_clear,
@@ -17,12 +19,12 @@ from accounts.cookies import (
     refresh_token_from_request,
     token_pair_body,
 )
-from accounts.models import AuthSession, Part, RevokeReason, Team, username_validator
-from accounts.revocation import session_is_live
+from accounts.models import AuthSession, Part, RevokeReason, Team
 from accounts.serializers import (
     AuthSessionSerializer,
     SessionResponseSerializer,
     TokenPairSerializer,
+    UsernameField,
     UserSerializer,
 )
 from accounts.services import ClientInfo
@@ -38,6 +40,7 @@ from accounts.throttles import (
 from accounts.tokens import access_token_decode, refresh_token_decode, token_not_valid
 from core.exceptions import ApplicationError
 from core.openapi import error_response
+from core.serializers import StrictCharField
 
 PASSWORD_FIELD = {"max_length": 128, "trim_whitespace": False, "write_only": True}
 
@@ -73,12 +76,10 @@ class RegisterApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
-        username = serializers.CharField(
-            min_length=2, max_length=30, validators=[username_validator]
-        )
-        password = serializers.CharField(**PASSWORD_FIELD)
-        password_confirm = serializers.CharField(**PASSWORD_FIELD)
-        name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        username = UsernameField()
+        password = StrictCharField(**PASSWORD_FIELD)
+        password_confirm = StrictCharField(**PASSWORD_FIELD)
+        name = StrictCharField(max_length=50, required=False, allow_blank=True)
         part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
         team = serializers.PrimaryKeyRelatedField(
             queryset=Team.objects.all(), required=False, allow_null=True
@@ -121,7 +122,7 @@ class AvailabilityApi(APIView):
     throttle_classes = (AvailabilityIpThrottle,)
 
     class QuerySerializer(serializers.Serializer):
-        username = serializers.CharField(required=False, max_length=30)
+        username = UsernameField(required=False)
         email = serializers.EmailField(required=False, max_length=254)
 
         def validate(self, attrs):
@@ -156,8 +157,8 @@ class LoginApi(APIView):
     throttle_classes = (LoginIpThrottle, LoginAccountThrottle)
 
     class InputSerializer(serializers.Serializer):
-        login = serializers.CharField(max_length=254, help_text="Email or username.")
-        password = serializers.CharField(**PASSWORD_FIELD)
+        login = StrictCharField(max_length=254, help_text="Email or username.")
+        password = StrictCharField(**PASSWORD_FIELD)
 
     @extend_schema(
         operation_id="auth_login",
@@ -180,7 +181,7 @@ class TokenRefreshApi(APIView):
     throttle_classes = (RefreshIpThrottle, RefreshSessionThrottle)
 
     class InputSerializer(serializers.Serializer):
-        refresh = serializers.CharField(
+        refresh = StrictCharField(
             required=False, help_text="Omit in cookie mode: the cookie is read instead."
         )
 
@@ -210,7 +211,7 @@ class TokenVerifyApi(APIView):
     permission_classes = (AllowAny,)
 
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = StrictCharField()
 
     @extend_schema(
         operation_id="auth_token_verify",
@@ -231,8 +232,10 @@ class TokenVerifyApi(APIView):
             if not selectors.refresh_token_is_current(token=token):
                 raise token_not_valid() from None
         else:
-            if not session_is_live(token["sid"], token["user_id"]):
-                raise token_not_valid()
+            try:
+                SessionJWTAuthentication().get_user(token)
+            except AuthenticationFailed:
+                raise token_not_valid() from None
         return Response({})
 
 
@@ -243,7 +246,7 @@ class LogoutApi(APIView):
     permission_classes = (AllowAny,)
 
     class InputSerializer(serializers.Serializer):
-        refresh = serializers.CharField(required=False, help_text="Omit in cookie mode.")
+        refresh = StrictCharField(required=False, help_text="Omit in cookie mode.")
 
     @extend_schema(
         operation_id="auth_logout",

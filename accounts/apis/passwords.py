@@ -13,14 +13,15 @@ from accounts.cookies import refresh_cookie_set, token_pair_body
 from accounts.serializers import TokenPairSerializer
 from accounts.throttles import PasswordResetAccountThrottle, PasswordResetIpThrottle
 from core.openapi import error_response
+from core.serializers import StrictCharField
 
 DetailSerializer = inline_serializer("Detail", fields={"detail": serializers.CharField()})
 
 
 class PasswordChangeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        current_password = serializers.CharField(**PASSWORD_FIELD)
-        new_password = serializers.CharField(**PASSWORD_FIELD)
+        current_password = StrictCharField(**PASSWORD_FIELD)
+        new_password = StrictCharField(**PASSWORD_FIELD)
 
     @extend_schema(
         operation_id="auth_password_change",
@@ -67,9 +68,9 @@ class PasswordResetConfirmApi(APIView):
     throttle_classes = (PasswordResetIpThrottle,)
 
     class InputSerializer(serializers.Serializer):
-        uid = serializers.CharField(max_length=64)
-        token = serializers.CharField(max_length=128)
-        new_password = serializers.CharField(**PASSWORD_FIELD)
+        uid = StrictCharField(max_length=64)
+        token = StrictCharField(max_length=128)
+        new_password = StrictCharField(**PASSWORD_FIELD)
 
     @extend_schema(
         operation_id="auth_password_reset_confirm",

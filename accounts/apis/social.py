@@ -11,6 +11,7 @@ from accounts.apis.auth import client_info, session_response
 from accounts.serializers import SessionResponseSerializer
 from accounts.throttles import SocialIpThrottle
 from core.openapi import error_response
+from core.serializers import StrictCharField
 
 
 class SocialLoginApi(APIView):
@@ -19,24 +20,24 @@ class SocialLoginApi(APIView):
     throttle_classes = (SocialIpThrottle,)
 
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(
+        code = StrictCharField(
             required=False,
             max_length=2048,
             help_text="Authorization code from the provider's redirect (web, or native with PKCE).",
         )
-        redirect_uri = serializers.CharField(
+        redirect_uri = StrictCharField(
             required=False,
             max_length=2048,
             help_text="Required with `code`: the redirect_uri the authorization request used.",
         )
-        code_verifier = serializers.CharField(
+        code_verifier = StrictCharField(
             required=False,
             min_length=43,
             max_length=128,
             help_text="PKCE code verifier (RFC 7636), when the authorization request sent a "
             "code_challenge.",
         )
-        access_token = serializers.CharField(
+        access_token = StrictCharField(
             required=False,
             max_length=4096,
             help_text="Instead of `code`: an access token from the provider's mobile SDK.",

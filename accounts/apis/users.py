@@ -11,22 +11,21 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.cookies import refresh_cookie_clear
 from accounts.filters import UserFilter
-from accounts.models import Part, Team, phone_validator, username_validator
-from accounts.serializers import UserSerializer
+from accounts.models import Part, Team, phone_validator
+from accounts.serializers import UsernameField, UserSerializer
+from core.serializers import StrictCharField
 
 
 class MeApi(APIView):
     class UpdateSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=50, required=False, allow_blank=True)
-        username = serializers.CharField(
-            min_length=2, max_length=30, required=False, validators=[username_validator]
-        )
+        name = StrictCharField(max_length=50, required=False, allow_blank=True)
+        username = UsernameField(required=False)
         part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
         team = serializers.PrimaryKeyRelatedField(
             queryset=Team.objects.all(), required=False, allow_null=True
         )
-        introduction = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-        phone = serializers.CharField(
+        introduction = StrictCharField(max_length=1000, required=False, allow_blank=True)
+        phone = StrictCharField(
             max_length=20, required=False, allow_blank=True, validators=[phone_validator]
         )
 

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "rest_framework_simplejwt",  # for its message catalogues (ko among them)
     "django_filters",
     "drf_spectacular",
     "social_django",

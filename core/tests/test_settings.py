@@ -64,8 +64,6 @@ def test_env_example_documents_every_variable_the_settings_read():
     read = set()
     for settings_file in (ROOT / "config" / "settings").glob("*.py"):
         read |= set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', settings_file.read_text()))
-    documented = set(
-        re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M)
-    )
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M))
     assert read, "no env() calls found"
     assert read <= documented, f"undocumented: {sorted(read - documented)}"

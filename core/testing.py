@@ -1,0 +1,26 @@
+"""Assertions shared by every app's tests."""
+
+import re
+
+SNAKE_CASE = re.compile(r"^[a-z]+(_[a-z]+)*$")
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def assert_error_envelope(response, status_code: int, code: str | None = None) -> dict:
+    """The response has `status_code` and exactly the envelope; returns its "error" object."""
+    assert response.status_code == status_code, response.content[:500]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert list(body) == ["error"], body
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields"}, error
+    assert SNAKE_CASE.match(error["code"]), error["code"]
+    assert isinstance(error["message"], str), error
+    assert error["message"].strip(), error
+    assert isinstance(error["fields"], dict), error
+    for messages in error["fields"].values():
+        assert isinstance(messages, list), error
+        assert all(isinstance(message, str) for message in messages), error
+    if code is not None:
+        assert error["code"] == code, error
+    return error
