@@ -57,6 +57,35 @@ class TestUserAdmin:
         assert not AuthSession.objects.filter(user=user, revoked_at__isnull=True).exists()
         assert client.get("/api/users/me/").status_code == 401
 
+    def test_unticking_active_in_the_change_form_ends_sessions(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
+        user = UserFactory()
+        client = client_for(user)
+        assert client.get("/api/users/me/").status_code == 200
+        form = {
+            "email": user.email,
+            "username": user.username,
+            "name": user.name,
+            "role": user.role,
+            "part": "",
+            "team": "",
+            "introduction": "",
+            "phone": "",
+            "is_staff": "",
+            "is_superuser": "",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(f"/admin/accounts/customuser/{user.pk}/change/", form)
+        assert response.status_code == 302, response.content[:3000]
+        user.refresh_from_db()
+        assert not user.is_active
+        assert client.get("/api/users/me/").status_code == 401
+
     def test_session_admin_is_read_only(self, admin_client):
         client_for(UserFactory())
         session = AuthSession.objects.get()
