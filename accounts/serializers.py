@@ -5,6 +5,7 @@ import unicodedata
 from rest_framework import serializers
 
 from accounts.models import AuthSession, CustomUser, Team, username_validator
+from accounts.registry import current_user_fields
 from core.serializers import StrictCharField
 
 
@@ -47,6 +48,13 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CurrentUserSerializer(UserSerializer):
+    """The caller's own user: UserSerializer plus the fields other apps registered."""
+
+    def get_fields(self):
+        return {**super().get_fields(), **current_user_fields()}
+
+
 class AuthSessionSerializer(serializers.ModelSerializer):
     current = serializers.SerializerMethodField()
 
@@ -67,4 +75,4 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class SessionResponseSerializer(TokenPairSerializer):
-    user = UserSerializer()
+    user = CurrentUserSerializer()

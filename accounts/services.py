@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from accounts.models import AuthSession, CustomUser, RevokeReason
+from accounts.models import AuthSession, CustomUser, RevokeReason, Team
 from accounts.revocation import sessions_mark_revoked
 from accounts.selectors import user_get_by_login
 from accounts.tokens import TokenPair, refresh_token_decode, token_not_valid, token_pair_issue
@@ -302,3 +302,16 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> Custom
         user.save(update_fields=["password"])
         auth_sessions_revoke(user=user, reason=RevokeReason.PASSWORD_RESET)
     return user
+
+
+# --- Teams --------------------------------------------------------------------------------------
+
+
+def team_create(*, name: str, description: str = "") -> Team:
+    try:
+        with transaction.atomic():
+            return Team.objects.create(name=name, description=description)
+    except IntegrityError:
+        raise ApplicationError(
+            "team_exists", _("A team with this name already exists."), status.HTTP_409_CONFLICT
+        ) from None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.apis import auth, passwords, social, users
+from accounts.apis import auth, passwords, social, teams, users
 
 urlpatterns = [
     path("auth/register/", auth.RegisterApi.as_view(), name="auth-register"),
@@ -28,4 +28,5 @@ urlpatterns = [
     path("auth/social/<str:provider>/", social.SocialLoginApi.as_view(), name="auth-social"),
     path("users/me/", users.MeApi.as_view(), name="users-me"),
     path("users/", users.UserListApi.as_view(), name="users-list"),
+    path("teams/", teams.TeamListCreateApi.as_view(), name="teams"),
 ]

@@ -1,5 +1,6 @@
 """Abstract models shared by every app."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -9,3 +10,22 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """The outcome of one (user, Idempotency-Key): replayed when the same request comes again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, help_text="Empty while running.")
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "key"), name="idempotency_user_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

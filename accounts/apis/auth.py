@@ -22,10 +22,10 @@ from accounts.cookies import (
 from accounts.models import AuthSession, Part, RevokeReason, Team
 from accounts.serializers import (
     AuthSessionSerializer,
+    CurrentUserSerializer,
     SessionResponseSerializer,
     TokenPairSerializer,
     UsernameField,
-    UserSerializer,
 )
 from accounts.services import ClientInfo
 from accounts.throttles import (
@@ -54,7 +54,7 @@ def client_info(request) -> ClientInfo:
 
 def session_response(user, pair, *, status_code=status.HTTP_200_OK, extra=None) -> Response:
     """`{user, access, refresh}`; in cookie mode the refresh token goes into the cookie."""
-    body = {"user": UserSerializer(user).data, **token_pair_body(pair), **(extra or {})}
+    body = {"user": CurrentUserSerializer(user).data, **token_pair_body(pair), **(extra or {})}
     response = Response(body, status=status_code)
     refresh_cookie_set(response, pair)
     return response

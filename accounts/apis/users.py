@@ -12,7 +12,7 @@ from accounts import selectors, services
 from accounts.cookies import refresh_cookie_clear
 from accounts.filters import UserFilter
 from accounts.models import Part, Team, phone_validator
-from accounts.serializers import UsernameField, UserSerializer
+from accounts.serializers import CurrentUserSerializer, UsernameField, UserSerializer
 from core.serializers import StrictCharField
 
 
@@ -37,18 +37,20 @@ class MeApi(APIView):
                 raise serializers.ValidationError(_("This username is taken."))
             return value
 
-    @extend_schema(operation_id="users_me_retrieve", responses={200: UserSerializer})
+    @extend_schema(operation_id="users_me_retrieve", responses={200: CurrentUserSerializer})
     def get(self, request):
-        return Response(UserSerializer(request.user).data)
+        return Response(CurrentUserSerializer(request.user).data)
 
     @extend_schema(
-        operation_id="users_me_update", request=UpdateSerializer, responses={200: UserSerializer}
+        operation_id="users_me_update",
+        request=UpdateSerializer,
+        responses={200: CurrentUserSerializer},
     )
     def patch(self, request):
         serializer = self.UpdateSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
         user = services.user_update(user=request.user, data=serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        return Response(CurrentUserSerializer(user).data)
 
     @extend_schema(operation_id="users_me_deactivate", responses={204: None})
     def delete(self, request):

@@ -1,0 +1,102 @@
+"""`Idempotency-Key` for POSTs that create money or votes: same key + same body -> same response.
+
+The key is claimed in its own committed row before the view runs, so a concurrent duplicate sees
+it at once (409 `idempotency_request_in_progress`) instead of running the write twice. Outcomes
+below 500 are stored and replayed; a 5xx or crash frees the key for a retry.
+"""
+
+import functools
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status
+from rest_framework.response import Response
+
+from core.exceptions import ApplicationError
+from core.models import IdempotencyRecord
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional, up to 255 characters. The same key with the same body returns the "
+    "first response again (header `Idempotent-Replayed: true`); with another body, 409 "
+    "`idempotency_key_reused`.",
+)
+MAX_KEY_LENGTH = 255
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _claim(*, user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
+        return record, True
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(user=user, key=key), False
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise ApplicationError(
+            "idempotency_key_reused",
+            _("This Idempotency-Key was used with a different request."),
+            status.HTTP_409_CONFLICT,
+        )
+    if record.status_code is None:
+        raise ApplicationError(
+            "idempotency_request_in_progress",
+            _("A request with this Idempotency-Key is still running. Retry shortly."),
+            status.HTTP_409_CONFLICT,
+        )
+    return Response(
+        record.response_body,
+        status=record.status_code,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def idempotent(view_method):
+    """Decorate an APIView's `post`; requests without the header run as usual."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            raise ApplicationError(
+                "invalid_idempotency_key",
+                _("Idempotency-Key must be 1 to 255 characters."),
+                fields={"Idempotency-Key": [_("Must be 1 to 255 characters.")]},
+            )
+        fingerprint = _fingerprint(request)
+        record, claimed = _claim(user=request.user, key=key, fingerprint=fingerprint)
+        if not claimed:
+            return _replay(record, fingerprint)
+        try:
+            try:
+                response = view_method(self, request, *args, **kwargs)
+            except Exception as exc:
+                # Domain errors are outcomes too: render them now so they can be replayed.
+                response = self.handle_exception(exc)
+        except BaseException:
+            record.delete()
+            raise
+        if response.status_code >= 500:
+            record.delete()
+        else:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, response_body=response.data
+            )
+        return response
+
+    return wrapper

@@ -1,0 +1,12 @@
+"""Permissions shared by the apps."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class IsStaffOrReadOnly(BasePermission):
+    """Anyone reads; only staff write."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)

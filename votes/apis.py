@@ -1,0 +1,204 @@
+"""Polls, candidacies, votes, results and voters (the voting section of API.md)."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from accounts.models import CustomUser, Part, Team
+from core.idempotency import IDEMPOTENCY_HEADER, idempotent
+from core.openapi import error_response
+from core.permissions import IsStaffOrReadOnly
+from core.serializers import StrictCharField
+from votes import selectors, services
+from votes.models import Ballot, PollKind, ResultsVisibility, Vote
+from votes.serializers import (
+    CandidateSerializer,
+    PollDetailSerializer,
+    PollListItemSerializer,
+    PollSerializer,
+    ResultsSerializer,
+    VoterSerializer,
+    VoteSerializer,
+)
+
+POLL_ID = OpenApiParameter("poll_id", int, OpenApiParameter.PATH)
+
+
+class PollFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=PollKind.choices)
+    part = django_filters.ChoiceFilter(choices=Part.choices)
+    state = django_filters.ChoiceFilter(
+        choices=[("upcoming", "upcoming"), ("open", "open"), ("closed", "closed")],
+        method="filter_state",
+        help_text="upcoming, open (voting now) or closed.",
+    )
+
+    def filter_state(self, queryset, name, value):
+        return selectors.polls_in_state(queryset, state=value)
+
+
+class PollListCreateApi(ListAPIView):
+    permission_classes = (IsStaffOrReadOnly,)
+    serializer_class = PollListItemSerializer
+    filterset_class = PollFilter
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=PollKind.choices)
+        title = StrictCharField(max_length=120)
+        description = StrictCharField(max_length=5000, required=False, allow_blank=True)
+        part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
+        opens_at = serializers.DateTimeField()
+        closes_at = serializers.DateTimeField()
+        results_visibility = serializers.ChoiceField(
+            choices=ResultsVisibility.choices, required=False
+        )
+        ballot = serializers.ChoiceField(choices=Ballot.choices, required=False)
+
+    def get_queryset(self):
+        return selectors.poll_list()
+
+    @extend_schema(operation_id="polls_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="polls_create", request=InputSerializer, responses={201: PollSerializer}
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        poll = services.poll_create(created_by=request.user, **serializer.validated_data)
+        return Response(PollSerializer(poll).data, status=status.HTTP_201_CREATED)
+
+
+class PollDetailApi(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="polls_retrieve", parameters=[POLL_ID], responses={200: PollDetailSerializer}
+    )
+    def get(self, request, poll_id: int):
+        poll = selectors.poll_get(poll_id=poll_id)
+        poll.candidate_list = selectors.poll_candidates(poll=poll)
+        poll.my_vote = selectors.vote_of(poll=poll, user=request.user)
+        return Response(PollDetailSerializer(poll).data)
+
+
+class CandidateCreateApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    class InputSerializer(serializers.Serializer):
+        name = StrictCharField(
+            max_length=80,
+            required=False,
+            allow_blank=True,
+            help_text="Required in general polls; defaults to the person's or team's name.",
+        )
+        pitch = StrictCharField(max_length=2000, required=False, allow_blank=True)
+        user = serializers.PrimaryKeyRelatedField(
+            queryset=CustomUser.objects.filter(is_active=True),
+            required=False,
+            help_text="Part-leader polls: the member standing (default: the caller).",
+        )
+        team = serializers.PrimaryKeyRelatedField(
+            queryset=Team.objects.all(), required=False, help_text="Team polls: the team standing."
+        )
+
+    @extend_schema(
+        operation_id="polls_candidates_create",
+        parameters=[POLL_ID],
+        request=InputSerializer,
+        responses={
+            201: CandidateSerializer,
+            409: error_response("`candidate_exists` or `poll_closed`."),
+        },
+    )
+    def post(self, request, poll_id: int):
+        poll = selectors.poll_get(poll_id=poll_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        candidate = services.candidate_register(
+            registered_by=request.user, poll=poll, **serializer.validated_data
+        )
+        return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
+
+
+class VoteCastApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    class InputSerializer(serializers.Serializer):
+        candidate = serializers.IntegerField(min_value=1)
+
+    @extend_schema(
+        operation_id="polls_votes_create",
+        parameters=[POLL_ID, IDEMPOTENCY_HEADER],
+        request=InputSerializer,
+        responses={
+            201: VoteSerializer,
+            403: error_response("`not_eligible`: another part's poll, or your own team."),
+            409: error_response(
+                "`already_voted`, `poll_closed`, `idempotency_key_reused` or "
+                "`idempotency_request_in_progress`."
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, poll_id: int):
+        poll = selectors.poll_get(poll_id=poll_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        vote = services.vote_cast(
+            voter=request.user,
+            poll=poll,
+            candidate_id=serializer.validated_data["candidate"],
+            ip=BaseThrottle().get_ident(request) or None,
+        )
+        return Response(VoteSerializer(vote).data, status=status.HTTP_201_CREATED)
+
+
+class PollResultsApi(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="polls_results",
+        parameters=[POLL_ID],
+        responses={
+            200: ResultsSerializer,
+            403: error_response("`results_hidden`: shown after the poll closes."),
+        },
+    )
+    def get(self, request, poll_id: int):
+        poll = selectors.poll_get(poll_id=poll_id)
+        candidates, total = selectors.poll_results(poll=poll, user=request.user)
+        return Response(
+            ResultsSerializer({"poll": poll, "total_votes": total, "candidates": candidates}).data
+        )
+
+
+class CandidateVotersApi(ListAPIView):
+    permission_classes = (AllowAny,)
+    serializer_class = VoterSerializer
+    queryset = Vote.objects.none()  # for the schema
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        poll = selectors.poll_get(poll_id=self.kwargs["poll_id"])
+        return selectors.candidate_voters(
+            poll=poll, candidate_id=self.kwargs["candidate_id"], user=self.request.user
+        )
+
+    @extend_schema(
+        operation_id="polls_candidates_voters",
+        parameters=[POLL_ID, OpenApiParameter("candidate_id", int, OpenApiParameter.PATH)],
+        responses={
+            403: error_response("`ballot_secret` or `results_hidden`."),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

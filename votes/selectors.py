@@ -1,0 +1,89 @@
+"""Reads of the voting domain; each runs a fixed number of queries."""
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from accounts.models import CustomUser
+from core.exceptions import ApplicationError
+from votes.models import Ballot, Candidate, Poll, ResultsVisibility, Vote
+
+
+def poll_list() -> QuerySet[Poll]:
+    return Poll.objects.annotate(candidate_count=Count("candidates")).order_by("-opens_at", "id")
+
+
+def polls_in_state(polls: QuerySet[Poll], *, state: str) -> QuerySet[Poll]:
+    """upcoming: not open yet; open: voting now; closed: past closes_at."""
+    now = timezone.now()
+    if state == "open":
+        return polls.filter(opens_at__lte=now, closes_at__gt=now)
+    if state == "upcoming":
+        return polls.filter(opens_at__gt=now)
+    return polls.filter(closes_at__lte=now)
+
+
+def poll_get(*, poll_id: int) -> Poll:
+    return get_object_or_404(Poll, pk=poll_id)
+
+
+def poll_candidates(*, poll: Poll) -> QuerySet[Candidate]:
+    return poll.candidates.select_related("user", "team").order_by("name", "id")
+
+
+def vote_of(*, poll: Poll, user: CustomUser) -> Vote | None:
+    if not user.is_authenticated:
+        return None
+    return Vote.objects.filter(poll=poll, voter=user).first()
+
+
+def voted_poll_ids(*, user: CustomUser) -> list[int]:
+    return list(
+        Vote.objects.filter(voter=user).order_by("poll_id").values_list("poll_id", flat=True)
+    )
+
+
+def results_visible_to(*, poll: Poll, user: CustomUser) -> bool:
+    return poll.results_visibility == ResultsVisibility.ALWAYS or poll.has_closed() or user.is_staff
+
+
+def results_hidden() -> ApplicationError:
+    return ApplicationError(
+        "results_hidden",
+        _("The results of this poll are shown after it closes."),
+        status.HTTP_403_FORBIDDEN,
+    )
+
+
+def poll_results(*, poll: Poll, user: CustomUser) -> tuple[list[Candidate], int]:
+    """Candidates by votes (most first), then name; and the total number of votes."""
+    if not results_visible_to(poll=poll, user=user):
+        raise results_hidden()
+    candidates = list(poll.candidates.select_related("team").order_by("-vote_count", "name", "id"))
+    return candidates, sum(candidate.vote_count for candidate in candidates)
+
+
+def candidate_voters(*, poll: Poll, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
+    """Staff always; everyone else only for a public ballot whose results are visible."""
+    candidate = get_object_or_404(Candidate, poll=poll, pk=candidate_id)
+    if not user.is_staff:
+        if poll.ballot != Ballot.PUBLIC:
+            raise ApplicationError(
+                "ballot_secret",
+                _("This poll has a secret ballot: who voted for whom is not shown."),
+                status.HTTP_403_FORBIDDEN,
+            )
+        if not results_visible_to(poll=poll, user=user):
+            raise results_hidden()
+    return candidate.votes.select_related("voter").order_by("cast_at", "id")
+
+
+def vote_totals_by_aggregate(*, poll: Poll) -> dict[int, int]:
+    """The counts recomputed from the votes themselves (audits and tests compare them)."""
+    return dict(
+        Candidate.objects.filter(poll=poll)
+        .annotate(counted=Count("votes"))
+        .values_list("pk", "counted")
+    )

@@ -1,0 +1,127 @@
+"""Output shapes of the voting endpoints."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import CustomUser
+from accounts.serializers import TeamSerializer
+from votes.models import Candidate, Poll, Vote
+from votes.selectors import voted_poll_ids
+
+
+class VotedPollsField(serializers.ListField):
+    """On the caller's own user (login, /users/me/): the ids of the polls they voted in."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=serializers.IntegerField(),
+            read_only=True,
+            source="*",
+            help_text="Ids of the polls this user has voted in.",
+            **kwargs,
+        )
+
+    def to_representation(self, user: CustomUser) -> list[int]:
+        return voted_poll_ids(user=user)
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomUser
+        fields = ("id", "username", "name", "part")
+        read_only_fields = fields
+
+
+class PollSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = (
+            "id",
+            "kind",
+            "title",
+            "description",
+            "part",
+            "opens_at",
+            "closes_at",
+            "results_visibility",
+            "ballot",
+            "state",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["upcoming", "open", "closed"]))
+    def get_state(self, poll: Poll) -> str:
+        if poll.has_closed():
+            return "closed"
+        return "open" if poll.is_open() else "upcoming"
+
+
+class PollListItemSerializer(PollSerializer):
+    candidate_count = serializers.IntegerField(read_only=True)
+
+    class Meta(PollSerializer.Meta):
+        fields = (*PollSerializer.Meta.fields, "candidate_count")
+        read_only_fields = fields
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    user = PersonSerializer(read_only=True, allow_null=True)
+    team = TeamSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Candidate
+        fields = ("id", "name", "pitch", "user", "team", "created_at")
+        read_only_fields = fields
+
+
+class MyVoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vote
+        fields = ("candidate", "cast_at")
+        read_only_fields = fields
+
+
+class PollDetailSerializer(PollSerializer):
+    candidates = CandidateSerializer(many=True, read_only=True, source="candidate_list")
+    my_vote = MyVoteSerializer(
+        read_only=True, allow_null=True, help_text="The caller's vote; null if none or anonymous."
+    )
+
+    class Meta(PollSerializer.Meta):
+        fields = (*PollSerializer.Meta.fields, "candidates", "my_vote")
+        read_only_fields = fields
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    votes = serializers.IntegerField(source="vote_count", read_only=True)
+    team = TeamSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Candidate
+        fields = ("id", "name", "user", "team", "votes")
+        read_only_fields = fields
+
+
+class ResultsSerializer(serializers.Serializer):
+    poll = PollSerializer()
+    total_votes = serializers.IntegerField()
+    candidates = ResultSerializer(many=True)
+
+
+class VoterSerializer(serializers.ModelSerializer):
+    voter = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Vote
+        fields = ("voter", "cast_at")
+        read_only_fields = fields
+
+
+class VoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Vote
+        fields = ("id", "poll", "candidate", "cast_at")
+        read_only_fields = fields

@@ -1,0 +1,213 @@
+"""The voting rules, called directly: eligibility, windows, one vote each, exact counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+
+from accounts.tests.factories import TeamFactory, UserFactory
+from core.exceptions import ApplicationError
+from votes import selectors, services
+from votes.models import Candidate, Poll, PollKind, Vote
+from votes.tests.factories import (
+    CandidateFactory,
+    PollFactory,
+    part_leader_poll,
+    person_candidate,
+    team_candidate,
+    team_poll,
+)
+
+
+def error_code(call) -> str:
+    with pytest.raises(ApplicationError) as caught:
+        call()
+    return caught.value.code
+
+
+@pytest.mark.django_db
+class TestVoteCast:
+    def test_a_vote_is_stored_and_counted(self):
+        candidate = CandidateFactory()
+        voter = UserFactory()
+        vote = services.vote_cast(
+            voter=voter, poll=candidate.poll, candidate_id=candidate.pk, ip="10.0.0.9"
+        )
+        assert (vote.poll_id, vote.candidate_id, vote.voter_id, vote.ip) == (
+            candidate.poll_id,
+            candidate.pk,
+            voter.pk,
+            "10.0.0.9",
+        )
+        candidate.refresh_from_db()
+        assert candidate.vote_count == 1
+
+    def test_a_second_vote_in_the_same_poll_is_already_voted_even_for_another_candidate(self):
+        first, second = CandidateFactory.create_batch(2, poll=PollFactory())
+        voter = UserFactory()
+        services.vote_cast(voter=voter, poll=first.poll, candidate_id=first.pk)
+        code = error_code(
+            lambda: services.vote_cast(voter=voter, poll=first.poll, candidate_id=second.pk)
+        )
+        assert code == "already_voted"
+        assert Vote.objects.count() == 1
+        second.refresh_from_db()
+        assert second.vote_count == 0
+
+    def test_the_database_refuses_a_second_vote_without_the_service(self):
+        candidate = CandidateFactory()
+        voter = UserFactory()
+        Vote.objects.create(poll=candidate.poll, candidate=candidate, voter=voter)
+        with pytest.raises(IntegrityError):
+            Vote.objects.create(poll=candidate.poll, candidate=candidate, voter=voter)
+
+    @pytest.mark.parametrize(
+        ("opens_in", "closes_in"),
+        [(timedelta(hours=1), timedelta(days=1)), (-timedelta(days=2), -timedelta(seconds=1))],
+        ids=["not-open-yet", "closed"],
+    )
+    def test_voting_outside_the_window_is_poll_closed(self, opens_in, closes_in):
+        now = timezone.now()
+        candidate = CandidateFactory(
+            poll=PollFactory(opens_at=now + opens_in, closes_at=now + closes_in)
+        )
+        code = error_code(
+            lambda: services.vote_cast(
+                voter=UserFactory(), poll=candidate.poll, candidate_id=candidate.pk
+            )
+        )
+        assert code == "poll_closed"
+        assert not Vote.objects.exists()
+
+    def test_a_candidate_of_another_poll_is_refused(self):
+        poll = PollFactory()
+        stranger = CandidateFactory()
+        with pytest.raises(ValidationError) as caught:
+            services.vote_cast(voter=UserFactory(), poll=poll, candidate_id=stranger.pk)
+        assert "candidate" in caught.value.message_dict
+        assert not Vote.objects.exists()
+
+    def test_only_members_of_the_part_vote_for_its_leader(self):
+        poll = part_leader_poll("frontend")
+        candidate = person_candidate(poll)
+        code = error_code(
+            lambda: services.vote_cast(
+                voter=UserFactory(part="backend"), poll=poll, candidate_id=candidate.pk
+            )
+        )
+        assert code == "not_eligible"
+        services.vote_cast(voter=UserFactory(part="frontend"), poll=poll, candidate_id=candidate.pk)
+        assert Vote.objects.count() == 1
+
+    def test_nobody_votes_for_their_own_team(self):
+        poll = team_poll()
+        own, other = TeamFactory(), TeamFactory()
+        own_candidate, other_candidate = team_candidate(poll, own), team_candidate(poll, other)
+        member = UserFactory(team=own)
+        code = error_code(
+            lambda: services.vote_cast(voter=member, poll=poll, candidate_id=own_candidate.pk)
+        )
+        assert code == "not_eligible"
+        services.vote_cast(voter=member, poll=poll, candidate_id=other_candidate.pk)
+        services.vote_cast(voter=UserFactory(team=None), poll=poll, candidate_id=own_candidate.pk)
+        assert Vote.objects.count() == 2
+
+    def test_counters_always_match_the_votes_themselves(self):
+        poll = PollFactory()
+        candidates = CandidateFactory.create_batch(3, poll=poll)
+        for n in range(10):
+            services.vote_cast(voter=UserFactory(), poll=poll, candidate_id=candidates[n % 3].pk)
+        counted = selectors.vote_totals_by_aggregate(poll=poll)
+        stored = dict(Candidate.objects.filter(poll=poll).values_list("pk", "vote_count"))
+        assert stored == counted == {candidates[0].pk: 4, candidates[1].pk: 3, candidates[2].pk: 3}
+
+
+@pytest.mark.django_db
+class TestCandidateRegister:
+    def test_a_part_member_stands_in_a_part_leader_poll_by_default_as_themself(self):
+        poll = part_leader_poll("backend")
+        member = UserFactory(part="backend", name="Kim")
+        candidate = services.candidate_register(registered_by=member, poll=poll)
+        assert (candidate.user, candidate.name, candidate.team) == (member, "Kim", None)
+
+    def test_someone_of_another_part_cannot_stand(self):
+        poll = part_leader_poll("backend")
+        with pytest.raises(ValidationError) as caught:
+            services.candidate_register(registered_by=UserFactory(part="frontend"), poll=poll)
+        assert "user" in caught.value.message_dict
+        assert not Candidate.objects.exists()
+
+    def test_team_polls_take_teams(self):
+        poll = team_poll()
+        team = TeamFactory(name="Rockets")
+        candidate = services.candidate_register(registered_by=UserFactory(), poll=poll, team=team)
+        assert (candidate.team, candidate.name, candidate.user) == (team, "Rockets", None)
+        with pytest.raises(ValidationError):
+            services.candidate_register(registered_by=UserFactory(), poll=poll, name="No team")
+
+    def test_general_polls_need_a_name(self):
+        with pytest.raises(ValidationError):
+            services.candidate_register(registered_by=UserFactory(), poll=PollFactory())
+
+    @pytest.mark.parametrize("name", ["Pizza", "pizza", "PIZZA"])
+    def test_names_are_unique_within_a_poll_ignoring_case(self, name):
+        poll = PollFactory()
+        services.candidate_register(registered_by=UserFactory(), poll=poll, name="Pizza")
+        code = error_code(
+            lambda: services.candidate_register(registered_by=UserFactory(), poll=poll, name=name)
+        )
+        assert code == "candidate_exists"
+        assert Candidate.objects.count() == 1
+        services.candidate_register(registered_by=UserFactory(), poll=PollFactory(), name=name)
+
+    def test_the_same_team_cannot_stand_twice(self):
+        poll = team_poll()
+        team = TeamFactory()
+        services.candidate_register(registered_by=UserFactory(), poll=poll, team=team)
+        code = error_code(
+            lambda: services.candidate_register(
+                registered_by=UserFactory(), poll=poll, team=team, name="Other name"
+            )
+        )
+        assert code == "candidate_exists"
+
+    def test_a_closed_poll_takes_no_candidates(self):
+        poll = PollFactory(
+            opens_at=timezone.now() - timedelta(days=2),
+            closes_at=timezone.now() - timedelta(days=1),
+        )
+        code = error_code(
+            lambda: services.candidate_register(registered_by=UserFactory(), poll=poll, name="X")
+        )
+        assert code == "poll_closed"
+
+
+@pytest.mark.django_db
+class TestPollCreate:
+    def test_a_poll_must_close_after_it_opens(self):
+        now = timezone.now()
+        with pytest.raises(ValidationError) as caught:
+            services.poll_create(
+                created_by=UserFactory(), kind=PollKind.GENERAL, title="t", opens_at=now,
+                closes_at=now,
+            )  # fmt: skip
+        assert "closes_at" in caught.value.message_dict
+        assert not Poll.objects.exists()
+
+    def test_a_part_leader_poll_needs_a_part_and_others_have_none(self):
+        now = timezone.now()
+        window = {"opens_at": now, "closes_at": now + timedelta(days=1)}
+        with pytest.raises(ValidationError):
+            services.poll_create(
+                created_by=UserFactory(), kind=PollKind.PART_LEADER, title="t", **window
+            )
+        general = services.poll_create(
+            created_by=UserFactory(), kind=PollKind.GENERAL, title="t", part="backend", **window
+        )
+        assert general.part == ""
+
+    def test_the_database_refuses_a_part_on_a_general_poll(self):
+        with pytest.raises(IntegrityError):
+            PollFactory(kind=PollKind.GENERAL, part="backend")
