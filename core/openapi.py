@@ -3,7 +3,7 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -21,7 +21,7 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (`validation_error`, `parse_error`, ...).",
-    "401": "No or bad credentials.",
+    "401": "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`).",
     "403": "Authenticated but not allowed.",
     "404": "No such object, or not yours.",
     "413": "Request body too large.",
@@ -51,13 +51,22 @@ class AutoSchema(SpectacularAutoSchema):
             statuses += ["400", "413", "415"]
         elif self._is_list_view():
             statuses.append("400")
-        if not all(issubclass(p, AllowAny) for p in self.view.permission_classes):
-            statuses += ["401", "403"]
+        if self.view.authentication_classes:
+            statuses.append("401")  # a bad token is refused even where anonymous is welcome
+        if not all(self._lets_anyone_in(p) for p in self.view.permission_classes):
+            statuses.append("403")
         if "{" in self.path:
             statuses.append("404")
         if getattr(self.view, "throttle_classes", None):
             statuses.append("429")
         return statuses
+
+    def _lets_anyone_in(self, permission_class) -> bool:
+        if issubclass(permission_class, AllowAny):
+            return True
+        return self.method in SAFE_METHODS and getattr(
+            permission_class, "allows_anonymous_reads", False
+        )
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -6,6 +6,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 class IsStaffOrReadOnly(BasePermission):
     """Anyone reads; only staff write."""
 
+    allows_anonymous_reads = True  # read by core.openapi to document GETs without 401/403
+
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
             return True

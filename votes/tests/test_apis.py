@@ -424,3 +424,13 @@ def test_seed_demo_opens_polls_a_new_user_can_vote_in(api_client):
     frontend_poll = Poll.objects.get(part="frontend")
     for poll in (frontend_poll, demo_day):
         assert vote(client, poll, poll.candidates.first()).status_code == 201
+
+
+@pytest.mark.django_db
+def test_voting_errors_speak_korean_when_asked(auth_client):
+    poll = PollFactory()
+    candidate = CandidateFactory(poll=poll)
+    vote(auth_client, poll, candidate)
+    response = vote(auth_client, poll, candidate, HTTP_ACCEPT_LANGUAGE="ko")
+    error = assert_error_envelope(response, 409, "already_voted")
+    assert error["message"] == "이미 이 투표에 참여했습니다."
