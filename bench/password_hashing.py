@@ -1,0 +1,166 @@
+"""Cost of the configured Argon2id hasher, and login timing for unknown user vs. wrong password.
+
+Checks that a hash (and a verify) takes 50-150 ms with the ARGON2_* settings in force, and that
+`accounts.services.user_authenticate` fails in equal time whether or not the account exists.
+Runs on config.settings.local against an in-memory SQLite database, so it leaves nothing behind.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HASH_TARGET_MS = (50.0, 150.0)
+# Medians move a few per cent between runs on a busy 2-core host; more points at real extra work.
+TIMING_GAP_TARGET = 0.05
+PASSWORD = "correct-horse-battery-staple"
+
+
+def django_setup() -> None:
+    # Forced, not defaulted: `make` exports config.settings.local, a shell may export test's MD5.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DATABASE_URL"] = "sqlite://:memory:"
+    os.environ.pop("REDIS_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def timed_ms(fn) -> float:
+    began = time.perf_counter()
+    fn()
+    return (time.perf_counter() - began) * 1000
+
+
+def hasher_timings(rounds: int) -> tuple[str, list[float], list[float]]:
+    from django.contrib.auth.hashers import get_hasher
+
+    from accounts.hashers import TunedArgon2PasswordHasher
+
+    hasher = get_hasher("default")
+    if not isinstance(hasher, TunedArgon2PasswordHasher):
+        raise RuntimeError(f"the default hasher is {type(hasher).__name__}, not Argon2id")
+    encoded = hasher.encode(PASSWORD, hasher.salt())
+    hasher.verify(PASSWORD, encoded)
+    hash_ms = [timed_ms(lambda: hasher.encode(PASSWORD, hasher.salt())) for _ in range(rounds)]
+    verify_ms = [timed_ms(lambda: hasher.verify(PASSWORD, encoded)) for _ in range(rounds)]
+    params = encoded.split("$")[1:4]
+    return "$".join(params), hash_ms, verify_ms
+
+
+def login_timings(rounds: int) -> tuple[list[float], list[float]]:
+    """Alternates the two cases so drift on the host weighs on both alike; one warm-up each."""
+    from accounts.models import CustomUser
+    from accounts.services import user_authenticate
+    from core.exceptions import ApplicationError
+
+    user = CustomUser.objects.create_user(
+        f"bench-{uuid.uuid4().hex[:8]}@example.com", f"bench-{uuid.uuid4().hex[:8]}", PASSWORD
+    )
+
+    def attempt(login: str) -> float:
+        began = time.perf_counter()
+        try:
+            user_authenticate(login=login, password="not-the-password")
+        except ApplicationError as exc:
+            elapsed = (time.perf_counter() - began) * 1000
+            if exc.code != "invalid_credentials":
+                raise RuntimeError(f"login {login!r} failed with {exc.code!r}") from exc
+            return elapsed
+        raise RuntimeError(f"login {login!r} with a wrong password succeeded")
+
+    unknown, wrong = [], []
+    for i in range(rounds + 1):
+        cases = [(unknown, f"nobody-{uuid.uuid4().hex}@example.com"), (wrong, user.email)]
+        for bucket, login in cases if i % 2 == 0 else reversed(cases):
+            elapsed = attempt(login)
+            if i:
+                bucket.append(elapsed)
+    return unknown, wrong
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="hashes and verifies (15)")
+    parser.add_argument("--logins", type=int, default=20, help="login attempts per case (20)")
+    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all.py)")
+    args = parser.parse_args()
+    if args.rounds <= 0 or args.logins <= 0:
+        parser.error("--rounds and --logins must be positive")
+
+    django_setup()
+    print(f"load average before {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
+    params, hash_ms, verify_ms = hasher_timings(args.rounds)
+    low, high = HASH_TARGET_MS
+    hash_med, verify_med = statistics.median(hash_ms), statistics.median(verify_ms)
+    print(f"TunedArgon2PasswordHasher {params}, median of {args.rounds}:")
+    for label, samples, med in (("hash", hash_ms, hash_med), ("verify", verify_ms, verify_med)):
+        inside = low <= med <= high
+        print(
+            f"  {label:<7}{med:7.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}); "
+            f"target {low:g}-{high:g} ms: {'inside' if inside else 'OUTSIDE'}"
+        )
+
+    unknown, wrong = login_timings(args.logins)
+    unknown_med, wrong_med = statistics.median(unknown), statistics.median(wrong)
+    gap = unknown_med - wrong_med
+    gap_ok = abs(gap) <= TIMING_GAP_TARGET * wrong_med
+    print(f"user_authenticate, {args.logins} attempts per case, both invalid_credentials:")
+    for label, samples in (("unknown user", unknown), ("wrong password", wrong)):
+        print(
+            f"  {label:<15} mean {statistics.mean(samples):6.1f} ms  "
+            f"median {statistics.median(samples):6.1f} ms  stdev {statistics.stdev(samples):5.1f}"
+        )
+    mean_gap = statistics.mean(unknown) - statistics.mean(wrong)
+    print(
+        f"  difference (unknown - wrong): mean {mean_gap:+.1f} ms, "
+        f"median {gap:+.1f} ms ({gap / wrong_med:+.1%}); "
+        f"target |median| <= {TIMING_GAP_TARGET:.0%}: {verdict(gap_ok)}"
+    )
+
+    if args.json_out:
+        target = f"{low:g}-{high:g} ms"
+        figures = [
+            {
+                "figure": f"Argon2id hash, median ({params})",
+                "value": f"{hash_med:.1f} ms",
+                "target": target,
+                "verdict": verdict(low <= hash_med <= high),
+            },
+            {
+                "figure": "Argon2id verify, median",
+                "value": f"{verify_med:.1f} ms",
+                "target": target,
+                "verdict": verdict(low <= verify_med <= high),
+            },
+            {"figure": "login, unknown user, median", "value": f"{unknown_med:.1f} ms"},
+            {"figure": "login, wrong password, median", "value": f"{wrong_med:.1f} ms"},
+            {
+                "figure": "login time gap, unknown - wrong",
+                "value": f"{gap:+.1f} ms ({gap / wrong_med:+.1%})",
+                "target": f"|gap| <= {TIMING_GAP_TARGET:.0%}",
+                "verdict": verdict(gap_ok),
+            },
+        ]
+        args.json_out.write_text(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
