@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # Registers the OpenAPI auth extension and the cache-invalidating signal receivers.
+        from accounts import auth_cache, schema  # noqa: F401

@@ -5,7 +5,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.revocation import session_is_live
+from accounts.auth_cache import SessionEnded, authenticated_user
 from accounts.tokens import SESSION_CLAIM, claims_are_well_formed
 
 
@@ -25,7 +25,17 @@ class SessionJWTAuthentication(JWTAuthentication):
         return token
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
-        if not session_is_live(validated_token[SESSION_CLAIM], user.pk):
-            raise AuthenticationFailed(_("This session has ended."), code="session_revoked")
+        """The session's verdict and the user come from one cache round trip (see auth_cache)."""
+        try:
+            user = authenticated_user(
+                session_id=validated_token[SESSION_CLAIM], user_id=validated_token["user_id"]
+            )
+        except SessionEnded:
+            raise AuthenticationFailed(
+                _("This session has ended."), code="session_revoked"
+            ) from None
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
         return user

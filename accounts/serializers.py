@@ -5,7 +5,7 @@ import unicodedata
 from rest_framework import serializers
 
 from accounts.models import AuthSession, CustomUser, Team, username_validator
-from accounts.registry import current_user_fields
+from accounts.registry import current_user_contributions, current_user_schema_fields
 from core.serializers import StrictCharField
 
 
@@ -21,13 +21,23 @@ class UsernameField(StrictCharField):
         return unicodedata.normalize("NFKC", super().to_internal_value(data))
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class TeamSerializer(serializers.ModelSerializer):
     class Meta:
         model = Team
         fields = ("id", "name", "description")
 
+    def to_representation(self, team: Team) -> dict:
+        # Written out: DRF building fields per instance cost more than the rest of /users/me/.
+        return {"id": team.pk, "name": team.name, "description": team.description}
+
 
 class UserSerializer(serializers.ModelSerializer):
+    """Declared fields describe the schema; to_representation renders them without the machinery
+    (accounts/tests/test_serializers.py holds the two to the same output)."""
+
     team = TeamSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -47,12 +57,35 @@ class UserSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
+    def to_representation(self, user: CustomUser) -> dict:
+        team = user.team
+        return {
+            "id": user.pk,
+            "email": user.email,
+            "username": user.username,
+            "name": user.name,
+            "role": user.role,
+            "part": user.part,
+            "team": TeamSerializer.to_representation(None, team) if team else None,
+            "introduction": user.introduction,
+            "phone": user.phone,
+            "is_staff": user.is_staff,
+            "date_joined": _DATETIME.to_representation(user.date_joined),
+        }
+
 
 class CurrentUserSerializer(UserSerializer):
     """The caller's own user: UserSerializer plus the fields other apps registered."""
 
     def get_fields(self):
-        return {**super().get_fields(), **current_user_fields()}
+        return {**super().get_fields(), **current_user_schema_fields()}
+
+    def to_representation(self, user: CustomUser) -> dict:
+        data = super().to_representation(user)
+        cached = getattr(user, "contributed", None)
+        for name, resolve in current_user_contributions():
+            data[name] = cached[name] if cached and name in cached else resolve(user)
+        return data
 
 
 class AuthSessionSerializer(serializers.ModelSerializer):

@@ -16,8 +16,8 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
+from accounts.auth_cache import sessions_mark_revoked, users_forget_after_commit
 from accounts.models import AuthSession, CustomUser, RevokeReason, Team
-from accounts.revocation import sessions_mark_revoked
 from accounts.selectors import user_get_by_login
 from accounts.tokens import TokenPair, refresh_token_decode, token_not_valid, token_pair_issue
 from core.exceptions import ApplicationError
@@ -233,6 +233,7 @@ def user_deactivate(*, user: CustomUser, reason: str = RevokeReason.DEACTIVATED)
     with transaction.atomic():
         CustomUser.objects.filter(pk=user.pk).update(is_active=False)
         auth_sessions_revoke(user=user, reason=reason)
+        users_forget_after_commit([user.pk])
     user.is_active = False
 
 

@@ -6,7 +6,17 @@ class VotesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.registry import current_user_field_register
-        from votes.serializers import VotedPollsField
+        from rest_framework import serializers
 
-        current_user_field_register("voted_polls", VotedPollsField)
+        from accounts.registry import current_user_field_register
+        from votes.selectors import voted_poll_ids
+
+        current_user_field_register(
+            "voted_polls",
+            serializers.ListField(
+                child=serializers.IntegerField(),
+                read_only=True,
+                help_text="Ids of the polls this user has voted in.",
+            ),
+            lambda user: voted_poll_ids(user=user),
+        )

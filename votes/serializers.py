@@ -6,23 +6,6 @@ from rest_framework import serializers
 from accounts.models import CustomUser
 from accounts.serializers import TeamSerializer
 from votes.models import Candidate, Poll, Vote
-from votes.selectors import voted_poll_ids
-
-
-class VotedPollsField(serializers.ListField):
-    """On the caller's own user (login, /users/me/): the ids of the polls they voted in."""
-
-    def __init__(self, **kwargs):
-        super().__init__(
-            child=serializers.IntegerField(),
-            read_only=True,
-            source="*",
-            help_text="Ids of the polls this user has voted in.",
-            **kwargs,
-        )
-
-    def to_representation(self, user: CustomUser) -> list[int]:
-        return voted_poll_ids(user=user)
 
 
 class PersonSerializer(serializers.ModelSerializer):

@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
+from accounts.auth_cache import users_forget_after_commit
 from accounts.models import CustomUser, Team
 from core.exceptions import ApplicationError
 from votes.models import Candidate, Poll, PollKind, Vote
@@ -112,6 +113,7 @@ def vote_cast(*, voter: CustomUser, poll: Poll, candidate_id: int, ip: str | Non
         with transaction.atomic():
             vote = Vote.objects.create(poll=poll, candidate=candidate, voter=voter, ip=ip)
             Candidate.objects.filter(pk=candidate.pk).update(vote_count=F("vote_count") + 1)
+            users_forget_after_commit([voter.pk])  # their `voted_polls` changed
     except IntegrityError:
         if not Vote.objects.filter(poll=poll, voter=voter).exists():
             raise

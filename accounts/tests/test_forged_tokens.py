@@ -270,7 +270,7 @@ def _deleted(victim, anon) -> None:
 # How a login ends, and the code /api/users/me/ then answers its access token with.
 ENDED_LOGINS = {
     "logged-out": (_logged_out, "session_revoked"),
-    "deactivated": (_deactivated, "user_inactive"),
+    "deactivated": (_deactivated, "session_revoked"),  # deactivation ends every session
     "deactivated-in-admin-form": (_deactivated_in_admin_form, "user_inactive"),
     "deleted-user": (_deleted, "user_not_found"),
 }

@@ -77,7 +77,7 @@ if REDIS_URL:
     # Shared by every process: throttles and token revocation hold across workers and hosts.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="lms"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

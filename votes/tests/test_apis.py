@@ -152,7 +152,8 @@ class TestPolls:
         poll = team_poll()
         for _ in range(size):
             team_candidate(poll)
-        with django_assert_max_num_queries(5):
+        # Authentication on a cold cache (3) + poll + candidates + my vote.
+        with django_assert_max_num_queries(6):
             response = auth_client.get(f"/api/polls/{poll.pk}/")
         assert len(response.json()["candidates"]) == size
 
@@ -376,7 +377,8 @@ class TestVoters:
         candidate = CandidateFactory(poll=poll)
         for voter in UserFactory.create_batch(count):
             Vote.objects.create(poll=poll, candidate=candidate, voter=voter)
-        with django_assert_max_num_queries(6):
+        # Authentication on a cold cache (3) + poll + candidate + count + page.
+        with django_assert_max_num_queries(7):
             body = staff_client.get(self.url(poll, candidate), {"page_size": 100}).json()
         assert body["count"] == count
 
@@ -393,6 +395,13 @@ class TestVotedPollsOnTheUser:
         assert login.json()["user"]["voted_polls"] == [voted.pk]
         me = client_for(user).get("/api/users/me/").json()
         assert me["voted_polls"] == [voted.pk]
+
+    def test_a_vote_shows_in_voted_polls_at_once_despite_the_auth_cache(self, user):
+        client = client_for(user)
+        assert client.get("/api/users/me/").json()["voted_polls"] == []  # now cached
+        candidate = CandidateFactory()
+        vote(client, candidate.poll, candidate)
+        assert client.get("/api/users/me/").json()["voted_polls"] == [candidate.poll_id]
 
     def test_the_staff_user_list_does_not_carry_it(self, staff_client):
         body = staff_client.get("/api/users/").json()

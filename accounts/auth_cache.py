@@ -1,0 +1,157 @@
+"""What every authenticated request needs, in one cache round trip: is the session live, and who
+is the user. The database stays the source of truth; the cache only spares it.
+
+- `auth:session:{sid}`: "1" live or "0" revoked. A live verdict is cached with `add` (never
+  overwriting) and a revocation with `set`, so a reader that loaded "live" just before a
+  revocation cannot write it back over "revoked".
+- `auth:user:{id}`: the user's row (password left out: it is loaded from the database only if
+  something reads it), their team, and the fields other apps contribute to the caller's own user.
+  Deleted after every change to the user or their team, and kept for a short TTL, which bounds how
+  long a read racing a write can serve the old row.
+
+If the cache is unreachable, every check goes to the database.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from accounts.models import AuthSession, CustomUser, Team
+from accounts.registry import current_user_contributions
+
+logger = logging.getLogger(__name__)
+
+LIVE, REVOKED = "1", "0"
+USER_SNAPSHOT_TTL = 120
+_USER_FIELDS = tuple(
+    field.attname for field in CustomUser._meta.concrete_fields if field.name != "password"
+)
+_TEAM_FIELDS = tuple(field.attname for field in Team._meta.concrete_fields)
+
+
+def _session_key(session_id) -> str:
+    return f"auth:session:{session_id}"
+
+
+def _user_key(user_id) -> str:
+    return f"auth:user:{user_id}"
+
+
+def _session_ttl() -> int:
+    # Once every access token of a session has expired, its cache entry is useless.
+    return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
+
+
+def _cache_call(method: str, *args, **kwargs):
+    try:
+        return getattr(cache, method)(*args, **kwargs)
+    except Exception:
+        logger.warning("auth cache unreachable (%s); using the database", method, exc_info=True)
+        return None
+
+
+# --- Sessions -----------------------------------------------------------------------------------
+
+
+def _database_says_live(session_id, user_id: int) -> bool:
+    return AuthSession.objects.filter(
+        pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def _session_live(session_id, user_id: int, cached: str | None) -> bool:
+    if cached is not None:
+        return cached == LIVE
+    live = _database_says_live(session_id, user_id)
+    _cache_call("add", _session_key(session_id), LIVE if live else REVOKED, timeout=_session_ttl())
+    return live
+
+
+def sessions_mark_revoked(session_ids: Iterable) -> None:
+    """Call after the revocation is committed to the database."""
+    keys = {_session_key(session_id): REVOKED for session_id in session_ids}
+    if keys:
+        # If this fails, readers still fall back to the database while the cache is down; a
+        # stale "live" entry could survive only if the cache comes back holding it (TTL-bound).
+        _cache_call("set_many", keys, timeout=_session_ttl())
+
+
+# --- Users --------------------------------------------------------------------------------------
+
+
+def _user_snapshot(user: CustomUser) -> dict:
+    team = user.team
+    return {
+        "user": [getattr(user, attname) for attname in _USER_FIELDS],
+        "team": [getattr(team, attname) for attname in _TEAM_FIELDS] if team else None,
+        "contributed": {name: resolve(user) for name, resolve in current_user_contributions()},
+    }
+
+
+def _user_from_snapshot(snapshot: dict) -> CustomUser:
+    user = CustomUser.from_db("default", _USER_FIELDS, snapshot["user"])
+    team = snapshot["team"]
+    user.team = Team.from_db("default", _TEAM_FIELDS, team) if team else None
+    user.contributed = snapshot["contributed"]
+    return user
+
+
+def users_forget(user_ids: Iterable[int]) -> None:
+    """Drop cached users after their rows (or what is contributed to them) changed."""
+    keys = [_user_key(user_id) for user_id in user_ids]
+    if keys:
+        _cache_call("delete_many", keys)
+
+
+def users_forget_after_commit(user_ids: Iterable[int]) -> None:
+    """Forget now and again after commit: a read between the two may cache the old row."""
+    user_ids = list(user_ids)
+    users_forget(user_ids)
+    transaction.on_commit(lambda: users_forget(user_ids))
+
+
+# Signals, not calls in each service: the admin and every other save path change users too.
+@receiver(post_save, sender=CustomUser)
+@receiver(post_delete, sender=CustomUser)
+def _user_changed(sender, instance: CustomUser, **kwargs) -> None:
+    users_forget_after_commit([instance.pk])
+
+
+@receiver(post_save, sender=Team)
+@receiver(post_delete, sender=Team)
+def _team_changed(sender, instance: Team, **kwargs) -> None:
+    users_forget_after_commit(
+        CustomUser.objects.filter(team_id=instance.pk).values_list("pk", flat=True)
+    )
+
+
+# --- Both at once -------------------------------------------------------------------------------
+
+
+class SessionEnded(Exception):
+    pass
+
+
+def authenticated_user(*, session_id, user_id: int) -> CustomUser | None:
+    """The user behind a live session (None if the user no longer exists); one cache round trip.
+
+    Raises SessionEnded if the session is revoked or expired.
+    """
+    session_key, user_key = _session_key(session_id), _user_key(user_id)
+    cached = _cache_call("get_many", [session_key, user_key]) or {}
+    if not _session_live(session_id, user_id, cached.get(session_key)):
+        raise SessionEnded
+    snapshot = cached.get(user_key)
+    if snapshot is not None:
+        return _user_from_snapshot(snapshot)
+    user = CustomUser.objects.select_related("team").filter(pk=user_id).first()
+    if user is not None:
+        _cache_call("set", user_key, _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
+        user.contributed = None
+    return user
