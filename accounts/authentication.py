@@ -1,5 +1,7 @@
 """Bearer (or `JWT`) access tokens whose session is checked on every request."""
 
+import time
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
@@ -7,6 +9,12 @@ from rest_framework_simplejwt.settings import api_settings
 
 from accounts.auth_cache import SessionEnded, authenticated_user
 from accounts.tokens import SESSION_CLAIM, claims_are_well_formed
+
+# Access tokens whose signature and claims already checked out in this process, by raw value.
+# The check's outcome cannot change for the same bytes except through expiry, which is tested on
+# every hit; revocation is checked on every request regardless. Bounded: cleared when full.
+_verified_tokens: dict[bytes, object] = {}
+VERIFIED_TOKENS_MAX = 4096
 
 
 class SessionJWTAuthentication(JWTAuthentication):
@@ -19,9 +27,15 @@ class SessionJWTAuthentication(JWTAuthentication):
         return super().get_raw_token(header)
 
     def get_validated_token(self, raw_token):
+        token = _verified_tokens.get(raw_token)
+        if token is not None and token["exp"] > time.time():
+            return token
         token = super().get_validated_token(raw_token)
         if not claims_are_well_formed(token):
             raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid")
+        if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
+            _verified_tokens.clear()
+        _verified_tokens[raw_token] = token
         return token
 
     def get_user(self, validated_token):

@@ -1,6 +1,7 @@
 """The token design: rotation, reuse detection, absolute cap, immediate revocation, concurrency."""
 
 import threading
+import time
 from datetime import timedelta
 
 import jwt
@@ -16,6 +17,7 @@ from accounts.services import (
     auth_sessions_revoke,
 )
 from accounts.tests.factories import UserFactory
+from accounts.tokens import token_pair_issue
 from core.exceptions import ApplicationError
 
 CLIENT = ClientInfo(user_agent="pytest", ip="127.0.0.1")
@@ -261,3 +263,19 @@ def test_concurrent_refreshes_with_one_token_yield_at_most_one_live_successor():
     # The losers presented a token that had just been consumed: that is reuse, so the family ends.
     assert session.revoked_at is not None
     assert session.revoke_reason == RevokeReason.REFRESH_REUSED
+
+
+@pytest.mark.django_db
+def test_a_token_verified_earlier_in_this_process_still_expires(api_client, user):
+    session, _pair = auth_session_start(user=user, client=CLIENT)
+    short = token_pair_issue(
+        user_id=user.pk,
+        session_id=session.pk,
+        refresh_jti=session.refresh_jti,
+        cap=timezone.now() + timedelta(seconds=2),
+    )
+    assert me(api_client, short.access).status_code == 200  # now remembered as verified
+    time.sleep(max(0.0, claims(short.access)["exp"] - time.time()) + 0.05)
+    response = me(api_client, short.access)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
