@@ -318,6 +318,17 @@ def reset_link_parts(message_body: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def reset_through_the_mailed_link(api_client, user, new_password: str):
+    """Ask for a reset, then confirm with the link from the mail: (response, uid, token)."""
+    api_client.post("/api/auth/password/reset/", {"email": user.email})
+    uid, token = reset_link_parts(mail.outbox[-1].body)
+    response = api_client.post(
+        "/api/auth/password/reset/confirm/",
+        {"uid": uid, "token": token, "new_password": new_password},
+    )
+    return response, uid, token
+
+
 @pytest.mark.django_db
 class TestPasswordReset:
     def test_reset_answers_the_same_whether_or_not_the_email_exists(self, api_client, user):
@@ -330,13 +341,8 @@ class TestPasswordReset:
 
     def test_reset_confirm_sets_the_password_once_and_ends_all_sessions(self, api_client, user):
         client = client_for(user)
-        api_client.post("/api/auth/password/reset/", {"email": user.email})
-        uid, token = reset_link_parts(mail.outbox[0].body)
 
-        response = api_client.post(
-            "/api/auth/password/reset/confirm/",
-            {"uid": uid, "token": token, "new_password": NEW_PASSWORD},
-        )
+        response, uid, token = reset_through_the_mailed_link(api_client, user, NEW_PASSWORD)
 
         assert response.status_code == 200
         user.refresh_from_db()
@@ -370,23 +376,13 @@ class TestPasswordReset:
     def test_reset_lets_a_social_only_account_choose_a_password(self, api_client, user):
         user.set_unusable_password()
         user.save()
-        api_client.post("/api/auth/password/reset/", {"email": user.email})
-        uid, token = reset_link_parts(mail.outbox[0].body)
-        response = api_client.post(
-            "/api/auth/password/reset/confirm/",
-            {"uid": uid, "token": token, "new_password": NEW_PASSWORD},
-        )
+        response, _uid, _token = reset_through_the_mailed_link(api_client, user, NEW_PASSWORD)
         assert response.status_code == 200
         user.refresh_from_db()
         assert user.check_password(NEW_PASSWORD)
 
     def test_reset_confirm_validates_the_new_password(self, api_client, user):
-        api_client.post("/api/auth/password/reset/", {"email": user.email})
-        uid, token = reset_link_parts(mail.outbox[0].body)
-        response = api_client.post(
-            "/api/auth/password/reset/confirm/",
-            {"uid": uid, "token": token, "new_password": "short"},
-        )
+        response, _uid, _token = reset_through_the_mailed_link(api_client, user, "short")
         assert response.status_code == 400
         assert "new_password" in response.json()["error"]["fields"]
         user.refresh_from_db()
