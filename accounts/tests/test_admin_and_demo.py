@@ -108,3 +108,19 @@ def test_seed_demo_is_idempotent_and_creates_every_role(capsys):
     admin = CustomUser.objects.get(role="admin")
     assert admin.is_staff and admin.is_superuser
     assert "demo-pass-1234" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_createsuperuser_makes_a_staff_admin(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "super-user-passphrase-1")
+    call_command(
+        "createsuperuser", interactive=False, email="Boss@Example.com", username="boss", verbosity=0
+    )
+    boss = CustomUser.objects.get(username="boss")
+    assert (boss.email, boss.role, boss.is_staff, boss.is_superuser) == (
+        "boss@example.com",
+        "admin",
+        True,
+        True,
+    )
+    assert boss.check_password("super-user-passphrase-1")
