@@ -48,10 +48,26 @@ def error_response(
     return Response(error_body(code, message, fields), status=status_code, headers=headers)
 
 
-def _validation_fields(detail: Any) -> dict:
+def _flatten_errors(detail: Any, path: str, into: dict) -> None:
+    """Nested serializer errors become one level: {"lectures[1].topics[0].type": ["..."]}."""
     if isinstance(detail, dict):
-        return detail
-    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+        for key, value in detail.items():
+            key = str(key)
+            child = f"{path}[{key}]" if key.isdigit() else (f"{path}.{key}" if path else key)
+            _flatten_errors(value, child, into)
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                _flatten_errors(item, f"{path}[{index}]", into)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        into.setdefault(path or "non_field_errors", []).extend(str(m) for m in messages)
+
+
+def _validation_fields(detail: Any) -> dict:
+    fields: dict[str, list[str]] = {}
+    _flatten_errors(detail, "", fields)
+    return fields
 
 
 def _django_validation_fields(exc: DjangoValidationError) -> dict:

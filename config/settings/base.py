@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "social_django",
     "core",
     "accounts",
+    "courses",
     "votes",
 ]
 

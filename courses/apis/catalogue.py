@@ -1,0 +1,359 @@
+"""The catalogue: curriculums and courses (public reads, tutor/staff writes), studying a topic,
+and the caller's enrollments."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import CustomUser, Role
+from core.openapi import error_response
+from core.serializers import StrictCharField
+from courses.models import Category, Course, Curriculum, Enrollment, SkillLevel, TopicType
+from courses.selectors import catalogue as selectors
+from courses.selectors.enrollments import topic_for_study
+from courses.serializers import (
+    CourseDetailSerializer,
+    CourseListItemSerializer,
+    CurriculumSerializer,
+    EnrollmentSerializer,
+    TopicContentSerializer,
+)
+from courses.services import catalogue as services
+from courses.services.enrollments import topic_progress_record
+
+COURSE_ID = OpenApiParameter("course_id", int, OpenApiParameter.PATH)
+CURRICULUM_ID = OpenApiParameter("curriculum_id", int, OpenApiParameter.PATH)
+TOPIC_ID = OpenApiParameter("topic_id", int, OpenApiParameter.PATH)
+
+
+class IsTutorOrStaffOrReadOnly(BasePermission):
+    """Anyone reads; tutors and staff write (whose object: checked by `owner_or_staff`)."""
+
+    allows_anonymous_reads = True
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user.is_authenticated and (user.is_staff or user.role == Role.TUTOR))
+
+
+class OwnerOrStaff(BasePermission):
+    """Writes to a course or curriculum: its tutor or staff."""
+
+    allows_anonymous_reads = True
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return request.user.is_staff or obj.tutor_id == request.user.pk
+
+
+# --- Input ---------------------------------------------------------------------------------------
+
+
+class ChoiceInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, min_value=1)
+    text = StrictCharField(max_length=500)
+    is_correct = serializers.BooleanField(default=False)
+
+
+class QuestionInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, min_value=1)
+    prompt = StrictCharField(max_length=5000)
+    explanation = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    choices = ChoiceInput(many=True, max_length=10)
+
+
+class TopicInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, min_value=1)
+    title = StrictCharField(max_length=200)
+    type = serializers.ChoiceField(choices=TopicType.choices)
+    is_preview = serializers.BooleanField(default=False)
+    body = StrictCharField(max_length=100000, required=False, allow_blank=True)
+    questions = QuestionInput(many=True, required=False, max_length=100)
+
+
+class LectureInput(serializers.Serializer):
+    id = serializers.IntegerField(required=False, min_value=1)
+    title = StrictCharField(max_length=200)
+    topics = TopicInput(many=True, required=False, max_length=200)
+
+
+class CourseInput(serializers.Serializer):
+    title = StrictCharField(max_length=200)
+    short_description = StrictCharField(max_length=300, required=False, allow_blank=True)
+    description = StrictCharField(max_length=20000, required=False, allow_blank=True)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    skill_level = serializers.ChoiceField(choices=SkillLevel.choices, required=False)
+    price = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
+    is_published = serializers.BooleanField(required=False)
+    tutor = serializers.PrimaryKeyRelatedField(
+        queryset=CustomUser.objects.filter(role=Role.TUTOR, is_active=True),
+        required=False,
+        help_text="Staff only: whose course it is (default: the caller).",
+    )
+    lectures = LectureInput(
+        many=True,
+        required=False,
+        max_length=200,
+        help_text="The whole tree: items with `id` are kept and updated, others created, "
+        "the rest deleted.",
+    )
+
+
+class CurriculumInput(serializers.Serializer):
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=20000, required=False, allow_blank=True)
+    price = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
+    is_published = serializers.BooleanField(required=False)
+    course_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=100, required=False
+    )
+
+
+# --- Courses ------------------------------------------------------------------------------------
+
+
+class CourseFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, help_text="Part of the title or descriptions."
+    )
+    category = django_filters.CharFilter(field_name="category__slug", help_text="Category slug.")
+    skill_level = django_filters.ChoiceFilter(choices=SkillLevel.choices)
+    mine = django_filters.BooleanFilter(
+        method="filter_mine", help_text="Tutors: the courses you teach, drafts included."
+    )
+    ordering = django_filters.OrderingFilter(fields=("price", "created_at"))
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(short_description__icontains=value)
+            | Q(description__icontains=value)
+        )
+
+    def filter_mine(self, queryset, name, value):
+        return queryset  # applied by the view, which knows the caller
+
+
+def _tutor_for(request, data: dict):
+    tutor = data.pop("tutor", None)
+    return tutor if (tutor is not None and request.user.is_staff) else request.user
+
+
+class CourseListCreateApi(ListAPIView):
+    permission_classes = (IsTutorOrStaffOrReadOnly,)
+    serializer_class = CourseListItemSerializer
+    filterset_class = CourseFilter
+
+    def get_queryset(self):
+        mine = self.request.query_params.get("mine") in ("true", "True", "1")
+        return selectors.course_list(user=self.request.user, mine=mine)
+
+    @extend_schema(operation_id="courses_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="courses_create", request=CourseInput, responses={201: CourseDetailSerializer}
+    )
+    def post(self, request):
+        serializer = CourseInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        course = services.course_save(tutor=_tutor_for(request, data), data=data)
+        course = selectors.course_tree(user=request.user, course_id=course.pk)
+        return Response(CourseDetailSerializer(course).data, status=status.HTTP_201_CREATED)
+
+
+class CourseDetailApi(APIView):
+    permission_classes = (IsTutorOrStaffOrReadOnly, OwnerOrStaff)
+
+    def _course(self, request, course_id: int) -> Course:
+        course = selectors.course_tree(user=request.user, course_id=course_id)
+        self.check_object_permissions(request, course)
+        return course
+
+    @extend_schema(
+        operation_id="courses_retrieve",
+        parameters=[COURSE_ID],
+        responses={200: CourseDetailSerializer},
+    )
+    def get(self, request, course_id: int):
+        return Response(CourseDetailSerializer(self._course(request, course_id)).data)
+
+    def _save(self, request, course_id: int, *, partial: bool) -> Response:
+        course = self._course(request, course_id)
+        serializer = CourseInput(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tutor = data.pop("tutor", None)
+        if tutor is not None and request.user.is_staff:
+            course.tutor = tutor
+        services.course_save(course=course, tutor=course.tutor, data=data)
+        course = selectors.course_tree(user=request.user, course_id=course.pk)
+        return Response(CourseDetailSerializer(course).data)
+
+    @extend_schema(
+        operation_id="courses_replace",
+        parameters=[COURSE_ID],
+        request=CourseInput,
+        responses={200: CourseDetailSerializer},
+    )
+    def put(self, request, course_id: int):
+        return self._save(request, course_id, partial=False)
+
+    @extend_schema(
+        operation_id="courses_update",
+        parameters=[COURSE_ID],
+        request=CourseInput(partial=True),
+        responses={200: CourseDetailSerializer},
+    )
+    def patch(self, request, course_id: int):
+        return self._save(request, course_id, partial=True)
+
+    @extend_schema(
+        operation_id="courses_delete",
+        parameters=[COURSE_ID],
+        responses={204: None, 409: error_response("`course_has_enrollments`.")},
+    )
+    def delete(self, request, course_id: int):
+        services.course_delete(course=self._course(request, course_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Curriculums --------------------------------------------------------------------------------
+
+
+def _courses_for_curriculum(request, course_ids: list[int] | None) -> list[Course] | None:
+    if course_ids is None:
+        return None
+    courses = Course.objects.in_bulk(course_ids)
+    missing = [pk for pk in course_ids if pk not in courses]
+    foreign = [
+        pk
+        for pk, course in courses.items()
+        if not request.user.is_staff and course.tutor_id != request.user.pk
+    ]
+    if missing or foreign or len(set(course_ids)) != len(course_ids):
+        message = _("Name each of your own courses once: %(ids)s") % {"ids": missing + foreign}
+        raise serializers.ValidationError({"course_ids": [message]})
+    return [courses[pk] for pk in course_ids]
+
+
+class CurriculumListCreateApi(ListAPIView):
+    permission_classes = (IsTutorOrStaffOrReadOnly,)
+    serializer_class = CurriculumSerializer
+
+    def get_queryset(self):
+        return selectors.curriculum_list(user=self.request.user)
+
+    @extend_schema(operation_id="curriculums_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="curriculums_create",
+        request=CurriculumInput,
+        responses={201: CurriculumSerializer},
+    )
+    def post(self, request):
+        serializer = CurriculumInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        courses = _courses_for_curriculum(request, data.pop("course_ids", None))
+        curriculum = services.curriculum_save(tutor=request.user, data=data, courses=courses)
+        curriculum = selectors.curriculum_get(user=request.user, curriculum_id=curriculum.pk)
+        return Response(CurriculumSerializer(curriculum).data, status=status.HTTP_201_CREATED)
+
+
+class CurriculumDetailApi(APIView):
+    permission_classes = (IsTutorOrStaffOrReadOnly, OwnerOrStaff)
+
+    def _curriculum(self, request, curriculum_id: int) -> Curriculum:
+        curriculum = selectors.curriculum_get(user=request.user, curriculum_id=curriculum_id)
+        self.check_object_permissions(request, curriculum)
+        return curriculum
+
+    @extend_schema(
+        operation_id="curriculums_retrieve",
+        parameters=[CURRICULUM_ID],
+        responses={200: CurriculumSerializer},
+    )
+    def get(self, request, curriculum_id: int):
+        return Response(CurriculumSerializer(self._curriculum(request, curriculum_id)).data)
+
+    @extend_schema(
+        operation_id="curriculums_update",
+        parameters=[CURRICULUM_ID],
+        request=CurriculumInput(partial=True),
+        responses={200: CurriculumSerializer},
+    )
+    def patch(self, request, curriculum_id: int):
+        curriculum = self._curriculum(request, curriculum_id)
+        serializer = CurriculumInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        courses = _courses_for_curriculum(request, data.pop("course_ids", None))
+        services.curriculum_save(
+            curriculum=curriculum, tutor=curriculum.tutor, data=data, courses=courses
+        )
+        curriculum = selectors.curriculum_get(user=request.user, curriculum_id=curriculum.pk)
+        return Response(CurriculumSerializer(curriculum).data)
+
+    @extend_schema(
+        operation_id="curriculums_delete", parameters=[CURRICULUM_ID], responses={204: None}
+    )
+    def delete(self, request, curriculum_id: int):
+        self._curriculum(request, curriculum_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Studying -----------------------------------------------------------------------------------
+
+
+class TopicStudyApi(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        operation_id="topics_retrieve",
+        parameters=[TOPIC_ID],
+        responses={
+            200: TopicContentSerializer,
+            403: error_response("`not_entitled`: enrol in the course first."),
+        },
+    )
+    def get(self, request, topic_id: int):
+        topic = topic_for_study(user=request.user, topic_id=topic_id)
+        topic.question_list = (
+            selectors.topic_questions(topic=topic) if topic.type == TopicType.QUIZ else []
+        )
+        if request.user.is_authenticated:
+            # Reading an article is what completing it means; other types complete elsewhere.
+            topic_progress_record(
+                user=request.user, topic=topic, completed=topic.type == TopicType.ARTICLE
+            )
+        return Response(TopicContentSerializer(topic).data)
+
+
+class MyEnrollmentsApi(ListAPIView):
+    permission_classes = (IsAuthenticated,)
+    serializer_class = EnrollmentSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Enrollment.objects.none()
+        return selectors.my_enrollments(user=self.request.user)
+
+    @extend_schema(operation_id="me_enrollments")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,73 @@
+"""Demo catalogue (loaded by `manage.py seed_demo` after the demo accounts): two courses with a
+free preview topic each, a curriculum bundling them, and student1 enrolled in the first."""
+
+from accounts.models import CustomUser
+from courses.models import Category, Course, Curriculum, EnrollmentSource
+from courses.services.catalogue import course_save, curriculum_save
+from courses.services.enrollments import enrollment_grant
+
+PYTHON_TITLE = "Python for the web"
+DJANGO_TITLE = "Django REST in practice"
+
+
+def _course_tree(subject: str) -> list[dict]:
+    return [
+        {
+            "title": f"Getting started with {subject}",
+            "topics": [
+                {"title": "Welcome", "type": "article", "is_preview": True,
+                 "body": f"What this {subject} course covers, and how to follow it."},
+                {"title": "Setting up", "type": "article",
+                 "body": f"Install {subject} and its tools, step by step."},
+            ],
+        },
+        {
+            "title": "Check yourself",
+            "topics": [
+                {"title": "Quiz", "type": "quiz", "body": "Three questions.", "questions": [
+                    {"prompt": "Which HTTP method creates a resource?", "choices": [
+                        {"text": "POST", "is_correct": True}, {"text": "GET"}]},
+                    {"prompt": "Which status means 'not found'?", "choices": [
+                        {"text": "404", "is_correct": True}, {"text": "500"}]},
+                    {"prompt": "JSON stands for?", "choices": [
+                        {"text": "JavaScript Object Notation", "is_correct": True},
+                        {"text": "Java Serialized Object Network"}]},
+                ]},
+                {"title": "Build something", "type": "assignment",
+                 "body": "Build a tiny API and submit a link or a zip of the code."},
+            ],
+        },
+    ]  # fmt: skip
+
+
+def load(*, stdout, style) -> None:
+    tutor = CustomUser.objects.get(email="tutor@example.com")
+    category, _ = Category.objects.get_or_create(
+        slug="programming", defaults={"name": "Programming"}
+    )
+    courses = []
+    for title, subject, price in ((PYTHON_TITLE, "Python", 30000), (DJANGO_TITLE, "Django", 45000)):
+        course = Course.objects.filter(title=title).first() or course_save(
+            tutor=tutor,
+            data={
+                "title": title,
+                "short_description": f"A practical {subject} course.",
+                "category": category,
+                "price": price,
+                "is_published": True,
+                "lectures": _course_tree(subject),
+            },
+        )
+        courses.append(course)
+    if not Curriculum.objects.filter(title="Backend track").exists():
+        curriculum_save(
+            tutor=tutor,
+            data={"title": "Backend track", "price": 60000, "is_published": True},
+            courses=courses,
+        )
+    student = CustomUser.objects.get(email="student1@example.com")
+    if not student.enrollments.filter(course=courses[0]).exists():
+        enrollment_grant(user=student, course=courses[0], source=EnrollmentSource.GRANT)
+    stdout.write(
+        style.SUCCESS(f"Demo courses: {PYTHON_TITLE}, {DJANGO_TITLE}; curriculum Backend track")
+    )

@@ -1,0 +1,58 @@
+"""Who may study what: the entitlement rule, in one place."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from core.exceptions import ApplicationError
+from courses.models import Course, Enrollment, Topic
+
+
+def active_enrollments(*, at=None) -> QuerySet[Enrollment]:
+    at = at or timezone.now()
+    return Enrollment.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=at),
+        revoked_at__isnull=True,
+        starts_at__lte=at,
+    )
+
+
+def user_can_study_course(user, course: Course) -> bool:
+    """Staff, the course's tutor, or an active enrollment (bought or granted, not refunded,
+    not expired)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or course.tutor_id == user.pk:
+        return True
+    return active_enrollments().filter(user=user, course=course).exists()
+
+
+def user_can_study(user, topic: Topic) -> bool:
+    """As for the course, and anyone at all for a free preview topic."""
+    return topic.is_preview or user_can_study_course(user, topic.lecture.course)
+
+
+def not_entitled() -> ApplicationError:
+    return ApplicationError(
+        "not_entitled",
+        _("Enrol in this course to study this topic."),
+        status.HTTP_403_FORBIDDEN,
+    )
+
+
+def topic_for_study(*, user, topic_id: int) -> Topic:
+    """The topic (404 if unknown or unpublished for this user), or 403 `not_entitled`."""
+    topic = Topic.objects.select_related("lecture__course").filter(pk=topic_id).first()
+    if topic is None or not course_is_visible(user, topic.lecture.course):
+        raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+    if not user_can_study(user, topic):
+        raise not_entitled()
+    return topic
+
+
+def course_is_visible(user, course: Course) -> bool:
+    """Published courses are public; drafts only to their tutor and staff."""
+    return course.is_published or (
+        user.is_authenticated and (user.is_staff or course.tutor_id == user.pk)
+    )

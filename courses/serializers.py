@@ -1,0 +1,196 @@
+"""Output shapes of the courses endpoints. Nothing here carries premium content except
+TopicContentSerializer, which only an entitled caller ever gets."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import CustomUser
+from courses.models import (
+    Category,
+    Choice,
+    Course,
+    Curriculum,
+    Enrollment,
+    Lecture,
+    Question,
+    Topic,
+)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ("id", "name", "slug")
+
+
+class TutorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomUser
+        fields = ("id", "username", "name")
+
+
+class CourseListItemSerializer(serializers.ModelSerializer):
+    category = CategorySerializer(read_only=True, allow_null=True)
+    tutor = TutorSerializer(read_only=True)
+    lecture_count = serializers.IntegerField(read_only=True)
+    topic_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = (
+            "id",
+            "title",
+            "short_description",
+            "category",
+            "skill_level",
+            "price",
+            "thumbnail",
+            "tutor",
+            "is_published",
+            "lecture_count",
+            "topic_count",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class TopicOutlineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Topic
+        fields = ("id", "title", "position", "type", "is_preview")
+        read_only_fields = fields
+
+
+class LectureOutlineSerializer(serializers.ModelSerializer):
+    topics = TopicOutlineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Lecture
+        fields = ("id", "title", "position", "topics")
+        read_only_fields = fields
+
+
+class CourseDetailSerializer(serializers.ModelSerializer):
+    category = CategorySerializer(read_only=True, allow_null=True)
+    tutor = TutorSerializer(read_only=True)
+    lectures = LectureOutlineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Course
+        fields = (
+            "id",
+            "title",
+            "short_description",
+            "description",
+            "category",
+            "skill_level",
+            "price",
+            "thumbnail",
+            "tutor",
+            "is_published",
+            "created_at",
+            "updated_at",
+            "lectures",
+        )
+        read_only_fields = fields
+
+
+class CurriculumCourseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Course
+        fields = ("id", "title", "price", "skill_level")
+        read_only_fields = fields
+
+
+class CurriculumSerializer(serializers.ModelSerializer):
+    tutor = TutorSerializer(read_only=True)
+    courses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Curriculum
+        fields = ("id", "title", "description", "price", "tutor", "is_published", "courses")
+        read_only_fields = fields
+
+    @extend_schema_field(CurriculumCourseSerializer(many=True))
+    def get_courses(self, curriculum: Curriculum) -> list:
+        # In order, from the prefetched through rows (curriculum_list).
+        links = curriculum.curriculumcourse_set.all()
+        return CurriculumCourseSerializer([link.course for link in links], many=True).data
+
+
+class ChoiceForLearnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Choice
+        fields = ("id", "text")
+        read_only_fields = fields
+
+
+class QuestionForLearnerSerializer(serializers.ModelSerializer):
+    """A question as a learner sees it before an attempt: which choices are right stays out."""
+
+    choices = ChoiceForLearnerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Question
+        fields = ("id", "prompt", "position", "choices")
+        read_only_fields = fields
+
+
+class TopicContentSerializer(serializers.ModelSerializer):
+    course = serializers.IntegerField(source="lecture.course_id", read_only=True)
+    lecture = serializers.IntegerField(source="lecture_id", read_only=True)
+    questions = QuestionForLearnerSerializer(many=True, read_only=True, source="question_list")
+
+    class Meta:
+        model = Topic
+        fields = ("id", "title", "type", "is_preview", "course", "lecture", "body", "questions")
+        read_only_fields = fields
+
+
+class CourseSummarySerializer(serializers.ModelSerializer):
+    category = CategorySerializer(read_only=True, allow_null=True)
+    tutor = TutorSerializer(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = ("id", "title", "category", "skill_level", "thumbnail", "tutor")
+        read_only_fields = fields
+
+
+class ResumeTopicSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    course = CourseSummarySerializer(read_only=True)
+    progress_percent = serializers.SerializerMethodField()
+    completed_topics = serializers.IntegerField(source="completed_count", read_only=True)
+    total_topics = serializers.IntegerField(source="topic_count", read_only=True)
+    resume_topic = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enrollment
+        fields = (
+            "id",
+            "course",
+            "source",
+            "starts_at",
+            "expires_at",
+            "progress_percent",
+            "completed_topics",
+            "total_topics",
+            "resume_topic",
+        )
+        read_only_fields = fields
+
+    def get_progress_percent(self, enrollment) -> float:
+        if not enrollment.topic_count:
+            return 0.0
+        return round(100 * enrollment.completed_count / enrollment.topic_count, 1)
+
+    @extend_schema_field(ResumeTopicSerializer(allow_null=True))
+    def get_resume_topic(self, enrollment) -> dict | None:
+        if enrollment.resume_topic_id is None:
+            return None
+        return {"id": enrollment.resume_topic_id, "title": enrollment.resume_topic_title}
