@@ -254,6 +254,18 @@ TIME_ZONE = env("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
 
+# --- Learning: quizzes and assignments ----------------------------------------------------------
+
+# Attempts per learner per quiz (0 = unlimited); a pass scores at least this percent.
+QUIZ_MAX_ATTEMPTS = env.int("QUIZ_MAX_ATTEMPTS", default=3)
+QUIZ_PASS_PERCENT = env.int("QUIZ_PASS_PERCENT", default=60)
+# Assignment uploads: size cap, and the types accepted (each is also checked by content).
+SUBMISSION_MAX_FILE_BYTES = env.int("SUBMISSION_MAX_FILE_BYTES", default=10 * 1024 * 1024)
+SUBMISSION_ALLOWED_EXTENSIONS = env.list(
+    "SUBMISSION_ALLOWED_EXTENSIONS",
+    default=["pdf", "zip", "txt", "md", "png", "jpg", "jpeg", "py", "ipynb"],
+)
+
 # --- Static, media, uploads, email --------------------------------------------------------------
 
 STATIC_URL = "/static/"
