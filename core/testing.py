@@ -2,6 +2,8 @@
 
 import re
 
+from django.db import connection
+
 SNAKE_CASE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 HANGUL = re.compile("[\uac00-\ud7a3]")
 
@@ -24,3 +26,15 @@ def assert_error_envelope(response, status_code: int, code: str | None = None) -
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+def on_own_connection(request_fn):
+    """For threads: run `request_fn` on the thread's own database connection, then close it."""
+
+    def run(*args):
+        try:
+            return request_fn(*args)
+        finally:
+            connection.close()
+
+    return run

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
 from conftest import CommittingAPIClient, client_for
 from core.exceptions import ApplicationError
-from core.testing import assert_error_envelope
+from core.testing import assert_error_envelope, on_own_connection
 from courses.models import QuizAttempt, Submission, SubmissionStatus, TopicProgress, TopicType
 from courses.services.learning import _attempt_store, quiz_attempt_create
 from courses.tests.factories import (
@@ -885,22 +884,10 @@ class TestGrading:
 # --- Concurrency (PostgreSQL) --------------------------------------------------------------------
 
 
-def _in_thread(request_fn):
-    """Run one request on a thread's own database connection, then close it."""
-
-    def run(*args):
-        try:
-            return request_fn(*args)
-        finally:
-            connection.close()
-
-    return run
-
-
 def _concurrently(count: int, access: str, send) -> list[tuple[int, str | None]]:
     barrier = threading.Barrier(count)
 
-    @_in_thread
+    @on_own_connection
     def one(_n: int) -> tuple[int, str | None]:
         client = CommittingAPIClient(raise_request_exception=False)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")

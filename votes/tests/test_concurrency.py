@@ -4,27 +4,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from conftest import CommittingAPIClient, client_for
+from core.testing import on_own_connection
 from votes import selectors
 from votes.models import Candidate, Vote
 from votes.tests.factories import CandidateFactory, PollFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(request_fn):
-    """Run one request on a thread's own database connection, then close it."""
-
-    def run(*args):
-        try:
-            return request_fn(*args)
-        finally:
-            connection.close()
-
-    return run
 
 
 def test_fifty_concurrent_votes_by_one_user_store_exactly_one():
@@ -33,7 +21,7 @@ def test_fifty_concurrent_votes_by_one_user_store_exactly_one():
     access = client_for(UserFactory()).token_pair.access
     barrier = threading.Barrier(50)
 
-    @_in_thread
+    @on_own_connection
     def cast(n: int) -> tuple[int, str | None]:
         client = CommittingAPIClient(raise_request_exception=False)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
@@ -60,7 +48,7 @@ def test_two_hundred_distinct_voters_at_once_sum_to_exactly_two_hundred():
     for client in clients:
         client.raise_request_exception = False
 
-    @_in_thread
+    @on_own_connection
     def cast(n: int) -> int:
         # Two of the four candidates are hot: their counter rows see most of the contention.
         response = clients[n].post(
