@@ -15,6 +15,7 @@ from courses.models import (
     Question,
     Topic,
 )
+from courses.registry import topic_content_fields
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -145,6 +146,9 @@ class TopicContentSerializer(serializers.ModelSerializer):
         model = Topic
         fields = ("id", "title", "type", "is_preview", "course", "lecture", "body", "questions")
         read_only_fields = fields
+
+    def get_fields(self):
+        return {**super().get_fields(), **topic_content_fields()}
 
 
 class CourseSummarySerializer(serializers.ModelSerializer):

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "courses",
+    "videos",
     "votes",
 ]
 
@@ -266,12 +267,34 @@ SUBMISSION_ALLOWED_EXTENSIONS = env.list(
     default=["pdf", "zip", "txt", "md", "png", "jpg", "jpeg", "py", "ipynb"],
 )
 
+# --- Videos ------------------------------------------------------------------------------------
+
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
+# Behind nginx: stream through X-Accel-Redirect to this `internal` location (e.g.
+# "/protected-videos/"); empty: Django streams the bytes itself, honouring Range.
+VIDEO_ACCEL_REDIRECT_PREFIX = env("VIDEO_ACCEL_REDIRECT_PREFIX", default="")
+# Watched time a client may claim: at most the time since its last event at this playback rate,
+# plus slack; the very first event may claim the first-event slack.
+VIDEO_MAX_PLAYBACK_RATE = env.float("VIDEO_MAX_PLAYBACK_RATE", default=2.0)
+VIDEO_EVENT_SLACK_SECONDS = env.float("VIDEO_EVENT_SLACK_SECONDS", default=5.0)
+VIDEO_FIRST_EVENT_SLACK_SECONDS = env.float("VIDEO_FIRST_EVENT_SLACK_SECONDS", default=15.0)
+
 # --- Static, media, uploads, email --------------------------------------------------------------
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Lecture videos: outside MEDIA_ROOT, never served by URL, only streamed after an access check.
+PROTECTED_MEDIA_ROOT = env("PROTECTED_MEDIA_ROOT", default=str(BASE_DIR / "protected_media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "protected": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PROTECTED_MEDIA_ROOT, "base_url": None},
+    },
+}
 # JSON bodies larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 

@@ -1,7 +1,9 @@
 """Test run: the database comes from DATABASE_URL (PostgreSQL in CI), a fast hasher."""
 
+import tempfile
+
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT
+from .base import SIMPLE_JWT, STORAGES
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
@@ -18,3 +20,14 @@ SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-google-client-id.apps.googleusercontent.co
 SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-google-secret"
 SOCIAL_AUTH_KAKAO_KEY = "test-kakao-rest-api-key"
 SOCIAL_AUTH_KAKAO_SECRET = "test-kakao-secret"
+
+# Uploads go to throw-away folders, never into the checkout.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-media-")
+PROTECTED_MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-protected-")
+STORAGES = {
+    **STORAGES,
+    "protected": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PROTECTED_MEDIA_ROOT, "base_url": None},
+    },
+}

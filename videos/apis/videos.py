@@ -1,0 +1,239 @@
+"""Lecture videos: upload and manage (tutors, staff), stream and report watching (learners)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from core.openapi import error_response
+from core.parsers import JSONParser
+from core.serializers import StrictCharField
+from courses.models import Topic
+from videos.models import Video, WatchEvent, WatchEventType
+from videos.selectors import videos as selectors
+from videos.services import videos as services
+from videos.streaming import stream_file
+
+VIDEO_ID = OpenApiParameter("video_id", int, OpenApiParameter.PATH)
+
+
+class IsTutorOrStaff(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and (user.is_staff or user.role == Role.TUTOR))
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Video
+        fields = ("id", "title", "topic", "content_type", "size", "duration", "created_at")
+        read_only_fields = fields
+
+
+class ProgressSerializer(serializers.Serializer):
+    video = serializers.IntegerField(source="video_id")
+    position = serializers.FloatField(help_text="Where to resume (s).")
+    watched_seconds = serializers.FloatField(help_text="The union of the spans really watched.")
+    percent = serializers.SerializerMethodField()
+    completed = serializers.SerializerMethodField()
+
+    def get_percent(self, progress) -> float:
+        return round(min(100.0, 100 * progress.watched_seconds / progress.video.duration), 1)
+
+    def get_completed(self, progress) -> bool:
+        return progress.completed_at is not None
+
+
+class WatchEventSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+
+    class Meta:
+        model = WatchEvent
+        fields = ("id", "user", "event_type", "position", "span_from", "span_to", "created_at")
+        read_only_fields = fields
+
+
+class VideoListCreateApi(ListAPIView):
+    permission_classes = (IsTutorOrStaff,)
+    parser_classes = (MultiPartParser, JSONParser)
+    serializer_class = VideoSerializer
+    queryset = Video.objects.none()  # for the schema; the real one is the caller's
+
+    class UploadSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="MP4, WebM or QuickTime, judged by its content.")
+        title = StrictCharField(max_length=200)
+        topic = serializers.PrimaryKeyRelatedField(
+            queryset=Topic.objects.select_related("lecture__course"),
+            required=False,
+            allow_null=True,
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.video_list(user=self.request.user)
+
+    @extend_schema(operation_id="videos_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="videos_upload",
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: VideoSerializer,
+            400: error_response("`invalid_video` (not a complete video) or `validation_error`."),
+            413: error_response("`file_too_large`."),
+        },
+    )
+    def post(self, request):
+        serializer = self.UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        video = services.video_upload(owner=request.user, **serializer.validated_data)
+        return Response(VideoSerializer(video).data, status=status.HTTP_201_CREATED)
+
+
+class VideoDetailApi(APIView):
+    permission_classes = (IsTutorOrStaff,)
+
+    class UpdateSerializer(serializers.Serializer):
+        title = StrictCharField(max_length=200, required=False)
+        topic = serializers.PrimaryKeyRelatedField(
+            queryset=Topic.objects.select_related("lecture__course"),
+            required=False,
+            allow_null=True,
+        )
+
+    @extend_schema(
+        operation_id="videos_retrieve", parameters=[VIDEO_ID], responses={200: VideoSerializer}
+    )
+    def get(self, request, video_id: int):
+        video = selectors.video_get_for_editing(user=request.user, video_id=video_id)
+        return Response(VideoSerializer(video).data)
+
+    @extend_schema(
+        operation_id="videos_update",
+        parameters=[VIDEO_ID],
+        request=UpdateSerializer,
+        responses={200: VideoSerializer},
+    )
+    def patch(self, request, video_id: int):
+        video = selectors.video_get_for_editing(user=request.user, video_id=video_id)
+        serializer = self.UpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        video = services.video_update(
+            video=video, data=serializer.validated_data, editor=request.user
+        )
+        return Response(VideoSerializer(video).data)
+
+    @extend_schema(operation_id="videos_delete", parameters=[VIDEO_ID], responses={204: None})
+    def delete(self, request, video_id: int):
+        services.video_delete(
+            video=selectors.video_get_for_editing(user=request.user, video_id=video_id)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VideoStreamApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="videos_stream",
+        parameters=[
+            VIDEO_ID,
+            OpenApiParameter(
+                "Range", str, OpenApiParameter.HEADER, description="e.g. `bytes=0-1048575`"
+            ),
+        ],
+        responses={
+            (200, "video/mp4"): bytes,
+            (206, "video/mp4"): bytes,
+            403: error_response("`not_entitled`."),
+            416: None,
+        },
+        description="The bytes, checked against the caller's entitlement on every request. "
+        "Behind nginx the response is empty with `X-Accel-Redirect`, and nginx serves the bytes.",
+    )
+    def get(self, request, video_id: int):
+        video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
+        return stream_file(
+            fieldfile=video.file,
+            size=video.size,
+            content_type=video.content_type,
+            range_header=request.headers.get("Range"),
+        )
+
+
+class VideoEventsApi(ListAPIView):
+    permission_classes = (IsAuthenticated,)
+    serializer_class = WatchEventSerializer
+    queryset = WatchEvent.objects.none()  # for the schema
+
+    class InputSerializer(serializers.Serializer):
+        def get_fields(self):
+            # `from` is a Python keyword, so the fields are built here rather than declared.
+            return {
+                "event_type": serializers.ChoiceField(choices=WatchEventType.choices),
+                "position": serializers.FloatField(min_value=0, help_text="Playhead (s)."),
+                "from": serializers.FloatField(
+                    min_value=0, required=False, source="span_from", help_text="Span start (s)."
+                ),
+                "to": serializers.FloatField(
+                    min_value=0, required=False, source="span_to", help_text="Span end (s)."
+                ),
+            }
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [IsAdminUser()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        video = selectors.video_get_for_editing(
+            user=self.request.user, video_id=self.kwargs["video_id"]
+        )
+        user_id = self.request.query_params.get("user")
+        if user_id is not None and not user_id.isdigit():
+            raise serializers.ValidationError({"user": ["A user id."]})
+        return selectors.watch_history(video=video, user_id=int(user_id) if user_id else None)
+
+    @extend_schema(
+        operation_id="videos_events_list",
+        parameters=[VIDEO_ID, OpenApiParameter("user", int, description="One user's history.")],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="videos_events_create",
+        parameters=[VIDEO_ID],
+        request=InputSerializer,
+        responses={201: ProgressSerializer, 403: error_response("`not_entitled`.")},
+    )
+    def post(self, request, video_id: int):
+        video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        progress = services.watch_event_record(
+            user=request.user, video=video, **serializer.validated_data
+        )
+        return Response(ProgressSerializer(progress).data, status=status.HTTP_201_CREATED)
+
+
+class VideoProgressApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="videos_progress", parameters=[VIDEO_ID], responses={200: ProgressSerializer}
+    )
+    def get(self, request, video_id: int):
+        video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
+        return Response(
+            ProgressSerializer(selectors.video_progress(user=request.user, video=video)).data
+        )

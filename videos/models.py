@@ -1,0 +1,128 @@
+"""Uploaded images and lecture videos, and what learners do while watching."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+from core.storage import protected_storage
+
+
+class Image(TimeStampedModel):
+    """A re-encoded picture (avatar, thumbnail): metadata stripped, resized into a box."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images"
+    )
+    file = models.ImageField(_("file"), upload_to="images/%Y/%m/", width_field="width",
+                             height_field="height")  # fmt: skip
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    format = models.CharField(_("format"), max_length=10)
+    size = models.PositiveIntegerField(_("size in bytes"))
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class Video(TimeStampedModel):
+    """A lecture video; its file lives outside the public media root and is streamed only to
+    those who may study its topic."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="videos"
+    )
+    topic = models.OneToOneField(
+        "courses.Topic",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="video",
+        help_text=_("The video topic this video plays in."),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), storage=protected_storage, upload_to="videos/%Y/%m/")
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    duration = models.FloatField(_("duration (s)"))
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=Q(duration__gt=0), name="video_duration_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WatchEventType(models.TextChoices):
+    PLAY = "play", _("Play")
+    PAUSE = "pause", _("Pause")
+    SEEK = "seek", _("Seek")
+    PROGRESS = "progress", _("Progress")
+    ENDED = "ended", _("Ended")
+    LEAVE = "leave", _("Leave")
+
+
+class WatchEvent(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watch_events"
+    )
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="watch_events")
+    event_type = models.CharField(max_length=10, choices=WatchEventType.choices)
+    position = models.FloatField(_("position (s)"))
+    span_from = models.FloatField(_("watched from (s)"), null=True, blank=True)
+    span_to = models.FloatField(_("watched to (s)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=("video", "user", "created_at"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(position__gte=0), name="watch_position_positive"),
+            models.CheckConstraint(
+                condition=Q(span_from__isnull=True, span_to__isnull=True)
+                | Q(span_from__gte=0, span_to__gt=F("span_from")),
+                name="watch_span_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(event_type__in=WatchEventType.values), name="watch_event_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.event_type} @{self.position:.1f}s"
+
+
+class VideoProgress(models.Model):
+    """Per (user, video): where to resume, and how much has really been watched — the union of
+    the watched spans, so skipping to the end counts for nothing."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_progress"
+    )
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="progress")
+    position = models.FloatField(_("resume position (s)"), default=0)
+    watched_spans = models.JSONField(_("watched spans"), default=list)
+    watched_seconds = models.FloatField(_("watched seconds"), default=0)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    last_event_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Bounds how much the next event may claim was watched.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "video"), name="video_progress_user_video"),
+            models.CheckConstraint(
+                condition=Q(watched_seconds__gte=0), name="video_progress_watched_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.video_id}: {self.watched_seconds:.0f}s"

@@ -1,0 +1,52 @@
+"""Reads of the video domain, and who may watch what."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from core.exceptions import ApplicationError
+from courses.selectors.enrollments import course_is_visible, not_entitled, user_can_study
+from videos.models import Video, VideoProgress, WatchEvent
+
+
+def video_list(*, user) -> QuerySet[Video]:
+    videos = Video.objects.select_related("topic").order_by("-created_at", "-id")
+    return videos if user.is_staff else videos.filter(owner=user)
+
+
+def video_get_for_editing(*, user, video_id: int) -> Video:
+    """The caller's own video (staff: any); another's is 404."""
+    return get_object_or_404(video_list(user=user), pk=video_id)
+
+
+def video_get_for_watching(*, user, video_id: int) -> Video:
+    """Checked on every request: staff, the owner, or whoever may study the video's topic."""
+    video = get_object_or_404(Video.objects.select_related("topic__lecture__course"), pk=video_id)
+    if user.is_authenticated and (user.is_staff or video.owner_id == user.pk):
+        return video
+    topic = video.topic
+    if topic is None or not course_is_visible(user, topic.lecture.course):
+        raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+    if not user_can_study(user, topic):
+        raise not_entitled()
+    return video
+
+
+def video_progress(*, user, video: Video) -> VideoProgress:
+    return VideoProgress.objects.filter(user=user, video=video).first() or VideoProgress(
+        user=user, video=video
+    )
+
+
+def watch_history(*, video: Video, user_id: int | None) -> QuerySet[WatchEvent]:
+    events = video.watch_events.select_related("user").order_by("created_at", "id")
+    return events.filter(user_id=user_id) if user_id else events
+
+
+def topic_video(topic) -> dict | None:
+    """What a topic's content says of its video (None for other topics, or none uploaded)."""
+    if topic.type != "video":
+        return None
+    video = Video.objects.filter(topic=topic).values("id", "duration", "content_type").first()
+    return video

@@ -1,0 +1,151 @@
+"""Writes of the video domain: uploads (checked by content) and watch events → progress."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from core.exceptions import ApplicationError
+from courses.models import Topic, TopicType
+from courses.services.enrollments import topic_progress_record
+from videos.containers import InvalidVideo, probe
+from videos.models import Video, VideoProgress, WatchEvent, WatchEventType
+from videos.spans import spans_add, spans_total
+
+COMPLETION_SHARE = 0.9
+EXTENSIONS = {"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov"}
+
+
+def invalid_video(message) -> ApplicationError:
+    return ApplicationError("invalid_video", message, fields={"file": [str(message)]})
+
+
+def _video_topic_check(*, topic: Topic | None, owner, video: Video | None = None) -> None:
+    if topic is None:
+        return
+    if topic.type != TopicType.VIDEO:
+        raise ValidationError({"topic": [_("Videos belong to video topics.")]})
+    if not owner.is_staff and topic.lecture.course.tutor_id != owner.pk:
+        raise ValidationError({"topic": [_("You can only add videos to your own courses.")]})
+    taken = Video.objects.filter(topic=topic).exclude(pk=getattr(video, "pk", None))
+    if taken.exists():
+        raise ValidationError({"topic": [_("This topic already has a video.")]})
+
+
+def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None = None) -> Video:
+    """The type and duration come from the file's own structure, never from its name."""
+    if file.size > settings.VIDEO_MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            "file_too_large",
+            _("Videos may be at most %(size)s.")
+            % {"size": filesizeformat(settings.VIDEO_MAX_UPLOAD_BYTES)},
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            fields={"file": [_("Too large.")]},
+        )
+    try:
+        info = probe(file, file.size)
+    except InvalidVideo:
+        raise invalid_video(_("This is not a complete MP4, WebM or QuickTime video.")) from None
+    _video_topic_check(topic=topic, owner=owner)
+    file.seek(0)
+    video = Video(
+        owner=owner,
+        topic=topic,
+        title=title,
+        content_type=info.content_type,
+        size=file.size,
+        duration=info.duration,
+    )
+    extension = EXTENSIONS[info.content_type]
+    video.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
+    try:
+        video.save()
+    except Exception:
+        video.file.storage.delete(video.file.name)  # no row, so no file either
+        raise
+    return video
+
+
+def video_update(*, video: Video, data: dict, editor) -> Video:
+    if "topic" in data:
+        _video_topic_check(topic=data["topic"], owner=editor, video=video)
+    for field in ("title", "topic"):
+        if field in data:
+            setattr(video, field, data[field])
+    video.save()
+    return video
+
+
+def video_delete(*, video: Video) -> None:
+    name, storage = video.file.name, video.file.storage
+    with transaction.atomic():
+        video.delete()
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def _claimable_seconds(progress: VideoProgress, now) -> float:
+    """How much of a span the server believes: no more than the time since the last event at
+    the fastest playback rate (plus slack), so a client cannot claim a film in one request."""
+    if progress.last_event_at is None:
+        return settings.VIDEO_FIRST_EVENT_SLACK_SECONDS
+    elapsed = (now - progress.last_event_at).total_seconds()
+    return elapsed * settings.VIDEO_MAX_PLAYBACK_RATE + settings.VIDEO_EVENT_SLACK_SECONDS
+
+
+def watch_event_record(
+    *,
+    user,
+    video: Video,
+    event_type: str,
+    position: float,
+    span_from: float | None = None,
+    span_to: float | None = None,
+) -> VideoProgress:
+    """Store the event and fold its span into the progress; constant queries per event."""
+    errors = {}
+    if not 0 <= position <= video.duration:
+        errors["position"] = [_("Give a position between 0 and the video's duration.")]
+    if (span_from is None) != (span_to is None):
+        errors["to" if span_to is None else "from"] = [_("Give both ends of the span.")]
+    elif span_from is not None and not 0 <= span_from < span_to <= video.duration:
+        errors["from"] = [_("The span must lie within the video, and end after it starts.")]
+    if event_type not in WatchEventType.values:
+        errors["event_type"] = [_("Unknown event type.")]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        progress, _created = VideoProgress.objects.select_for_update().get_or_create(
+            user=user, video=video
+        )
+        WatchEvent.objects.create(
+            user=user,
+            video=video,
+            event_type=event_type,
+            position=position,
+            span_from=span_from,
+            span_to=span_to,
+        )
+        if span_from is not None:
+            believed_to = min(span_to, span_from + _claimable_seconds(progress, now))
+            if believed_to > span_from:
+                progress.watched_spans = spans_add(progress.watched_spans, (span_from, believed_to))
+                progress.watched_seconds = spans_total(progress.watched_spans)
+        progress.position = 0.0 if event_type == WatchEventType.ENDED else position
+        progress.last_event_at = now
+        newly_completed = (
+            progress.completed_at is None
+            and progress.watched_seconds >= COMPLETION_SHARE * video.duration
+        )
+        if newly_completed:
+            progress.completed_at = now
+        progress.save()
+        if newly_completed and video.topic_id:
+            topic_progress_record(user=user, topic=video.topic, completed=True)
+    return progress
