@@ -1,0 +1,46 @@
+"""The videos admin opens, and watching stays read-only there."""
+
+import pytest
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from courses.models import TopicType
+from courses.tests.factories import TopicFactory
+from videos.models import Video, VideoProgress
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def video():
+    topic = TopicFactory(type=TopicType.VIDEO)
+    return Video.objects.create(
+        owner=topic.lecture.course.tutor,
+        topic=topic,
+        title="Intro",
+        file="videos/intro.mp4",
+        content_type="video/mp4",
+        size=10,
+        duration=4.0,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["image", "video", "videoprogress", "watchevent"])
+def test_every_videos_admin_page_opens(admin_client, video, page):
+    VideoProgress.objects.create(user=UserFactory(), video=video, watched_seconds=2)
+    assert admin_client.get(f"/admin/videos/{page}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_progress_cannot_be_edited_in_the_admin(admin_client, video):
+    progress = VideoProgress.objects.create(user=UserFactory(), video=video, watched_seconds=2)
+    response = admin_client.post(
+        f"/admin/videos/videoprogress/{progress.pk}/change/", {"watched_seconds": 4}
+    )
+    assert response.status_code == 403
+    progress.refresh_from_db()
+    assert progress.watched_seconds == 2
