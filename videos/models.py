@@ -15,8 +15,7 @@ class Image(TimeStampedModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images"
     )
-    file = models.ImageField(_("file"), upload_to="images/%Y/%m/", width_field="width",
-                             height_field="height")  # fmt: skip
+    file = models.ImageField(_("file"), upload_to="images/%Y/%m/")
     width = models.PositiveIntegerField(_("width"))
     height = models.PositiveIntegerField(_("height"))
     format = models.CharField(_("format"), max_length=10)
@@ -24,6 +23,15 @@ class Image(TimeStampedModel):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("owner", "-created_at", "-id"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(format__in=("webp", "jpeg")), name="image_format_stored"
+            ),
+            models.CheckConstraint(
+                condition=Q(width__gt=0, height__gt=0, size__gt=0), name="image_dimensions_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.file.name

@@ -4,7 +4,10 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from core.exceptions import error_body
 
 CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -60,7 +63,10 @@ def stream_file(*, fieldfile, size: int, content_type: str, range_header: str | 
     try:
         wanted = byte_range(range_header, size)
     except RangeNotSatisfiable:
-        response = HttpResponse(status=416)
+        response = JsonResponse(
+            error_body("range_not_satisfiable", _("The requested range is outside the file.")),
+            status=416,
+        )
         response["Content-Range"] = f"bytes */{size}"
         response["Accept-Ranges"] = "bytes"
         return response

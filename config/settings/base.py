@@ -267,6 +267,17 @@ SUBMISSION_ALLOWED_EXTENSIONS = env.list(
     default=["pdf", "zip", "txt", "md", "png", "jpg", "jpeg", "py", "ipynb"],
 )
 
+# --- Images (avatars, thumbnails) ---------------------------------------------------------------
+
+# Larger uploads get 413 `file_too_large`; the body is cut off as it arrives.
+IMAGE_MAX_UPLOAD_BYTES = env.int("IMAGE_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+# Decompression-bomb guard, read from the header before decoding. Keep <= Pillow's 89_478_485.
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=50_000_000)
+# Stored images fit this square box in px, aspect kept, never upscaled.
+IMAGE_MAX_BOX = env.int("IMAGE_MAX_BOX", default=1600)
+IMAGE_OUTPUT_FORMAT = env("IMAGE_OUTPUT_FORMAT", default="WEBP")  # WEBP or JPEG
+IMAGE_OUTPUT_QUALITY = env.int("IMAGE_OUTPUT_QUALITY", default=85)
+
 # --- Videos ------------------------------------------------------------------------------------
 
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)

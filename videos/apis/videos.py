@@ -153,7 +153,7 @@ class VideoStreamApi(APIView):
             (200, "video/mp4"): bytes,
             (206, "video/mp4"): bytes,
             403: error_response("`not_entitled`."),
-            416: None,
+            416: error_response("`range_not_satisfiable` (with `Content-Range: bytes */size`)."),
         },
         description="The bytes, checked against the caller's entitlement on every request. "
         "Behind nginx the response is empty with `X-Accel-Redirect`, and nginx serves the bytes.",

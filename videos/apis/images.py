@@ -1,0 +1,131 @@
+"""Uploaded images (avatars, thumbnails): upload, list and delete one's own (API.md, Videos)."""
+
+from django.core.files.uploadhandler import FileUploadHandler
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.openapi import error_response
+from core.parsers import JSONParser
+from videos.models import Image
+from videos.selectors.images import image_get_own, image_list
+from videos.services.images import (
+    image_create,
+    image_delete,
+    image_max_upload_bytes,
+    image_too_large,
+)
+
+IMAGE_ID = OpenApiParameter("image_id", int, OpenApiParameter.PATH)
+
+
+class _UploadLimitHandler(FileUploadHandler):
+    """Counts file bytes as they arrive and stops reading one chunk past the limit, so an
+    oversized upload is refused (413) without being spooled to disk first."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise image_too_large()
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the handlers after this one build the uploaded file
+
+
+class ImageUploadParser(MultiPartParser):
+    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = parser_context["request"]
+        request.upload_handlers.insert(0, _UploadLimitHandler(limit=image_max_upload_bytes()))
+        return super().parse(stream, media_type, parser_context)
+
+
+class ImageOutputSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Absolute URL of the stored file.")
+    format = serializers.CharField(read_only=True, help_text="`webp` or `jpeg`.")
+    size = serializers.IntegerField(read_only=True, help_text="Bytes as stored.")
+
+    class Meta:
+        model = Image
+        fields = ("id", "url", "width", "height", "format", "size", "created_at")
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, image: Image) -> str:
+        url = image.file.url  # already absolute from a storage such as S3
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ImageListCreateApi(ListAPIView):
+    parser_classes = (ImageUploadParser, JSONParser)
+    serializer_class = ImageOutputSerializer
+    queryset = Image.objects.none()  # for the schema
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            help_text="PNG, JPEG or WebP, judged by content; the name and type sent are ignored."
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return image_list(owner=self.request.user)
+
+    @extend_schema(operation_id="images_list", responses={200: ImageOutputSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        """The caller's own images, newest first."""
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="images_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: ImageOutputSerializer,
+            400: error_response(
+                "`invalid_image` (not PNG/JPEG/WebP by content, damaged or truncated, too many "
+                "pixels) or `validation_error` (no file, an empty file)."
+            ),
+            413: error_response("`file_too_large`: over IMAGE_MAX_UPLOAD_BYTES."),
+        },
+    )
+    def post(self, request):
+        """Upload an image. It is turned upright (EXIF orientation), stripped of metadata,
+        shrunk to fit a box (IMAGE_MAX_BOX, 1600 px by default) and stored as WebP (or JPEG,
+        per IMAGE_OUTPUT_FORMAT)."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = image_create(owner=request.user, file=serializer.validated_data["file"])
+        return Response(self.get_serializer(image).data, status=status.HTTP_201_CREATED)
+
+
+class ImageDetailApi(APIView):
+    @extend_schema(
+        operation_id="images_destroy",
+        parameters=[IMAGE_ID],
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Deleted; the file is removed from storage."),
+            404: error_response("`not_found`: no such image, or not yours."),
+        },
+    )
+    def delete(self, request, image_id: int):
+        image = image_get_own(owner=request.user, image_id=image_id)
+        image_delete(image=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,20 @@
+"""Factories for the videos app's models."""
+
+import factory
+
+from accounts.tests.factories import UserFactory
+from videos.models import Image
+
+
+class ImageFactory(factory.django.DjangoModelFactory):
+    """A stored image as the upload service leaves it: a small WebP in the default storage."""
+
+    class Meta:
+        model = Image
+
+    owner = factory.SubFactory(UserFactory)
+    file = factory.django.ImageField(filename="image.webp", format="WEBP", width=64, height=48)
+    width = 64
+    height = 48
+    format = "webp"
+    size = factory.LazyAttribute(lambda image: image.file.size)
