@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wsgi_environ(path: str, headers: dict) -> dict:
+def wsgi_environ(path: str, headers: dict, method: str = "GET") -> dict:
     environ = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",
         "PATH_INFO": path,
         "QUERY_STRING": "",
@@ -41,23 +41,30 @@ def wsgi_environ(path: str, headers: dict) -> dict:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        # WSGI passes Content-Type without the HTTP_ prefix (Content-Length: see call()).
+        environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value
     return environ
 
 
-def call(app, path: str, headers: dict) -> int:
+def call(app, path: str, headers: dict, method: str = "GET", body: bytes = b"") -> int:
     statuses = []
-    environ = wsgi_environ(path, headers)
-    environ["wsgi.input"] = io.BytesIO(b"")
-    body = app(environ, lambda status, _headers, *_: statuses.append(status))
-    b"".join(body)
-    body.close()
+    environ = wsgi_environ(path, headers, method)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    response = app(environ, lambda status, _headers, *_: statuses.append(status))
+    b"".join(response)
+    response.close()
     return int(statuses[0].split()[0])
 
 
 @contextlib.contextmanager
-def instrumented(spots: list[tuple]):
-    """Temporarily wrap each (owner, attribute) to add its wall time to `totals[label]`."""
+def instrumented(spots: list[tuple], clock=time.perf_counter):
+    """Temporarily wrap each (owner, attribute) to add its time to `totals[label]`.
+
+    Wall time by default; `clock=time.process_time` counts this process's CPU instead.
+    """
     totals = Counter()
     saved = []
     for owner, attr, label in spots:
@@ -65,11 +72,11 @@ def instrumented(spots: list[tuple]):
         saved.append((owner, attr, original, attr in vars(owner)))
 
         def timed(*args, _original=original, _label=label, **kwargs):
-            began = time.perf_counter()
+            began = clock()
             try:
                 return _original(*args, **kwargs)
             finally:
-                totals[_label] += time.perf_counter() - began
+                totals[_label] += clock() - began
 
         setattr(owner, attr, timed)
     try:
@@ -99,16 +106,14 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from bench.auth_throughput import (
+    from bench.auth_throughput import BENCH_EMAIL, ME_PATH, django_prepare
+    from bench.harness import (
         BARE_PATH,
-        BENCH_EMAIL,
         DEFAULT_DATABASE_URL,
         DEFAULT_REDIS_URL,
         DRF_PATH,
-        ME_PATH,
         bench_env,
         database_ensure,
-        django_prepare,
         redis_clear,
     )
 
