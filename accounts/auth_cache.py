@@ -90,7 +90,6 @@ def _user_snapshot(user: CustomUser) -> dict:
     return {
         "user": [getattr(user, attname) for attname in _USER_FIELDS],
         "team": [getattr(team, attname) for attname in _TEAM_FIELDS] if team else None,
-        "contributed": {name: resolve(user) for name, resolve in current_user_contributions()},
     }
 
 
@@ -98,15 +97,40 @@ def _user_from_snapshot(snapshot: dict) -> CustomUser:
     user = CustomUser.from_db("default", _USER_FIELDS, snapshot["user"])
     team = snapshot["team"]
     user.team = Team.from_db("default", _TEAM_FIELDS, team) if team else None
-    user.contributed = snapshot["contributed"]
     return user
 
 
 def users_forget(user_ids: Iterable[int]) -> None:
     """Drop cached users after their rows (or what is contributed to them) changed."""
+    user_ids = list(user_ids)
     keys = [_user_key(user_id) for user_id in user_ids]
+    keys += [_contributions_key(user_id) for user_id in user_ids]
     if keys:
         _cache_call("delete_many", keys)
+
+
+# --- What other apps contribute to the caller's user ---------------------------------------------
+# Kept apart from the row: a vote changes `voted_polls`, not the user, and authentication does not
+# need them; they are computed on the first render that does (CurrentUserSerializer).
+
+
+def _contributions_key(user_id) -> str:
+    return f"auth:contributed:{user_id}"
+
+
+def user_contributions(user: CustomUser) -> dict:
+    """The registered contributions, from the cache when authentication brought them."""
+    cached = getattr(user, "contributed", None)
+    if cached is not None:
+        return cached
+    values = {name: resolve(user) for name, resolve in current_user_contributions()}
+    _cache_call("add", _contributions_key(user.pk), values, timeout=USER_SNAPSHOT_TTL)
+    return values
+
+
+def user_contributions_forget_after_commit(user_ids: Iterable[int]) -> None:
+    keys = [_contributions_key(user_id) for user_id in user_ids]
+    transaction.on_commit(lambda: _cache_call("delete_many", keys))
 
 
 def users_forget_after_commit(user_ids: Iterable[int]) -> None:
@@ -143,15 +167,40 @@ def authenticated_user(*, session_id, user_id: int) -> CustomUser | None:
 
     Raises SessionEnded if the session is revoked or expired.
     """
-    session_key, user_key = _session_key(session_id), _user_key(user_id)
-    cached = _cache_call("get_many", [session_key, user_key]) or {}
-    if not _session_live(session_id, user_id, cached.get(session_key)):
-        raise SessionEnded
-    snapshot = cached.get(user_key)
-    if snapshot is not None:
-        return _user_from_snapshot(snapshot)
-    user = CustomUser.objects.select_related("team").filter(pk=user_id).first()
+    keys = [_session_key(session_id), _user_key(user_id), _contributions_key(user_id)]
+    cached = _cache_call("get_many", keys) or {}
+    verdict, snapshot = cached.get(keys[0]), cached.get(keys[1])
+    if verdict is None and snapshot is None:
+        user = _cold_user(session_id, user_id)
+    else:
+        if not _session_live(session_id, user_id, verdict):
+            raise SessionEnded
+        if snapshot is not None:
+            user = _user_from_snapshot(snapshot)
+        else:
+            user = CustomUser.objects.select_related("team").filter(pk=user_id).first()
+            if user is not None:
+                _cache_call("set", keys[1], _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
     if user is not None:
-        _cache_call("set", user_key, _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
-        user.contributed = None
+        user.contributed = cached.get(keys[2])
     return user
+
+
+def _cold_user(session_id, user_id: int) -> CustomUser:
+    """Nothing cached: the session and its user in one query, and both remembered."""
+    session = (
+        AuthSession.objects.select_related("user__team")
+        .filter(
+            pk=session_id,
+            user_id=user_id,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if session is None:
+        _cache_call("add", _session_key(session_id), REVOKED, timeout=_session_ttl())
+        raise SessionEnded
+    _cache_call("add", _session_key(session_id), LIVE, timeout=_session_ttl())
+    _cache_call("set", _user_key(user_id), _user_snapshot(session.user), timeout=USER_SNAPSHOT_TTL)
+    return session.user

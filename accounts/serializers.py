@@ -4,8 +4,9 @@ import unicodedata
 
 from rest_framework import serializers
 
+from accounts.auth_cache import user_contributions
 from accounts.models import AuthSession, CustomUser, Team, username_validator
-from accounts.registry import current_user_contributions, current_user_schema_fields
+from accounts.registry import current_user_schema_fields
 from core.serializers import StrictCharField
 
 
@@ -81,11 +82,7 @@ class CurrentUserSerializer(UserSerializer):
         return {**super().get_fields(), **current_user_schema_fields()}
 
     def to_representation(self, user: CustomUser) -> dict:
-        data = super().to_representation(user)
-        cached = getattr(user, "contributed", None)
-        for name, resolve in current_user_contributions():
-            data[name] = cached[name] if cached and name in cached else resolve(user)
-        return data
+        return {**super().to_representation(user), **user_contributions(user)}
 
 
 class AuthSessionSerializer(serializers.ModelSerializer):

@@ -16,6 +16,7 @@ from core.permissions import IsStaffOrReadOnly
 from core.serializers import StrictCharField
 from votes import selectors, services
 from votes.models import Ballot, PollKind, ResultsVisibility, Vote
+from votes.results_cache import poll_results_payload
 from votes.serializers import (
     CandidateSerializer,
     PollDetailSerializer,
@@ -149,12 +150,11 @@ class VoteCastApi(APIView):
     )
     @idempotent
     def post(self, request, poll_id: int):
-        poll = selectors.poll_get(poll_id=poll_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         vote = services.vote_cast(
             voter=request.user,
-            poll=poll,
+            poll_id=poll_id,
             candidate_id=serializer.validated_data["candidate"],
             ip=BaseThrottle().get_ident(request) or None,
         )
@@ -173,11 +173,7 @@ class PollResultsApi(APIView):
         },
     )
     def get(self, request, poll_id: int):
-        poll = selectors.poll_get(poll_id=poll_id)
-        candidates, total = selectors.poll_results(poll=poll, user=request.user)
-        return Response(
-            ResultsSerializer({"poll": poll, "total_votes": total, "candidates": candidates}).data
-        )
+        return Response(poll_results_payload(poll_id=poll_id, user=request.user))
 
 
 class CandidateVotersApi(ListAPIView):

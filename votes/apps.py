@@ -9,6 +9,7 @@ class VotesConfig(AppConfig):
         from rest_framework import serializers
 
         from accounts.registry import current_user_field_register
+        from votes import results_cache  # noqa: F401  (connects the invalidating receivers)
         from votes.selectors import voted_poll_ids
 
         current_user_field_register(

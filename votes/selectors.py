@@ -57,14 +57,6 @@ def results_hidden() -> ApplicationError:
     )
 
 
-def poll_results(*, poll: Poll, user: CustomUser) -> tuple[list[Candidate], int]:
-    """Candidates by votes (most first), then name; and the total number of votes."""
-    if not results_visible_to(poll=poll, user=user):
-        raise results_hidden()
-    candidates = list(poll.candidates.select_related("team").order_by("-vote_count", "name", "id"))
-    return candidates, sum(candidate.vote_count for candidate in candidates)
-
-
 def candidate_voters(*, poll: Poll, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
     """Staff always; everyone else only for a public ballot whose results are visible."""
     candidate = get_object_or_404(Candidate, poll=poll, pk=candidate_id)

@@ -7,6 +7,8 @@ from accounts.models import CustomUser
 from accounts.serializers import TeamSerializer
 from votes.models import Candidate, Poll, Vote
 
+_DATETIME = serializers.DateTimeField()
+
 
 class PersonSerializer(serializers.ModelSerializer):
     class Meta:
@@ -108,3 +110,12 @@ class VoteSerializer(serializers.ModelSerializer):
         model = Vote
         fields = ("id", "poll", "candidate", "cast_at")
         read_only_fields = fields
+
+    def to_representation(self, vote: Vote) -> dict:
+        # Written out: building the fields cost more than the vote's own queries.
+        return {
+            "id": vote.pk,
+            "poll": vote.poll_id,
+            "candidate": vote.candidate_id,
+            "cast_at": _DATETIME.to_representation(vote.cast_at),
+        }

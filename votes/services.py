@@ -3,10 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from accounts.auth_cache import users_forget_after_commit
+from accounts.auth_cache import user_contributions_forget_after_commit
 from accounts.models import CustomUser, Team
 from core.exceptions import ApplicationError
 from votes.models import Candidate, Poll, PollKind, Vote
@@ -101,11 +102,15 @@ def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -
         raise not_eligible(_("You cannot vote for your own team."))
 
 
-def vote_cast(*, voter: CustomUser, poll: Poll, candidate_id: int, ip: str | None = None) -> Vote:
+def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | None = None) -> Vote:
     """One vote per voter per poll, enforced by a unique constraint; the count moves with F()."""
-    candidate = poll.candidates.filter(pk=candidate_id).first()
+    candidate = (
+        Candidate.objects.select_related("poll").filter(pk=candidate_id, poll_id=poll_id).first()
+    )
     if candidate is None:
+        get_object_or_404(Poll, pk=poll_id)
         raise ValidationError({"candidate": [_("No such candidate in this poll.")]})
+    poll = candidate.poll
     if not poll.is_open():
         raise poll_closed()
     _eligibility_check(poll=poll, candidate=candidate, voter=voter)
@@ -113,7 +118,7 @@ def vote_cast(*, voter: CustomUser, poll: Poll, candidate_id: int, ip: str | Non
         with transaction.atomic():
             vote = Vote.objects.create(poll=poll, candidate=candidate, voter=voter, ip=ip)
             Candidate.objects.filter(pk=candidate.pk).update(vote_count=F("vote_count") + 1)
-            users_forget_after_commit([voter.pk])  # their `voted_polls` changed
+            user_contributions_forget_after_commit([voter.pk])  # `voted_polls` changed
     except IntegrityError:
         if not Vote.objects.filter(poll=poll, voter=voter).exists():
             raise

@@ -24,7 +24,7 @@ def voted_poll():
     for candidate, voters in ((tacos, 1), (pizza, 2)):
         for _ in range(voters):
             services.vote_cast(
-                voter=UserFactory(), poll=poll, candidate_id=candidate.pk, ip="10.9.8.7"
+                voter=UserFactory(), poll_id=poll.pk, candidate_id=candidate.pk, ip="10.9.8.7"
             )
     return poll
 

@@ -309,14 +309,17 @@ class TestResults:
         assert body["poll"]["id"] == poll.pk
 
     def test_after_close_results_are_hidden_until_close_except_for_staff(
-        self, api_client, staff_client
+        self, api_client, staff_client, django_capture_on_commit_callbacks
     ):
         poll = PollFactory(results_visibility=ResultsVisibility.AFTER_CLOSE)
         assert_error_envelope(
             api_client.get(f"/api/polls/{poll.pk}/results/"), 403, "results_hidden"
         )
         assert staff_client.get(f"/api/polls/{poll.pk}/results/").status_code == 200
-        Poll.objects.filter(pk=poll.pk).update(**closed_window())
+        with django_capture_on_commit_callbacks(execute=True):
+            for field, value in closed_window().items():
+                setattr(poll, field, value)
+            poll.save()
         assert api_client.get(f"/api/polls/{poll.pk}/results/").status_code == 200
 
     def test_results_of_20_candidates_run_a_fixed_number_of_queries(
@@ -443,3 +446,52 @@ def test_voting_errors_speak_korean_when_asked(auth_client):
     response = vote(auth_client, poll, candidate, HTTP_ACCEPT_LANGUAGE="ko")
     error = assert_error_envelope(response, 409, "already_voted")
     assert error["message"] == "이미 이 투표에 참여했습니다."
+
+
+@pytest.mark.django_db
+class TestResultsCache:
+    def test_warm_results_run_no_query(self, api_client, django_assert_num_queries):
+        poll = PollFactory()
+        CandidateFactory.create_batch(3, poll=poll)
+        api_client.get(f"/api/polls/{poll.pk}/results/")
+        with django_assert_num_queries(0):
+            response = api_client.get(f"/api/polls/{poll.pk}/results/")
+        assert len(response.json()["candidates"]) == 3
+
+    def test_every_committed_vote_and_candidate_shows_at_once(self, api_client, auth_client):
+        poll = PollFactory()
+        first = CandidateFactory(poll=poll, name="First")
+        assert api_client.get(f"/api/polls/{poll.pk}/results/").json()["total_votes"] == 0
+        vote(auth_client, poll, first)
+        body = api_client.get(f"/api/polls/{poll.pk}/results/").json()
+        assert (body["total_votes"], body["candidates"][0]["votes"]) == (1, 1)
+        auth_client.post(f"/api/polls/{poll.pk}/candidates/", {"name": "Second"})
+        names = [
+            c["name"] for c in api_client.get(f"/api/polls/{poll.pk}/results/").json()["candidates"]
+        ]
+        assert names == ["First", "Second"]
+
+    def test_the_cached_body_is_what_the_serializers_would_render(self, api_client):
+        from votes.serializers import ResultsSerializer
+
+        poll = team_poll()
+        for _ in range(3):
+            team_candidate(poll)
+        api_client.get(f"/api/polls/{poll.pk}/results/")  # cached now
+        cached = api_client.get(f"/api/polls/{poll.pk}/results/").json()
+        candidates = list(poll.candidates.order_by("-vote_count", "name", "id"))
+        expected = ResultsSerializer(
+            {"poll": poll, "total_votes": 0, "candidates": candidates}
+        ).data
+        assert cached == api_client.get(f"/api/polls/{poll.pk}/results/").json()
+        assert cached["candidates"] == expected["candidates"]
+        assert cached["poll"] == {**expected["poll"]}
+
+    def test_hiding_until_close_is_decided_per_request_from_the_cache(
+        self, api_client, staff_client
+    ):
+        poll = PollFactory(results_visibility=ResultsVisibility.AFTER_CLOSE)
+        assert staff_client.get(f"/api/polls/{poll.pk}/results/").status_code == 200  # cached
+        assert_error_envelope(
+            api_client.get(f"/api/polls/{poll.pk}/results/"), 403, "results_hidden"
+        )

@@ -33,7 +33,7 @@ class TestVoteCast:
         candidate = CandidateFactory()
         voter = UserFactory()
         vote = services.vote_cast(
-            voter=voter, poll=candidate.poll, candidate_id=candidate.pk, ip="10.0.0.9"
+            voter=voter, poll_id=candidate.poll_id, candidate_id=candidate.pk, ip="10.0.0.9"
         )
         assert (vote.poll_id, vote.candidate_id, vote.voter_id, vote.ip) == (
             candidate.poll_id,
@@ -47,9 +47,9 @@ class TestVoteCast:
     def test_a_second_vote_in_the_same_poll_is_already_voted_even_for_another_candidate(self):
         first, second = CandidateFactory.create_batch(2, poll=PollFactory())
         voter = UserFactory()
-        services.vote_cast(voter=voter, poll=first.poll, candidate_id=first.pk)
+        services.vote_cast(voter=voter, poll_id=first.poll_id, candidate_id=first.pk)
         code = error_code(
-            lambda: services.vote_cast(voter=voter, poll=first.poll, candidate_id=second.pk)
+            lambda: services.vote_cast(voter=voter, poll_id=first.poll_id, candidate_id=second.pk)
         )
         assert code == "already_voted"
         assert Vote.objects.count() == 1
@@ -75,7 +75,7 @@ class TestVoteCast:
         )
         code = error_code(
             lambda: services.vote_cast(
-                voter=UserFactory(), poll=candidate.poll, candidate_id=candidate.pk
+                voter=UserFactory(), poll_id=candidate.poll_id, candidate_id=candidate.pk
             )
         )
         assert code == "poll_closed"
@@ -85,7 +85,7 @@ class TestVoteCast:
         poll = PollFactory()
         stranger = CandidateFactory()
         with pytest.raises(ValidationError) as caught:
-            services.vote_cast(voter=UserFactory(), poll=poll, candidate_id=stranger.pk)
+            services.vote_cast(voter=UserFactory(), poll_id=poll.pk, candidate_id=stranger.pk)
         assert "candidate" in caught.value.message_dict
         assert not Vote.objects.exists()
 
@@ -94,11 +94,13 @@ class TestVoteCast:
         candidate = person_candidate(poll)
         code = error_code(
             lambda: services.vote_cast(
-                voter=UserFactory(part="backend"), poll=poll, candidate_id=candidate.pk
+                voter=UserFactory(part="backend"), poll_id=poll.pk, candidate_id=candidate.pk
             )
         )
         assert code == "not_eligible"
-        services.vote_cast(voter=UserFactory(part="frontend"), poll=poll, candidate_id=candidate.pk)
+        services.vote_cast(
+            voter=UserFactory(part="frontend"), poll_id=poll.pk, candidate_id=candidate.pk
+        )
         assert Vote.objects.count() == 1
 
     def test_nobody_votes_for_their_own_team(self):
@@ -107,18 +109,22 @@ class TestVoteCast:
         own_candidate, other_candidate = team_candidate(poll, own), team_candidate(poll, other)
         member = UserFactory(team=own)
         code = error_code(
-            lambda: services.vote_cast(voter=member, poll=poll, candidate_id=own_candidate.pk)
+            lambda: services.vote_cast(voter=member, poll_id=poll.pk, candidate_id=own_candidate.pk)
         )
         assert code == "not_eligible"
-        services.vote_cast(voter=member, poll=poll, candidate_id=other_candidate.pk)
-        services.vote_cast(voter=UserFactory(team=None), poll=poll, candidate_id=own_candidate.pk)
+        services.vote_cast(voter=member, poll_id=poll.pk, candidate_id=other_candidate.pk)
+        services.vote_cast(
+            voter=UserFactory(team=None), poll_id=poll.pk, candidate_id=own_candidate.pk
+        )
         assert Vote.objects.count() == 2
 
     def test_counters_always_match_the_votes_themselves(self):
         poll = PollFactory()
         candidates = CandidateFactory.create_batch(3, poll=poll)
         for n in range(10):
-            services.vote_cast(voter=UserFactory(), poll=poll, candidate_id=candidates[n % 3].pk)
+            services.vote_cast(
+                voter=UserFactory(), poll_id=poll.pk, candidate_id=candidates[n % 3].pk
+            )
         counted = selectors.vote_totals_by_aggregate(poll=poll)
         stored = dict(Candidate.objects.filter(poll=poll).values_list("pk", "vote_count"))
         assert stored == counted == {candidates[0].pk: 4, candidates[1].pk: 3, candidates[2].pk: 3}
