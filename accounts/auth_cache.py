@@ -186,6 +186,16 @@ def authenticated_user(*, session_id, user_id: int) -> CustomUser | None:
     return user
 
 
+def session_started(*, session: AuthSession, user: CustomUser) -> None:
+    """Warm the cache for the first authenticated request of a new login (after commit)."""
+
+    def remember() -> None:
+        _cache_call("add", _session_key(session.pk), LIVE, timeout=_session_ttl())
+        _cache_call("set", _user_key(user.pk), _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
+
+    transaction.on_commit(remember)
+
+
 def _cold_user(session_id, user_id: int) -> CustomUser:
     """Nothing cached: the session and its user in one query, and both remembered."""
     session = (

@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from accounts.auth_cache import sessions_mark_revoked, users_forget_after_commit
+from accounts.auth_cache import session_started, sessions_mark_revoked, users_forget_after_commit
 from accounts.models import AuthSession, CustomUser, RevokeReason, Team
 from accounts.selectors import user_get_by_login
 from accounts.tokens import TokenPair, refresh_token_decode, token_not_valid, token_pair_issue
@@ -47,6 +47,7 @@ def auth_session_start(*, user: CustomUser, client: ClientInfo) -> tuple[AuthSes
         ip=client.ip,
     )
     CustomUser.objects.filter(pk=user.pk).update(last_login=now)
+    session_started(session=session, user=user)
     pair = token_pair_issue(
         user_id=user.pk,
         session_id=session.pk,

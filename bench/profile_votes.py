@@ -110,7 +110,7 @@ def main() -> int:
     from rest_framework_simplejwt.authentication import JWTAuthentication
 
     from accounts import auth_cache, authentication
-    from votes import apis, selectors, services
+    from votes import apis, results_cache, services
     from votes.serializers import ResultsSerializer, VoteSerializer
 
     app = get_wsgi_application()
@@ -162,8 +162,7 @@ def main() -> int:
         "GET results",
         [
             *plumbing,
-            (selectors, "poll_get", "selectors.poll_get (SELECT poll)"),
-            (selectors, "poll_results", "selectors.poll_results (SELECT candidates + team)"),
+            (results_cache, "_compute", "results_cache._compute (cache miss: poll + candidates)"),
             (ResultsSerializer, "to_representation", "ResultsSerializer rendering to dicts"),
             (JSONRenderer, "render", "JSONRenderer.render (dicts to bytes)"),
         ],
@@ -177,13 +176,9 @@ def main() -> int:
             (JWTAuthentication, "authenticate", "authentication (DRF initial)"),
             (JWTAuthentication, "get_validated_token", "  JWT decode + HS256 (new token each)"),
             (authentication, "authenticated_user", "  auth_cache.authenticated_user"),
-            (auth_cache, "_database_says_live", "    session SELECT (cold cache)"),
-            (auth_cache, "_user_snapshot", "    user snapshot: voted_polls SELECT"),
+            (auth_cache, "_cold_user", "    session + user SELECT (cold cache)"),
             (apis.VoteCastApi.InputSerializer, "is_valid", "InputSerializer.is_valid"),
-            (selectors, "poll_get", "selectors.poll_get (SELECT poll)"),
             (services, "vote_cast", "services.vote_cast"),
-            (services, "users_forget_after_commit", "  users_forget_after_commit (Redis DEL)"),
-            (auth_cache, "users_forget", "  users_forget, both calls (Redis DEL)"),
             (VoteSerializer, "to_representation", "VoteSerializer rendering"),
         ],
         cast_vote,
