@@ -4,6 +4,13 @@ import re
 
 from django.db import connection
 
+NON_JSON_CONTENT_TYPES = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=xyz",
+    "application/xml",
+    "application/octet-stream",
+]
 SNAKE_CASE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 HANGUL = re.compile("[\uac00-\ud7a3]")
 

@@ -15,7 +15,7 @@ from accounts.models import AuthSession, CustomUser, Role
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, TeamFactory, UserFactory
 from accounts.tests.helpers import db_state, no_crash_client
 from conftest import client_for
-from core.testing import HANGUL, assert_error_envelope
+from core.testing import HANGUL, NON_JSON_CONTENT_TYPES, assert_error_envelope
 
 NEW_PASSWORD = "Quartz-Lantern-42"
 
@@ -393,13 +393,7 @@ def test_login_body_exactly_at_upload_limit_is_processed(scene, settings):
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize(
     "content_type",
-    [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=xyz",
-        "application/xml",
-        "application/octet-stream",
-    ],
+    NON_JSON_CONTENT_TYPES,
 )
 def test_valid_body_with_non_json_content_type_is_415_and_writes_nothing(
     scene, endpoint, content_type

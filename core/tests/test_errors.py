@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from config import urls as project_urls
 from core.exceptions import ApplicationError, exception_handler
-from core.testing import HANGUL, assert_error_envelope
+from core.testing import HANGUL, NON_JSON_CONTENT_TYPES, assert_error_envelope
 
 # --- Views that fail on purpose ----------------------------------------------------------------
 
@@ -215,13 +215,7 @@ def test_malformed_json_is_400_parse_error_with_empty_fields(client, body):
 
 @pytest.mark.parametrize(
     "content_type",
-    [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=xyz",
-        "application/xml",
-        "application/octet-stream",
-    ],
+    NON_JSON_CONTENT_TYPES,
 )
 def test_non_json_content_type_is_415(client, content_type):
     response = client.generic("POST", "/api/_test/echo/", '{"a": 1}', content_type=content_type)
