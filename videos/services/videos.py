@@ -124,6 +124,7 @@ def watch_event_record(
         progress, _created = VideoProgress.objects.select_for_update().get_or_create(
             user=user, video=video
         )
+        progress.video = video  # already loaded: spares the serializer a query
         WatchEvent.objects.create(
             user=user,
             video=video,
