@@ -28,3 +28,20 @@ def current_user_schema_fields() -> dict[str, serializers.Field]:
 
 def current_user_contributions() -> list[tuple[str, Callable[[Any], Any]]]:
     return [(name, resolve) for name, (_field, resolve) in _current_user_fields.items()]
+
+
+# Writable ones (PATCH /api/users/me/): name -> (input field, apply(*, user, value) -> None).
+# `apply` runs inside the profile update's transaction and validates its own value.
+_profile_inputs: dict[str, tuple[serializers.Field, Callable[..., None]]] = {}
+
+
+def profile_input_register(name: str, field: serializers.Field, apply: Callable[..., None]) -> None:
+    _profile_inputs[name] = (field, apply)
+
+
+def profile_input_fields() -> dict[str, serializers.Field]:
+    return {name: copy.deepcopy(field) for name, (field, _apply) in _profile_inputs.items()}
+
+
+def profile_input_apply(name: str) -> Callable[..., None]:
+    return _profile_inputs[name][1]

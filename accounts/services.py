@@ -18,6 +18,7 @@ from rest_framework import status
 
 from accounts.auth_cache import session_started, sessions_mark_revoked, users_forget_after_commit
 from accounts.models import AuthSession, CustomUser, RevokeReason, Team
+from accounts.registry import profile_input_apply
 from accounts.selectors import user_get_by_login
 from accounts.tokens import TokenPair, refresh_token_decode, token_not_valid, token_pair_issue
 from core.exceptions import ApplicationError
@@ -216,17 +217,23 @@ PROFILE_FIELDS = ("name", "username", "part", "team", "introduction", "phone")
 
 
 def user_update(*, user: CustomUser, data: dict) -> CustomUser:
+    """Profile fields, and the fields other apps registered (e.g. the avatar), in one go."""
     changed = [field for field in PROFILE_FIELDS if field in data]
+    contributed = {name: value for name, value in data.items() if name not in PROFILE_FIELDS}
     for field in changed:
         setattr(user, field, data[field])
-    if not changed:
-        return user
-    user.full_clean(exclude=[f.name for f in user._meta.fields if f.name not in changed])
+    if changed:
+        user.full_clean(exclude=[f.name for f in user._meta.fields if f.name not in changed])
     try:
         with transaction.atomic():
-            user.save(update_fields=changed)
+            if changed:
+                user.save(update_fields=changed)
+            for name, value in contributed.items():
+                profile_input_apply(name)(user=user, value=value)
     except IntegrityError as exc:
         raise ValidationError({"username": [_("This username is taken.")]}) from exc
+    if contributed:
+        user.contributed = None  # render them afresh
     return user
 
 

@@ -8,7 +8,9 @@ class VideosConfig(AppConfig):
     def ready(self) -> None:
         from rest_framework import serializers
 
+        from accounts.registry import current_user_field_register, profile_input_register
         from courses.registry import topic_content_field_register
+        from videos.avatars import avatar_of, avatar_set
         from videos.selectors.videos import topic_video
 
         topic_content_field_register(
@@ -20,4 +22,21 @@ class VideosConfig(AppConfig):
                 "/api/videos/{id}/stream/. Null otherwise.",
             ),
             topic_video,
+        )
+        current_user_field_register(
+            "avatar",
+            serializers.DictField(
+                read_only=True, allow_null=True, help_text="{id, url} of the avatar image, or null."
+            ),
+            avatar_of,
+        )
+        profile_input_register(
+            "avatar",
+            serializers.IntegerField(
+                required=False,
+                allow_null=True,
+                min_value=1,
+                help_text="The id of one of your images (POST /api/images/), or null to remove.",
+            ),
+            avatar_set,
         )

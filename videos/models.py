@@ -134,3 +134,15 @@ class VideoProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.video_id}: {self.watched_seconds:.0f}s"
+
+
+class UserAvatar(models.Model):
+    """Which of a user's images is their avatar (kept here: accounts may not import videos)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.image_id}"

@@ -12,6 +12,7 @@ from accounts import selectors, services
 from accounts.cookies import refresh_cookie_clear
 from accounts.filters import UserFilter
 from accounts.models import Part, Team, phone_validator
+from accounts.registry import profile_input_fields
 from accounts.serializers import CurrentUserSerializer, UsernameField, UserSerializer
 from core.serializers import StrictCharField
 
@@ -28,6 +29,9 @@ class MeApi(APIView):
         phone = StrictCharField(
             max_length=20, required=False, allow_blank=True, validators=[phone_validator]
         )
+
+        def get_fields(self):
+            return {**super().get_fields(), **profile_input_fields()}
 
         def validate_username(self, value: str) -> str:
             user = self.context["user"]
