@@ -1,0 +1,38 @@
+"""Fields that a higher app adds to a lower app's output, without the lower app importing it.
+
+The lower app owns a FieldRegistry; the higher app registers a field in its AppConfig.ready(),
+so imports keep pointing down (shared/STYLE.md): `videos` adds `video` to a topic's content and
+`avatar` to the caller's user, `votes` adds `voted_polls`.
+"""
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework import serializers
+
+
+class FieldRegistry:
+    def __init__(self) -> None:
+        # name -> (a read-only field describing the value for OpenAPI, resolve(instance) -> value)
+        self._fields: dict[str, tuple[serializers.Field, Callable[[Any], Any]]] = {}
+
+    def register(self, name: str, field: serializers.Field, resolve: Callable[[Any], Any]) -> None:
+        self._fields[name] = (field, resolve)
+
+    def contributions(self) -> list[tuple[str, Callable[[Any], Any]]]:
+        return [(name, resolve) for name, (_field, resolve) in self._fields.items()]
+
+    def schema_fields(self) -> dict[str, serializers.Field]:
+        # A field is bound to the serializer that uses it: each use needs its own copy.
+        return {name: copy.deepcopy(field) for name, (field, _resolve) in self._fields.items()}
+
+    def resolving_fields(self) -> dict[str, serializers.Field]:
+        """Fresh fields that render resolve(instance) themselves."""
+        fields = {}
+        for name, (field, resolve) in self._fields.items():
+            field = copy.deepcopy(field)
+            field.source = "*"
+            field.to_representation = resolve
+            fields[name] = field
+        return fields
