@@ -1,6 +1,5 @@
 """Uploaded images (avatars, thumbnails): upload, list and delete one's own (API.md, Videos)."""
 
-from django.core.files.uploadhandler import FileUploadHandler
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -10,50 +9,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.images import ImageUploadParser
 from core.openapi import error_response
 from core.parsers import JSONParser
 from videos.models import Image
 from videos.selectors.images import image_get_own, image_list
-from videos.services.images import (
-    image_create,
-    image_delete,
-    image_max_upload_bytes,
-    image_too_large,
-)
+from videos.services.images import image_create, image_delete
 
 IMAGE_ID = OpenApiParameter("image_id", int, OpenApiParameter.PATH)
-
-
-class _UploadLimitHandler(FileUploadHandler):
-    """Counts file bytes as they arrive and stops reading one chunk past the limit, so an
-    oversized upload is refused (413) without being spooled to disk first."""
-
-    def __init__(self, request=None, *, limit: int):
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            raise image_too_large()
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None  # the handlers after this one build the uploaded file
-
-
-class ImageUploadParser(MultiPartParser):
-    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = parser_context["request"]
-        request.upload_handlers.insert(0, _UploadLimitHandler(limit=image_max_upload_bytes()))
-        return super().parse(stream, media_type, parser_context)
 
 
 class ImageOutputSerializer(serializers.ModelSerializer):
