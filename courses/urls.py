@@ -11,6 +11,11 @@ urlpatterns = [
     ),
     path("courses/", catalogue.CourseListCreateApi.as_view(), name="courses"),
     path("courses/<int:course_id>/", catalogue.CourseDetailApi.as_view(), name="course-detail"),
+    path(
+        "courses/<int:course_id>/thumbnail/",
+        catalogue.CourseThumbnailApi.as_view(),
+        name="course-thumbnail",
+    ),
     path("topics/<int:topic_id>/", catalogue.TopicStudyApi.as_view(), name="topic-study"),
     path(
         "topics/<int:topic_id>/quiz-attempts/",

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import CustomUser, Role
+from core.images import ImageUploadParser
 from core.openapi import error_response
 from core.serializers import StrictCharField
 from courses.models import Category, Course, Curriculum, Enrollment, SkillLevel, TopicType
@@ -228,6 +229,44 @@ class CourseDetailApi(APIView):
     )
     def delete(self, request, course_id: int):
         services.course_delete(course=self._course(request, course_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CourseThumbnailApi(APIView):
+    permission_classes = (IsTutorOrStaffOrReadOnly, OwnerOrStaff)
+    parser_classes = (ImageUploadParser,)
+
+    class UploadSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="PNG, JPEG or WebP, judged by its content.")
+
+    def _course(self, request, course_id: int) -> Course:
+        course = selectors.course_tree(user=request.user, course_id=course_id)
+        self.check_object_permissions(request, course)
+        return course
+
+    @extend_schema(
+        operation_id="courses_thumbnail_set",
+        parameters=[COURSE_ID],
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            200: CourseDetailSerializer,
+            400: error_response("`invalid_image`: not a complete PNG, JPEG or WebP image."),
+            413: error_response("`file_too_large`."),
+        },
+        description="Re-encoded like /api/images/: upright, metadata stripped, fitted in a box.",
+    )
+    def put(self, request, course_id: int):
+        course = self._course(request, course_id)
+        serializer = self.UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.course_thumbnail_set(course=course, file=serializer.validated_data["file"])
+        return Response(CourseDetailSerializer(course).data)
+
+    @extend_schema(
+        operation_id="courses_thumbnail_delete", parameters=[COURSE_ID], responses={204: None}
+    )
+    def delete(self, request, course_id: int):
+        services.course_thumbnail_set(course=self._course(request, course_id), file=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

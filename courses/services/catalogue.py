@@ -6,13 +6,18 @@ them survive), children without `id` are created, and children left out are dele
 follow the order of the lists, so they are always 0..n-1 without gaps or duplicates.
 """
 
+import secrets
+
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from core.exceptions import ApplicationError
+from core.images import image_encode
 from courses.models import (
     Choice,
     Course,
@@ -152,6 +157,32 @@ def course_save(*, course: Course | None = None, tutor, data: dict) -> Course:
         course.save()
         if lectures is not None:
             _sync_lectures(course, lectures)
+    return course
+
+
+def course_thumbnail_set(*, course: Course, file: UploadedFile | None) -> Course:
+    """Store a checked, re-encoded copy of `file` (core.images) as the thumbnail; None removes
+    it. The previous file goes once the change is committed."""
+    previous = course.thumbnail.name
+    storage = course.thumbnail.storage
+    if file is None:
+        course.thumbnail = ""
+    else:
+        encoded = image_encode(file=file)
+        course.thumbnail.save(
+            f"{secrets.token_urlsafe(16)}.{encoded.extension}",
+            ContentFile(encoded.content),
+            save=False,
+        )
+    try:
+        with transaction.atomic():
+            course.save(update_fields=["thumbnail", "updated_at"])
+    except BaseException:
+        if course.thumbnail.name:
+            storage.delete(course.thumbnail.name)
+        raise
+    if previous and previous != course.thumbnail.name:
+        transaction.on_commit(lambda: storage.delete(previous))
     return course
 
 
