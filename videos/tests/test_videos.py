@@ -357,3 +357,12 @@ def test_a_video_topics_content_names_its_video(video, student):
     assert body["video"]["content_type"] == "video/mp4"
     article = TopicFactory(lecture=video.topic.lecture, position=99)
     assert student.get(f"/api/topics/{article.pk}/").json()["video"] is None
+
+
+@pytest.mark.django_db
+def test_no_url_serves_a_protected_file_directly(video, student, api_client):
+    """Only the access-checked stream hands out the bytes; nginx's internal location is not
+    reachable from outside either (issue 7's e2e test covers nginx itself)."""
+    for path in (f"/protected-videos/{video.file.name}", f"/media/{video.file.name}"):
+        for client in (student, api_client):
+            assert client.get(path).status_code == 404
