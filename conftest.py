@@ -82,5 +82,13 @@ def auth_client(user) -> APIClient:
 
 
 @pytest.fixture
+def admin_client(client, db):
+    """Django's test client logged in to the admin as a superuser (replaces pytest-django's,
+    which does not know CustomUserManager's arguments)."""
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def staff_client(staff) -> APIClient:
     return client_for(staff)

@@ -4,15 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AuthSession, CustomUser, Role, Team
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from conftest import client_for
-
-
-@pytest.fixture
-def admin_client(client):
-    admin = StaffFactory(is_superuser=True)
-    client.force_login(admin)
-    return client
 
 
 @pytest.mark.django_db

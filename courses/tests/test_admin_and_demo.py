@@ -3,16 +3,10 @@
 import pytest
 from django.core.management import call_command
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from conftest import client_for
 from courses.models import Course, Curriculum, Enrollment
 from courses.tests.factories import EnrollmentFactory, TopicFactory, quiz_topic
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
 
 
 @pytest.mark.django_db

@@ -2,16 +2,10 @@
 
 import pytest
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from courses.models import TopicType
 from courses.tests.factories import TopicFactory
 from videos.models import Video, VideoProgress
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
 
 
 @pytest.fixture

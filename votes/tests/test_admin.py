@@ -5,16 +5,10 @@ import io
 
 import pytest
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from votes import services
 from votes.models import Vote
 from votes.tests.factories import CandidateFactory, PollFactory
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
 
 
 @pytest.fixture
