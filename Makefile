@@ -65,7 +65,8 @@ check-deploy: install messages ## manage.py check --deploy with production setti
 	DJANGO_SECRET_KEY=dummy-secret-key-for-the-deploy-check-0123456789-abcdefghijklmnop \
 	JWT_SIGNING_KEY=dummy-jwt-key-for-the-deploy-check-0123456789-abcdefghijklmnopq \
 	DJANGO_ALLOWED_HOSTS=api.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
-	REDIS_URL=redis://127.0.0.1:6379/0 \
+	REDIS_URL=redis://127.0.0.1:6379/0 KAKAOPAY_SECRET_KEY=dummy-kakaopay-secret \
+	PAYMENT_CALLBACK_BASE_URL=https://app.example.com/payments \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install ## Run every benchmark under bench/ (loopback only) and print the figures

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/", include("courses.urls")),
     path("api/", include("videos.urls")),
     path("api/", include("votes.urls")),
+    path("api/", include("payments.urls")),
+    path("payments/sandbox/", include("payments.sandbox_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "courses",
     "videos",
     "votes",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -243,7 +244,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
-    "ENUM_NAME_OVERRIDES": {"HealthStateEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStateEnum": ["ok", "unavailable"],
+        "ProductKindEnum": ["course", "curriculum"],
+        "PollKindEnum": "votes.models.PollKind",
+        "OrderStatusEnum": "payments.models.OrderStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+    },
 }
 
 # --- Internationalisation -----------------------------------------------------------------------
@@ -266,6 +273,30 @@ SUBMISSION_ALLOWED_EXTENSIONS = env.list(
     "SUBMISSION_ALLOWED_EXTENSIONS",
     default=["pdf", "zip", "txt", "md", "png", "jpg", "jpeg", "py", "ipynb"],
 )
+
+# --- Commerce: cart, orders, payments --------------------------------------------------------
+
+# Providers a buyer may choose. "sandbox" imitates a gateway locally (production refuses it);
+# "kakaopay" needs KAKAOPAY_SECRET_KEY (Secret key (dev) with the test CID TC0ONETIME for tests).
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["sandbox"])
+KAKAOPAY_SECRET_KEY = env("KAKAOPAY_SECRET_KEY", default="")
+KAKAOPAY_CID = env("KAKAOPAY_CID", default="TC0ONETIME")
+KAKAOPAY_API_URL = env("KAKAOPAY_API_URL", default="https://open-api.kakaopay.com")
+# Seconds to wait for a provider's answer; then the payment stays pending and may be retried.
+PAYMENT_PROVIDER_TIMEOUT = env.float("PAYMENT_PROVIDER_TIMEOUT", default=10.0)
+# The provider sends the buyer back to <base>/<payment id>/approve|cancel|fail/ (?pg_token=...):
+# this API itself, or a frontend page that forwards the query to it.
+PAYMENT_CALLBACK_BASE_URL = env(
+    "PAYMENT_CALLBACK_BASE_URL", default="http://127.0.0.1:8000/api/payments"
+)
+# Where the sandbox's checkout page is served (this server).
+PAYMENT_SANDBOX_BASE_URL = env("PAYMENT_SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
+# Largest order total in KRW (0 = no limit).
+ORDER_MAX_TOTAL = env.int("ORDER_MAX_TOTAL", default=50_000)
+CART_MAX_ITEMS = env.int("CART_MAX_ITEMS", default=50)
+# A purchase gives this many days of access; the buyer may refund within the window.
+ENROLLMENT_PURCHASE_DAYS = env.int("ENROLLMENT_PURCHASE_DAYS", default=730)
+REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=7)
 
 # --- Images (avatars, thumbnails) ---------------------------------------------------------------
 

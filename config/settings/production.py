@@ -23,6 +23,14 @@ if not _cache_backend.endswith(("RedisCache", "PyMemcacheCache", "PyLibMCCache")
         f"Production needs a shared cache (set REDIS_URL); {_cache_backend} is per-process."
     )
 
+# Payments: real providers only, with their secrets; callbacks to the public site.
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["kakaopay"])
+if "sandbox" in PAYMENT_PROVIDERS:
+    raise ImproperlyConfigured("The sandbox payment provider is for development only.")
+if "kakaopay" in PAYMENT_PROVIDERS:
+    KAKAOPAY_SECRET_KEY = env("KAKAOPAY_SECRET_KEY")
+PAYMENT_CALLBACK_BASE_URL = env("PAYMENT_CALLBACK_BASE_URL")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

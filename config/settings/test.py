@@ -31,3 +31,10 @@ STORAGES = {
         "OPTIONS": {"location": PROTECTED_MEDIA_ROOT, "base_url": None},
     },
 }
+
+# Both providers; KakaoPay is stubbed at the HTTP boundary (responses) in the tests.
+PAYMENT_PROVIDERS = ["sandbox", "kakaopay"]
+KAKAOPAY_SECRET_KEY = "test-kakaopay-secret-key"
+KAKAOPAY_API_URL = "https://open-api.kakaopay.com"
+PAYMENT_CALLBACK_BASE_URL = "https://app.example.com/payments"
+PAYMENT_SANDBOX_BASE_URL = "http://testserver"

@@ -15,6 +15,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "KAKAOPAY_SECRET_KEY": "ci-kakaopay-secret",
+    "PAYMENT_CALLBACK_BASE_URL": "https://app.example.com/payments",
 }
 
 
@@ -50,6 +52,9 @@ def test_production_settings_pass_the_deploy_check():
         ({"JWT_SIGNING_KEY": None}, "JWT_SIGNING_KEY"),
         ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"PAYMENT_PROVIDERS": "kakaopay,sandbox"}, "sandbox payment provider"),
+        ({"KAKAOPAY_SECRET_KEY": None}, "KAKAOPAY_SECRET_KEY"),
+        ({"PAYMENT_CALLBACK_BASE_URL": None}, "PAYMENT_CALLBACK_BASE_URL"),
     ],
 )
 def test_production_refuses_to_start_without_safe_settings(overrides, complaint):

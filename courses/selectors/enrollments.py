@@ -1,5 +1,7 @@
 """Who may study what: the entitlement rule, in one place."""
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,4 +57,18 @@ def course_is_visible(user, course: Course) -> bool:
     """Published courses are public; drafts only to their tutor and staff."""
     return course.is_published or (
         user.is_authenticated and (user.is_staff or course.tutor_id == user.pk)
+    )
+
+
+def studyable_course_ids(*, user, course_ids: Iterable[int]) -> set[int]:
+    """Which of these courses `user` may already study (their own, or an active enrollment), in
+    one query: what a shop must not sell them again."""
+    course_ids = set(course_ids)
+    if not course_ids or not user.is_authenticated:
+        return set()
+    enrolled = active_enrollments().filter(user=user, course_id__in=course_ids).values("course_id")
+    return set(
+        Course.objects.filter(Q(tutor=user) | Q(pk__in=enrolled), pk__in=course_ids).values_list(
+            "pk", flat=True
+        )
     )

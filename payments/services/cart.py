@@ -1,0 +1,65 @@
+"""The cart: one list of products per user, totalled on the server."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from core.exceptions import ApplicationError
+from courses.models import Curriculum
+from payments.models import CartItem
+from payments.services.products import (
+    ProductRef,
+    product_course_ids,
+    products_check_not_owned,
+    products_for_sale,
+)
+
+
+def _already_in_cart() -> ApplicationError:
+    return ApplicationError(
+        "already_in_cart", _("This item is already in your cart."), status.HTTP_409_CONFLICT
+    )
+
+
+def cart_item_add(*, user, product: ProductRef) -> CartItem:
+    """Add a course or curriculum. A curriculum replaces the cart's items for its own courses,
+    and a course a cart curriculum already includes is refused, so nothing is paid for twice."""
+    (item,) = products_for_sale([product])
+    products_check_not_owned(user=user, products=[item])
+    items = list(CartItem.objects.filter(user=user).prefetch_related("curriculum__courses"))
+    if any(existing.course_id == product.course_id and product.course_id for existing in items):
+        raise _already_in_cart()
+    if any(
+        existing.curriculum_id == product.curriculum_id and product.curriculum_id
+        for existing in items
+    ):
+        raise _already_in_cart()
+    if product.course_id and any(
+        existing.curriculum and product.course_id in product_course_ids(existing.curriculum)
+        for existing in items
+    ):
+        raise _already_in_cart()
+    included = product_course_ids(item) if isinstance(item, Curriculum) else set()
+    replaced = [existing.pk for existing in items if existing.course_id in included]
+    if len(items) - len(replaced) >= settings.CART_MAX_ITEMS:
+        raise ApplicationError(
+            "cart_full",
+            _("Your cart holds at most %(count)d items.") % {"count": settings.CART_MAX_ITEMS},
+            status.HTTP_409_CONFLICT,
+        )
+    try:
+        with transaction.atomic():
+            CartItem.objects.filter(pk__in=replaced).delete()
+            return CartItem.objects.create(
+                user=user, course_id=product.course_id, curriculum_id=product.curriculum_id
+            )
+    except IntegrityError as exc:  # the same item added by a concurrent request
+        raise _already_in_cart() from exc
+
+
+def cart_item_remove(*, user, item_id: int) -> None:
+    deleted, _count = CartItem.objects.filter(user=user, pk=item_id).delete()
+    if not deleted:
+        raise Http404

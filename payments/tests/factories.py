@@ -1,0 +1,38 @@
+import factory
+
+from accounts.tests.factories import TutorFactory, UserFactory
+from courses.models import Curriculum, CurriculumCourse
+from courses.tests.factories import CourseFactory
+from payments.models import BillingAddress
+
+
+class CurriculumFactory(factory.django.DjangoModelFactory):
+    """Published, priced, bundling `courses` (a list of Course) in that order."""
+
+    class Meta:
+        model = Curriculum
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Curriculum {n}")
+    price = 40000
+    tutor = factory.SubFactory(TutorFactory)
+    is_published = True
+
+    @factory.post_generation
+    def courses(self, create, extracted, **kwargs):
+        for position, course in enumerate(extracted or []):
+            CurriculumCourse.objects.create(curriculum=self, course=course, position=position)
+
+
+class BillingAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingAddress
+
+    user = factory.SubFactory(UserFactory)
+    name = "Kim Minji"
+    phone = "010-1234-5678"
+    line1 = "1 Teheran-ro, Gangnam-gu"
+    postal_code = "06236"
+
+
+__all__ = ["BillingAddressFactory", "CourseFactory", "CurriculumFactory"]

@@ -1,0 +1,46 @@
+"""Steps of a purchase through the API, shared by the payments tests."""
+
+from urllib.parse import parse_qs, urlparse
+
+from rest_framework.test import APIClient
+
+
+def order_for(client: APIClient, *courses, **body) -> dict:
+    body = body or {"items": [{"course": course.pk} for course in courses]}
+    response = client.post("/api/orders/", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def payment_start(client: APIClient, order_id: int, provider: str = "sandbox") -> dict:
+    response = client.post(
+        "/api/payments/", {"order": order_id, "provider": provider}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def sandbox_authorise(client: APIClient, redirect_url: str, action: str = "approve") -> str:
+    """Do what the buyer does on the sandbox page; returns where it sends the browser."""
+    path = urlparse(redirect_url).path
+    response = client.get(path, {"action": action})
+    assert response.status_code == 302, response.content
+    return response["Location"]
+
+
+def pg_token_of(location: str) -> str:
+    return parse_qs(urlparse(location).query)["pg_token"][0]
+
+
+def approve(client: APIClient, payment_id: int, pg_token: str):
+    return client.get(f"/api/payments/{payment_id}/approve/", {"pg_token": pg_token})
+
+
+def buy_with_sandbox(client: APIClient, *courses) -> dict:
+    """Order the courses, pay with the sandbox and approve: returns the paid payment's JSON."""
+    order = order_for(client, *courses)
+    started = payment_start(client, order["id"])
+    token = pg_token_of(sandbox_authorise(client, started["redirect_url"]))
+    response = approve(client, started["payment"]["id"], token)
+    assert response.status_code == 200, response.content
+    return response.json()
