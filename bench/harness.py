@@ -31,6 +31,8 @@ HEALTH_PATH = "/api/health/"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 CACHE_KEY_PREFIX = "bench"
+# Behind nginx on the public site; requests only ever use the path of these URLs.
+CALLBACK_BASE_URL = "https://127.0.0.1/api/payments"
 # Production sits behind nginx, which sets this; it keeps SECURE_SSL_REDIRECT on as deployed.
 BASE_HEADERS = {"X-Forwarded-Proto": "https", "Accept": "application/json"}
 JSON_HEADERS = {**BASE_HEADERS, "Content-Type": "application/json"}
@@ -50,6 +52,10 @@ def bench_env(*, database_url: str, redis_url: str) -> dict:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": CACHE_KEY_PREFIX,
+        # Production requires a provider's secret and a public callback URL; no bench pays for
+        # real, so no provider is enabled (checkout.py turns the sandbox on for itself).
+        "PAYMENT_PROVIDERS": "",
+        "PAYMENT_CALLBACK_BASE_URL": CALLBACK_BASE_URL,
     }
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
@@ -253,7 +254,7 @@ class Payment(TimeStampedModel):
     def receipt_number(self) -> str:
         if self.approved_at is None:
             return ""
-        return f"R{self.approved_at:%Y%m%d}-{self.pk:08d}"
+        return f"R{timezone.localtime(self.approved_at):%Y%m%d}-{self.pk:08d}"
 
 
 class SandboxTransaction(models.Model):

@@ -72,7 +72,6 @@ def test_demo_catalogue_is_idempotent_and_usable(api_client):
         ]
         assert len(previews) == 1
         assert api_client.get(f"/api/topics/{previews[0].pk}/").status_code == 200
-    enrollment = Enrollment.objects.get()
-    assert enrollment.user.email == "student1@example.com"
+    enrollment = Enrollment.objects.get(user__email="student1@example.com")
     body = client_for(enrollment.user).get("/api/me/enrollments/").json()
     assert body["results"][0]["course"]["id"] == enrollment.course_id

@@ -160,7 +160,7 @@ class OrderCancelApi(APIView):
 class BillingAddressInputSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
     phone = StrictCharField(max_length=30, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False, help_text="ISO 3166-1 alpha-2.")
     postal_code = StrictCharField(max_length=20, required=False, allow_blank=True)
     line1 = StrictCharField(max_length=200)

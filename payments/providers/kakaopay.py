@@ -7,6 +7,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from payments.models import Payment
 from payments.providers.base import (
     Approval,
     Cancellation,
@@ -19,11 +20,16 @@ from payments.providers.base import (
 
 CONNECT_TIMEOUT_SECONDS = 3.05
 APPROVED_STATUSES = {"SUCCESS_PAYMENT", "PART_CANCEL_PAYMENT"}
+CANCELLED_STATUS = "CANCEL_PAYMENT"
+# Request timeout and rate limit: KakaoPay did not process the call, so it may be retried.
+RETRYABLE_STATUSES = {408, 429}
+TRANSACTION_ID_MAX_LENGTH = Payment._meta.get_field("transaction_id").max_length
+REDIRECT_URL_MAX_LENGTH = Payment._meta.get_field("redirect_url").max_length
 
 
 def _parse_time(value: str | None) -> datetime:
     """KakaoPay sends local (KST) times without an offset: '2024-07-15T21:18:22'."""
-    if not value:
+    if not value or not isinstance(value, str):
         return timezone.now()
     try:
         parsed = datetime.fromisoformat(value)
@@ -32,6 +38,28 @@ def _parse_time(value: str | None) -> datetime:
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, timezone.get_fixed_timezone(9 * 60))
     return parsed
+
+
+def _total(amount) -> int | None:
+    """`amount.total` if it is a whole number of won (a bool is not), else None."""
+    total = amount.get("total") if isinstance(amount, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _actions(body: dict, action_type: str) -> list[dict]:
+    """The entries of `payment_action_details` of one type ("PAYMENT", "CANCEL"), oldest first."""
+    details = body.get("payment_action_details")
+    if not isinstance(details, list):
+        return []
+    return [
+        action
+        for action in details
+        if isinstance(action, dict) and action.get("payment_action_type") == action_type
+    ]
 
 
 class KakaoPayProvider(PaymentProvider):
@@ -60,7 +88,11 @@ class KakaoPayProvider(PaymentProvider):
             body = {}
         if not isinstance(body, dict):
             body = {}
-        if response.status_code >= 500 or (response.ok and not body):
+        if (
+            response.status_code >= 500
+            or response.status_code in RETRYABLE_STATUSES
+            or (response.ok and not body)
+        ):
             raise ProviderUnavailable(
                 "provider_error", f"KakaoPay answered {response.status_code}", body
             )
@@ -88,23 +120,29 @@ class KakaoPayProvider(PaymentProvider):
             },
         )
         urls = {
-            kind: body[f"next_redirect_{kind}_url"]
+            kind: url
             for kind in ("pc", "mobile", "app")
-            if body.get(f"next_redirect_{kind}_url")
+            if (url := _text(body.get(f"next_redirect_{kind}_url")))
+            and len(url) <= REDIRECT_URL_MAX_LENGTH
         }
-        if not body.get("tid") or "pc" not in urls:
+        tid = _text(body.get("tid"))
+        # What the payment row cannot hold would fail its save with a 500: treat it as no answer.
+        if not tid or len(tid) > TRANSACTION_ID_MAX_LENGTH or "pc" not in urls:
             raise ProviderUnavailable("provider_error", "KakaoPay ready without tid/URL", body)
-        return Checkout(transaction_id=body["tid"], redirect_url=urls["pc"], redirect_urls=urls)
+        return Checkout(transaction_id=tid, redirect_url=urls["pc"], redirect_urls=urls)
 
-    def _approval(self, body: dict, *, approval_id: str, approved_at: str | None) -> Approval:
-        amount = body.get("amount") if isinstance(body.get("amount"), dict) else {}
-        total = amount.get("total")
+    def _approval(self, body: dict, *, approval_id, approved_at) -> Approval:
+        total = _total(body.get("amount"))
+        if total is None:
+            # A charge was made but its amount cannot be read, so it can be neither granted nor
+            # reversed (a cancel needs the amount): the outcome is unknown, as after a timeout.
+            # The retry's approve is refused and the order lookup settles it.
+            raise ProviderUnavailable("provider_error", "KakaoPay approval without amount", body)
         return Approval(
-            transaction_id=body.get("tid", ""),
-            approval_id=approval_id,
-            # Anything but a whole number can never equal the order's total: the charge is refused.
-            amount=total if isinstance(total, int) else -1,
-            method=body.get("payment_method_type", ""),
+            transaction_id=_text(body.get("tid")),
+            approval_id=_text(approval_id),
+            amount=total,
+            method=_text(body.get("payment_method_type")),
             approved_at=_parse_time(approved_at),
             raw=body,
         )
@@ -129,14 +167,7 @@ class KakaoPayProvider(PaymentProvider):
         body = self._post("/online/v1/payment/order", {"tid": transaction_id})
         if body.get("status") not in APPROVED_STATUSES:
             return None
-        payment_action = next(
-            (
-                action
-                for action in body.get("payment_action_details") or []
-                if action.get("payment_action_type") == "PAYMENT"
-            ),
-            {},
-        )
+        payment_action = next(iter(_actions(body, "PAYMENT")), {})
         return self._approval(
             body,
             approval_id=payment_action.get("aid", ""),
@@ -144,16 +175,40 @@ class KakaoPayProvider(PaymentProvider):
         )
 
     def cancel(self, *, transaction_id: str, amount: int) -> Cancellation:
-        body = self._post(
-            "/online/v1/payment/cancel",
-            {"tid": transaction_id, "cancel_amount": amount, "cancel_tax_free_amount": 0},
-        )
-        cancelled = (body.get("canceled_amount") or body.get("approved_cancel_amount") or {}).get(
-            "total", amount
-        )
+        try:
+            body = self._post(
+                "/online/v1/payment/cancel",
+                {"tid": transaction_id, "cancel_amount": amount, "cancel_tax_free_amount": 0},
+            )
+        except ProviderDeclined as declined:
+            return self._cancelled_before(transaction_id, amount, declined)
+        cancelled = _total(body.get("approved_cancel_amount"))
+        if cancelled is None:
+            cancelled = _total(body.get("canceled_amount"))
         return Cancellation(
             transaction_id=transaction_id,
-            amount=int(cancelled),
+            amount=amount if cancelled is None else cancelled,
             cancelled_at=_parse_time(body.get("canceled_at")),
+            raw=body,
+        )
+
+    def _cancelled_before(
+        self, transaction_id: str, amount: int, declined: ProviderDeclined
+    ) -> Cancellation:
+        """A cancel whose answer was lost (timeout) is refused when retried; if the order shows
+        the whole `amount` already cancelled, that earlier cancel is the outcome."""
+        try:
+            body = self._post("/online/v1/payment/order", {"tid": transaction_id})
+        except ProviderDeclined:
+            raise declined from None
+        if body.get("status") != CANCELLED_STATUS or _total(body.get("canceled_amount")) != amount:
+            raise declined
+        cancel_actions = _actions(body, "CANCEL")
+        return Cancellation(
+            transaction_id=transaction_id,
+            amount=amount,
+            cancelled_at=_parse_time(
+                cancel_actions[-1].get("approved_at") if cancel_actions else None
+            ),
             raw=body,
         )

@@ -42,6 +42,11 @@ def cart_item_add(*, user, product: ProductRef) -> CartItem:
     ):
         raise _already_in_cart()
     included = product_course_ids(item) if isinstance(item, Curriculum) else set()
+    if any(
+        existing.curriculum and included & product_course_ids(existing.curriculum)
+        for existing in items
+    ):
+        raise _already_in_cart()
     replaced = [existing.pk for existing in items if existing.course_id in included]
     if len(items) - len(replaced) >= settings.CART_MAX_ITEMS:
         raise ApplicationError(
@@ -53,7 +58,9 @@ def cart_item_add(*, user, product: ProductRef) -> CartItem:
         with transaction.atomic():
             CartItem.objects.filter(pk__in=replaced).delete()
             return CartItem.objects.create(
-                user=user, course_id=product.course_id, curriculum_id=product.curriculum_id
+                user=user,
+                course=None if isinstance(item, Curriculum) else item,
+                curriculum=item if isinstance(item, Curriculum) else None,
             )
     except IntegrityError as exc:  # the same item added by a concurrent request
         raise _already_in_cart() from exc

@@ -116,7 +116,7 @@ def order_create(
             ProductRef(course_id=item.course_id, curriculum_id=item.curriculum_id)
             for item in CartItem.objects.filter(user=user)
         ]
-        field_prefix = ""
+        field_prefix = "cart"
     else:
         field_prefix = "items"
     if not items:
@@ -132,7 +132,7 @@ def order_create(
             raise ApplicationError(
                 "duplicate_item",
                 _("An item is listed twice, or is part of a curriculum in the same order."),
-                fields={f"{field_prefix}[{index}]" if field_prefix else "items": [_("Duplicate.")]},
+                fields={f"{field_prefix}[{index}]": [_("Duplicate.")]},
             )
     products_check_not_owned(user=user, products=products)
     total = sum(product.price for product in products)
@@ -146,6 +146,9 @@ def order_create(
     try:
         with transaction.atomic():
             _supersede_pending_orders(user=user)
+            # Again under the lock: a payment of the old order may have been approved (and its
+            # courses granted) while this request waited for it.
+            products_check_not_owned(user=user, products=products)
             order = Order.objects.create(user=user, total=total, billing_address=billing)
             OrderLine.objects.bulk_create(
                 OrderLine(

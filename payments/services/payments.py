@@ -40,7 +40,7 @@ SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 def _provider_unavailable(exc: ProviderError) -> ApplicationError:
     return ApplicationError(
         "payment_provider_unavailable",
-        _("The payment provider did not answer. Nothing was charged or changed; try again."),
+        _("The payment provider did not answer in time. Try again: you will not be charged twice."),
         status.HTTP_502_BAD_GATEWAY,
     )
 
@@ -50,8 +50,7 @@ def callback_urls(payment: Payment) -> dict[str, str]:
     return {kind: f"{base}/{kind}/" for kind in ("approve", "cancel", "fail")}
 
 
-def _item_name(order: Order) -> str:
-    lines = list(order.lines.all())
+def _item_name(lines: list) -> str:
     if len(lines) == 1:
         return lines[0].title
     return _("%(title)s and %(count)d more") % {"title": lines[0].title, "count": len(lines) - 1}
@@ -74,14 +73,15 @@ def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[
     )
     payment = Payment.objects.create(order=order, user=user, provider=provider, amount=order.total)
     urls = callback_urls(payment)
+    lines = list(order.lines.all())
     try:
         checkout = gateway.checkout(
             CheckoutRequest(
                 payment_id=payment.pk,
                 order_id=order.pk,
                 user_id=user.pk,
-                item_name=_item_name(order),
-                quantity=order.lines.count(),
+                item_name=_item_name(lines),
+                quantity=len(lines),
                 amount=payment.amount,
                 approval_url=urls["approve"],
                 cancel_url=urls["cancel"],
@@ -163,8 +163,9 @@ def _settle(*, order: Order, payment: Payment, approval: Approval, actor) -> Non
     )
     lines = list(order.lines.all())
     courses = _order_courses(lines)
+    buyer = actor if getattr(actor, "pk", None) == order.user_id else order.user
     enrollments_grant(
-        user=order.user,
+        user=buyer,
         courses=courses,
         source=EnrollmentSource.PURCHASE,
         expires_at=now + timedelta(days=settings.ENROLLMENT_PURCHASE_DAYS),
@@ -262,15 +263,20 @@ def _amount_mismatch(*, order: Order, payment: Payment, approval: Approval) -> A
         provider_get(payment.provider).cancel(
             transaction_id=payment.transaction_id, amount=approval.amount
         )
-        order_event(order=order, type="mismatch_reversed", payment=payment.pk)
     except ProviderError as exc:
+        # Staff find these by the event type and reverse the charge by hand.
         logger.exception("Payment %s: reversing the mismatched charge failed", payment.pk)
         order_event(order=order, type="mismatch_reversal_failed", payment=payment.pk, code=exc.code)
-    return ApplicationError(
-        "amount_mismatch",
-        _("The amount charged did not match the order. The payment failed and was reversed."),
-        status.HTTP_409_CONFLICT,
-    )
+        message = _(
+            "The amount charged did not match the order. The payment failed; the charge could "
+            "not be reversed automatically and will be refunded by our staff."
+        )
+    else:
+        order_event(order=order, type="mismatch_reversed", payment=payment.pk)
+        message = _(
+            "The amount charged did not match the order. The payment failed and was reversed."
+        )
+    return ApplicationError("amount_mismatch", message, status.HTTP_409_CONFLICT)
 
 
 @transaction.atomic
@@ -297,7 +303,8 @@ def payment_abandon(*, user, payment_id: int, failed: bool) -> Payment:
 
 
 def refundable_until(payment: Payment):
-    if payment.approved_at is None:
+    """The end of the owner's refund window; None unless the payment is paid (and not refunded)."""
+    if payment.status != PaymentStatus.PAID or payment.approved_at is None:
         return None
     return payment.approved_at + timedelta(days=settings.REFUND_WINDOW_DAYS)
 

@@ -35,7 +35,9 @@ def products_for_sale(
             pk__in=[ref.curriculum_id for ref in refs if ref.curriculum_id],
             is_published=True,
             price__gt=0,
+            courses__isnull=False,
         )
+        .distinct()
         .prefetch_related("courses")
         .in_bulk()
     )

@@ -7,7 +7,8 @@ from payments.models import BillingAddress
 
 
 class CurriculumFactory(factory.django.DjangoModelFactory):
-    """Published, priced, bundling `courses` (a list of Course) in that order."""
+    """Published, priced, bundling `courses` (a list of Course) in that order; one new course
+    when not given (`courses=[]` makes an empty one)."""
 
     class Meta:
         model = Curriculum
@@ -20,7 +21,11 @@ class CurriculumFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def courses(self, create, extracted, **kwargs):
-        for position, course in enumerate(extracted or []):
+        if not create:
+            return
+        if extracted is None:
+            extracted = [CourseFactory()]
+        for position, course in enumerate(extracted):
             CurriculumCourse.objects.create(curriculum=self, course=course, position=position)
 
 
