@@ -2,7 +2,12 @@
 refund, lose access."""
 
 from pathlib import Path
+from urllib.parse import urlparse
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import UserFactory
 from conftest import client_for
 from courses.models import Enrollment, EnrollmentSource, TopicType
 from courses.tests.factories import CourseFactory, LectureFactory, TopicFactory
@@ -72,3 +77,38 @@ def test_student_buys_streams_refunds_and_loses_access(user, tutor):
     assert student.get(stream).status_code == 403
     receipts = student.get("/api/receipts/").json()
     assert receipts["count"] == 1 and receipts["results"][0]["status"] == "refunded"
+
+
+def _step_queries(client, courses) -> list[int]:
+    """SQL statements of each purchase step for an order of `courses`."""
+    counts = []
+
+    def measured(request):
+        with CaptureQueriesContext(connection) as queries:
+            response = request()
+        assert response.status_code in (200, 201, 302), response.content
+        counts.append(len(queries))
+        return response
+
+    client.get("/api/cart/")  # the first request of a login fills the auth cache
+    for course in courses:
+        measured(lambda course=course: client.post("/api/cart/items/", {"course": course.pk}))
+    counts = counts[-1:]  # adding the last item stands for the step
+    order = measured(lambda: client.post("/api/orders/", {"from_cart": True}, format="json"))
+    started = measured(
+        lambda: client.post(
+            "/api/payments/", {"order": order.json()["id"], "provider": "sandbox"}, format="json"
+        )
+    ).json()
+    location = measured(
+        lambda: client.get(urlparse(started["redirect_url"]).path, {"action": "approve"})
+    )["Location"]
+    measured(lambda: approve(client, started["payment"]["id"], pg_token_of(location)))
+    return counts
+
+
+def test_each_purchase_step_runs_the_same_queries_for_one_or_three_courses(db):
+    one = _step_queries(client_for(UserFactory()), [CourseFactory(price=10000)])
+    three = _step_queries(client_for(UserFactory()), [CourseFactory(price=10000) for _ in range(3)])
+    assert one == three, (one, three)
+    assert Enrollment.objects.count() == 4
