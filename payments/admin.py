@@ -15,7 +15,7 @@ from payments.models import (
     PaymentStatus,
     SandboxTransaction,
 )
-from payments.services.payments import payment_refund
+from payments.services.refunds import payment_refund
 
 
 class ReadOnlyAdminMixin:

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.models import BillingAddress, CartItem, Order, OrderEvent, OrderLine, Payment
-from payments.services.payments import refundable_until
+from payments.services.refunds import refundable_until
 
 
 class ProductKindField(serializers.ChoiceField):

@@ -12,6 +12,7 @@ from payments import selectors
 from payments.models import Payment, PaymentProviderName
 from payments.serializers import PaymentSerializer, PaymentStartSerializer, ReceiptSerializer
 from payments.services import payments as services
+from payments.services import refunds
 
 PAYMENT_ID = OpenApiParameter("payment_id", int, OpenApiParameter.PATH)
 PROVIDER_DOWN = "`payment_provider_unavailable`: no answer in time; nothing changed, retry."
@@ -151,7 +152,7 @@ class PaymentRefundApi(APIView):
         "REFUND_WINDOW_DAYS of payment; staff at any time.",
     )
     def post(self, request, payment_id: int):
-        payment = services.payment_refund(actor=request.user, payment_id=payment_id)
+        payment = refunds.payment_refund(actor=request.user, payment_id=payment_id)
         return Response(PaymentSerializer(payment).data)
 
 

@@ -1,9 +1,10 @@
-"""Paying for an order: start with a provider, approve once, take callbacks, refund in time.
+"""Paying for an order: start with a provider, approve once, take the provider's callbacks.
 
-Approval and refund lock the order, then the payment (always in that order), and keep the locks
-while the provider is called: a concurrent approve waits and then finds the payment settled, so
-the provider is asked to charge once and enrollments are granted once. The state changes are
-compare-and-set updates inside the same transaction; a provider failure rolls everything back.
+Approval (and refund, in refunds.py) locks the order, then the payment (always in that order),
+and keeps the locks while the provider is called: a concurrent approve waits and then finds the
+payment settled, so the provider is asked to charge once and enrollments are granted once. The
+state changes are compare-and-set updates inside the same transaction; a provider failure rolls
+everything back.
 """
 
 import logging
@@ -20,7 +21,7 @@ from rest_framework import status
 
 from core.exceptions import ApplicationError
 from courses.models import Course, EnrollmentSource
-from courses.services.enrollments import enrollments_grant, enrollments_revoke
+from courses.services.enrollments import enrollments_grant
 from payments.models import CartItem, Order, OrderStatus, Payment, PaymentStatus
 from payments.providers import (
     Approval,
@@ -37,11 +38,19 @@ logger = logging.getLogger(__name__)
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 
 
-def _provider_unavailable(exc: ProviderError) -> ApplicationError:
+def provider_unavailable_error(exc: ProviderError) -> ApplicationError:
     return ApplicationError(
         "payment_provider_unavailable",
         _("The payment provider did not answer in time. Try again: you will not be charged twice."),
         status.HTTP_502_BAD_GATEWAY,
+    )
+
+
+def _payment_declined(reason: str) -> ApplicationError:
+    return ApplicationError(
+        "payment_declined",
+        _("The payment provider refused this payment: %(reason)s") % {"reason": reason},
+        status.HTTP_402_PAYMENT_REQUIRED,
     )
 
 
@@ -89,13 +98,9 @@ def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[
             )
         )
     except ProviderUnavailable as exc:
-        raise _provider_unavailable(exc) from exc
+        raise provider_unavailable_error(exc) from exc
     except ProviderDeclined as exc:
-        raise ApplicationError(
-            "payment_declined",
-            _("The payment provider refused this payment: %(reason)s") % {"reason": exc.message},
-            status.HTTP_402_PAYMENT_REQUIRED,
-        ) from exc
+        raise _payment_declined(exc.message) from exc
     payment.transaction_id = checkout.transaction_id
     payment.redirect_url = checkout.redirect_url
     payment.save(update_fields=["transaction_id", "redirect_url", "updated_at"])
@@ -105,7 +110,7 @@ def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[
     return payment, {"pc": checkout.redirect_url, **checkout.redirect_urls}
 
 
-def _payment_locked(*, payment_id: int, user=None) -> tuple[Order, Payment]:
+def payment_locked(*, payment_id: int, user=None) -> tuple[Order, Payment]:
     """Lock the order, then the payment; `user` scopes it to its owner (404 otherwise)."""
     owned = Payment.objects.filter(pk=payment_id)
     if user is not None:
@@ -182,7 +187,7 @@ def payment_approve(*, user, payment_id: int, pg_token: str) -> Payment:
     """Confirm with the provider for the amount stored on the order. Repeated or concurrent calls
     return the same settled payment; the provider is asked once."""
     with transaction.atomic():
-        order, payment = _payment_locked(payment_id=payment_id, user=user)
+        order, payment = payment_locked(payment_id=payment_id, user=user)
         outcome = _approve_locked(order=order, payment=payment, pg_token=pg_token, actor=user)
     if outcome.error is not None:
         raise outcome.error
@@ -210,13 +215,13 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
             pg_token=pg_token,
         )
     except ProviderUnavailable as exc:
-        raise _provider_unavailable(exc) from exc
+        raise provider_unavailable_error(exc) from exc
     except ProviderDeclined as declined:
         # The first approve may have gone through with its answer lost (timeout): ask.
         try:
             approval = gateway.lookup(transaction_id=payment.transaction_id)
         except ProviderUnavailable as exc:
-            raise _provider_unavailable(exc) from exc
+            raise provider_unavailable_error(exc) from exc
         except ProviderDeclined:
             approval = None
         if approval is None:
@@ -227,15 +232,7 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
                 message=declined.message,
                 actor=actor,
             )
-            return _Outcome(
-                payment,
-                ApplicationError(
-                    "payment_declined",
-                    _("The payment provider refused this payment: %(reason)s")
-                    % {"reason": declined.message},
-                    status.HTTP_402_PAYMENT_REQUIRED,
-                ),
-            )
+            return _Outcome(payment, _payment_declined(declined.message))
     if approval.amount != payment.amount or payment.amount != order.total:
         return _Outcome(payment, _amount_mismatch(order=order, payment=payment, approval=approval))
     _settle(order=order, payment=payment, approval=approval, actor=actor)
@@ -283,7 +280,7 @@ def _amount_mismatch(*, order: Order, payment: Payment, approval: Approval) -> A
 def payment_abandon(*, user, payment_id: int, failed: bool) -> Payment:
     """The provider sent the buyer back without paying (cancel) or after an error (fail). The
     order stays payable with a new payment. Repeating the callback changes nothing."""
-    order, payment = _payment_locked(payment_id=payment_id, user=user)
+    order, payment = payment_locked(payment_id=payment_id, user=user)
     target = PaymentStatus.FAILED if failed else PaymentStatus.CANCELLED
     if payment.status == target:
         return payment
@@ -299,57 +296,4 @@ def payment_abandon(*, user, payment_id: int, failed: bool) -> Payment:
     Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(**changes)
     payment.refresh_from_db()
     order_event(order=order, type=f"payment_{target}", actor=user, payment=payment.pk)
-    return payment
-
-
-def refundable_until(payment: Payment):
-    """The end of the owner's refund window; None unless the payment is paid (and not refunded)."""
-    if payment.status != PaymentStatus.PAID or payment.approved_at is None:
-        return None
-    return payment.approved_at + timedelta(days=settings.REFUND_WINDOW_DAYS)
-
-
-@transaction.atomic
-def payment_refund(*, actor, payment_id: int) -> Payment:
-    """Give the whole payment back through the provider and revoke what it unlocked. The owner may
-    refund within REFUND_WINDOW_DAYS of approval; staff at any time (customer service)."""
-    order, payment = _payment_locked(payment_id=payment_id, user=None if actor.is_staff else actor)
-    if payment.status == PaymentStatus.REFUNDED:
-        raise ApplicationError(
-            "already_refunded", _("This payment was already refunded."), status.HTTP_409_CONFLICT
-        )
-    if payment.status != PaymentStatus.PAID:
-        raise ApplicationError(
-            "payment_not_refundable",
-            _("Only a completed payment can be refunded."),
-            status.HTTP_409_CONFLICT,
-        )
-    if not actor.is_staff and timezone.now() > refundable_until(payment):
-        raise ApplicationError(
-            "refund_window_passed",
-            _("Refunds are possible for %(days)d days after payment.")
-            % {"days": settings.REFUND_WINDOW_DAYS},
-            status.HTTP_409_CONFLICT,
-        )
-    try:
-        provider_get(payment.provider).cancel(
-            transaction_id=payment.transaction_id, amount=payment.amount
-        )
-    except ProviderUnavailable as exc:
-        raise _provider_unavailable(exc) from exc
-    except ProviderDeclined as exc:
-        raise ApplicationError(
-            "refund_declined",
-            _("The payment provider refused the refund: %(reason)s") % {"reason": exc.message},
-            status.HTTP_409_CONFLICT,
-        ) from exc
-    now = timezone.now()
-    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PAID).update(
-        status=PaymentStatus.REFUNDED, refunded_at=now, updated_at=now
-    )
-    payment.refresh_from_db()
-    order_transition(
-        order=order, to=OrderStatus.REFUNDED, actor=actor, event="refunded", payment=payment.pk
-    )
-    enrollments_revoke(user=order.user, reference=order.reference)
     return payment

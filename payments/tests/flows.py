@@ -4,6 +4,34 @@ from urllib.parse import parse_qs, urlparse
 
 from rest_framework.test import APIClient
 
+PAYMENT_FIELDS = {
+    "id",
+    "order",
+    "provider",
+    "status",
+    "amount",
+    "method",
+    "transaction_id",
+    "failure_code",
+    "failure_message",
+    "created_at",
+    "approved_at",
+    "refunded_at",
+    "refundable_until",
+}
+
+ORDER_FIELDS = {
+    "id",
+    "status",
+    "total",
+    "currency",
+    "lines",
+    "billing_address",
+    "created_at",
+    "paid_at",
+    "closed_at",
+}
+
 
 def order_for(client: APIClient, *courses, **body) -> dict:
     body = body or {"items": [{"course": course.pk} for course in courses]}

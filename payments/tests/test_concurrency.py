@@ -28,6 +28,8 @@ from payments.models import (
 )
 from payments.tests.factories import CurriculumFactory
 from payments.tests.flows import (
+    ORDER_FIELDS,
+    PAYMENT_FIELDS,
     approve,
     buy_with_sandbox,
     order_for,
@@ -37,33 +39,6 @@ from payments.tests.flows import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-PAYMENT_FIELDS = {
-    "id",
-    "order",
-    "provider",
-    "status",
-    "amount",
-    "method",
-    "transaction_id",
-    "failure_code",
-    "failure_message",
-    "created_at",
-    "approved_at",
-    "refunded_at",
-    "refundable_until",
-}
-ORDER_FIELDS = {
-    "id",
-    "status",
-    "total",
-    "currency",
-    "lines",
-    "billing_address",
-    "created_at",
-    "paid_at",
-    "closed_at",
-}
 
 
 def clients_of(user, count: int) -> list[CommittingAPIClient]:

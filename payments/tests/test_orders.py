@@ -23,22 +23,11 @@ from payments.models import (
 )
 from payments.services.orders import order_transition
 from payments.tests.factories import BillingAddressFactory, CurriculumFactory
-from payments.tests.flows import payment_start
+from payments.tests.flows import ORDER_FIELDS, payment_start
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/orders/"
-ORDER_FIELDS = {
-    "id",
-    "status",
-    "total",
-    "currency",
-    "lines",
-    "billing_address",
-    "created_at",
-    "paid_at",
-    "closed_at",
-}
 DETAIL_FIELDS = ORDER_FIELDS | {"events", "payments"}
 LINE_FIELDS = {"id", "kind", "course", "curriculum", "title", "price"}
 SNAPSHOT_FIELDS = {"id", "name", "phone", "email", "country", "postal_code", "line1", "line2"}

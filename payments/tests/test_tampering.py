@@ -26,6 +26,7 @@ from payments.models import (
 )
 from payments.tests.factories import BillingAddressFactory
 from payments.tests.flows import (
+    PAYMENT_FIELDS,
     approve,
     buy_with_sandbox,
     order_for,
@@ -35,22 +36,6 @@ from payments.tests.flows import (
 )
 
 pytestmark = pytest.mark.django_db
-
-PAYMENT_FIELDS = {
-    "id",
-    "order",
-    "provider",
-    "status",
-    "amount",
-    "method",
-    "transaction_id",
-    "failure_code",
-    "failure_message",
-    "created_at",
-    "approved_at",
-    "refunded_at",
-    "refundable_until",
-}
 
 
 def commerce_rows() -> dict[str, list[dict]]:
