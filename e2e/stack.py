@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NGINX_DIR = ROOT / "nginx"
 HOST = "127.0.0.1"
 SERVER_NAME = "localhost"
-DATABASE_URL = os.environ.get("E2E_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/e2e")
+# A database per process: two runs side by side (a test suite and a benchmark) never meet.
+DATABASE_URL = os.environ.get(
+    "E2E_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/e2e_{os.getpid()}"
+)
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/13")
 PROTECTED_PREFIX = "/protected-videos/"
 READY_TIMEOUT = 30.0
@@ -40,7 +43,8 @@ http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     sendfile on;
-    access_log {run}/access.log;
+    log_format upstream '$remote_addr "$request" $status $upstream_addr';
+    access_log {run}/access.log upstream;
     client_body_temp_path {run}/client_body;
     proxy_temp_path {run}/proxy;
     fastcgi_temp_path {run}/fastcgi;
@@ -102,13 +106,14 @@ def _postgres(dbname: str):
     return conn
 
 
-def database_recreate() -> None:
+def database_recreate(*, create: bool = True) -> None:
     name = urlsplit(DATABASE_URL).path.lstrip("/")
     conn = _postgres("postgres")
     try:
         with conn.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{name}"')
+            if create:
+                cursor.execute(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
 
@@ -323,3 +328,5 @@ def stack(*, instances: int = 2, workers: int = 2, **django_overrides: str):
     finally:
         _stop(processes)
         shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            database_recreate(create=False)
