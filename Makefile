@@ -9,10 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help install install-dev messages migrate demo run test lint format superuser schema bench check-deploy clean
+.PHONY: help install install-dev messages migrate demo run test lint format superuser schema bench check-deploy clean \
+	system-packages compose-config e2e
 
 help: ## List the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +72,15 @@ check-deploy: install messages ## manage.py check --deploy with production setti
 
 bench: install ## Run every benchmark under bench/ (loopback only) and print the figures
 	$(BIN)/python bench/run_all.py
+
+system-packages: ## Install the missing system tools (gettext, nginx, openssl, chromium, certbot...)
+	sh scripts/install-system-packages.sh
+
+e2e: install-dev messages system-packages ## End to end on loopback: nginx + 2 gunicorn + PostgreSQL + Redis + Chromium
+	$(BIN)/pytest -c e2e/pytest.ini e2e
+
+compose-config: ## Validate docker-compose.yml with .env.example (docker-compose config -q)
+	ENV_FILE=.env.example docker-compose --env-file .env.example config -q
 
 clean: ## Remove the virtualenv, the SQLite database and compiled catalogues
 	rm -rf $(VENV) db.sqlite3 staticfiles

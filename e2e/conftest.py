@@ -24,7 +24,9 @@ def frontend_port() -> int:
 def edge(frontend_port) -> Stack:
     frontend = FRONTEND_ORIGIN.format(port=frontend_port)
     with stack(
-        CORS_ALLOWED_ORIGINS=f"{frontend},http://127.0.0.1:{frontend_port}",
+        CORS_ALLOWED_ORIGINS=(
+            f"{frontend},https://127.0.0.1:{frontend_port},http://127.0.0.1:{frontend_port}"
+        ),
         CSRF_TRUSTED_ORIGINS=frontend,
         # Cookie mode as a browser frontend on another site uses it.
         AUTH_REFRESH_COOKIE="true",

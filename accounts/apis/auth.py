@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from accounts import selectors, services
 from accounts.authentication import SessionJWTAuthentication
 from accounts.cookies import (
+    cookie_mode,
     origin_check,
     refresh_cookie_clear,
     refresh_cookie_set,
@@ -65,6 +66,13 @@ def refresh_token_required(request) -> str:
     if raw is None:
         if hasattr(request.data, "get") and "refresh" in request.data:
             raise token_not_valid()
+        if cookie_mode():
+            # No cookie: logged out (or it expired); the frontend must log in, not fix a field.
+            raise ApplicationError(
+                "not_authenticated",
+                _("No refresh token was sent. Log in again."),
+                status.HTTP_401_UNAUTHORIZED,
+            )
         raise serializers.ValidationError({"refresh": [_("This field is required.")]})
     return raw
 

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import AuthSession
 from accounts.tests.factories import DEFAULT_PASSWORD
+from core.testing import assert_error_envelope
 
 ALLOWED_ORIGIN = "https://app.example.com"
 
@@ -51,6 +52,13 @@ class TestCookieMode:
         assert response.status_code == 201
         assert "refresh" not in response.json()
         assert response.cookies["refresh_token"].value
+
+    @pytest.mark.parametrize("path", ["/api/auth/token/refresh/", "/api/auth/logout/"])
+    def test_no_cookie_at_all_is_401_log_in_again(self, api_client, path):
+        response = api_client.post(path, HTTP_ORIGIN=ALLOWED_ORIGIN)
+        error = assert_error_envelope(response, 401, "not_authenticated")
+        assert error["fields"] == {}
+        assert not AuthSession.objects.exists()
 
     def test_refresh_reads_the_cookie_and_rotates_it(self, api_client, user):
         first = login(api_client, user).cookies["refresh_token"].value
