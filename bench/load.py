@@ -1,8 +1,9 @@
 """The load of the gunicorn benchmarks: client processes, what they send, and what is measured.
 
-Clients are spawned processes that send requests with `http.client` one after another until a
-shared deadline; the parent cuts each URL's time into alternating slices and samples the CPU of
-the server, the services and the host around each slice. No Django here: clients import this.
+Clients are spawned processes that send requests with `http.client` (HTTP, or HTTPS with a given
+CA) one after another until a shared deadline; the parent cuts each URL's time into alternating
+slices and samples the CPU of the server, the services and the host around each slice. No Django
+here: clients import this.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import math
 import multiprocessing
 import os
 import signal
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +33,14 @@ def _client_init() -> None:
 
 
 @dataclass(frozen=True)
+class Tls:
+    """HTTPS to a server presenting a certificate for `server_name` signed by `cafile` (a PEM)."""
+
+    server_name: str
+    cafile: str
+
+
+@dataclass(frozen=True)
 class LoadJob:
     """What one client process sends during one slice."""
 
@@ -44,6 +54,21 @@ class LoadJob:
     max_requests: int
     # One (extra headers, body) per request, each sent at most once; None repeats the request.
     variants: tuple | None = None
+    tls: Tls | None = None
+
+
+def _connection(job: LoadJob) -> http.client.HTTPConnection:
+    """A keep-alive connection to the job's port: plain HTTP to HOST, or HTTPS by server name.
+
+    The certificate is verified as a browser would (name and chain), so the handshake costs what
+    it costs in production; the SSL context is built once and reused on every reconnect.
+    """
+    if job.tls is None:
+        return http.client.HTTPConnection(HOST, job.port, timeout=REQUEST_TIMEOUT)
+    context = ssl.create_default_context(cafile=job.tls.cafile)
+    return http.client.HTTPSConnection(
+        job.tls.server_name, job.port, timeout=REQUEST_TIMEOUT, context=context
+    )
 
 
 def _load(job: LoadJob) -> dict:
@@ -55,7 +80,7 @@ def _load(job: LoadJob) -> dict:
     if job.variants is not None:
         limit = min(limit, len(job.variants))
     latencies, statuses, failures = [], Counter(), Counter()
-    conn = http.client.HTTPConnection(HOST, job.port, timeout=REQUEST_TIMEOUT)
+    conn = _connection(job)
     sent = 0
     while sent < limit and time.monotonic() < deadline:
         headers, body = job.headers, job.body
@@ -98,6 +123,9 @@ class Target:
     ok_statuses: tuple | None = None
     # One-use (extra headers, body) per request, for requests that must differ (one user each).
     supply: list | None = None
+    # Another port than the server's (a proxy in front of it), and HTTPS to it.
+    port: int | None = None
+    tls: Tls | None = None
     latencies: list = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
@@ -211,7 +239,7 @@ def run_slice(pool, server, target: Target, seconds: float, concurrency: int, ca
         del target.supply[: concurrency * cap]
     jobs = [
         LoadJob(
-            port=server.port,
+            port=target.port or server.port,
             method=target.method,
             path=target.path,
             headers=target.headers,
@@ -220,6 +248,7 @@ def run_slice(pool, server, target: Target, seconds: float, concurrency: int, ca
             seconds=seconds,
             max_requests=cap,
             variants=chunk,
+            tls=target.tls,
         )
         for chunk in chunks
     ]

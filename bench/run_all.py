@@ -13,7 +13,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 # Sequential, cheapest first: a script running alongside another would skew both.
-SCRIPTS = ("password_hashing.py", "auth_throughput.py", "votes.py", "stream.py", "checkout.py")
+SCRIPTS = (
+    "password_hashing.py",
+    "auth_throughput.py",
+    "votes.py",
+    "stream.py",
+    "checkout.py",
+    "edge.py",
+)
 COLUMNS = ("figure", "value", "target", "verdict")
 
 

@@ -6,6 +6,7 @@ folder and a database of its own; `stack()` stops what it started, whatever happ
 """
 
 import contextlib
+import ctypes
 import http.client
 import json
 import os
@@ -33,6 +34,7 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/13")
 PROTECTED_PREFIX = "/protected-videos/"
 READY_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1
 
 NGINX_MAIN_CONF = """\
 worker_processes 1;
@@ -206,6 +208,12 @@ class Reply:
         return json.loads(self.body)
 
 
+def _die_with_parent() -> None:
+    # Linux: a server gets SIGTERM if the test run is killed before it can stop them itself.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _wait_until(check, what: str, processes: dict) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -283,6 +291,7 @@ def stack(*, instances: int = 2, workers: int = 2, **django_overrides: str):
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
         render_nginx(
             run_dir / "nginx",
@@ -306,7 +315,10 @@ def stack(*, instances: int = 2, workers: int = 2, **django_overrides: str):
         nginx = ["nginx", "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf")]
         subprocess.run([*nginx, "-t", "-q"], check=True, capture_output=True, text=True)
         processes["nginx"] = subprocess.Popen(
-            [*nginx, "-g", "daemon off;"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+            [*nginx, "-g", "daemon off;"],
+            stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         for port in gunicorn_ports:
             _wait_until(
