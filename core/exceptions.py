@@ -4,15 +4,19 @@ Domain code raises ApplicationError; DRF's exceptions and Django's ValidationErr
 PermissionDenied and oversized bodies are converted here so that no bad input becomes a 500.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -36,6 +40,12 @@ class ApplicationError(Exception):
 
 def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+
+
+def database_unavailable_body() -> dict:
+    return error_body(
+        "service_unavailable", _("The service is temporarily unavailable. Retry shortly.")
+    )
 
 
 def error_response(
@@ -118,6 +128,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     elif isinstance(exc, SuspiciousOperation):
         return error_response("bad_request", _("The request was malformed."), 400)
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is down or restarting (or a deadlock was broken): retrying may work.
+        logger.warning("Database unavailable: %s", exc)
+        return Response(
+            database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
 
     if not isinstance(exc, exceptions.APIException):
         return None

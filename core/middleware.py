@@ -1,0 +1,35 @@
+"""The database down (or restarting) is a 503 that says so, not a 500: clients and nginx retry."""
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+
+from core.exceptions import database_unavailable_body
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailableMiddleware:
+    """For views outside DRF (admin, Django's own); DRF views get the same from the exception
+    handler."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("Database unavailable: %s", exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse(database_unavailable_body(), status=503)
+        else:
+            response = HttpResponse(
+                "Service temporarily unavailable.", status=503, content_type="text/plain"
+            )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
