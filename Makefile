@@ -10,7 +10,7 @@ PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: help install install-dev messages migrate demo run test lint format superuser schema bench check-deploy clean \
-	system-packages compose-config e2e
+	system-packages compose-config e2e fuzz faults bandit audit
 
 help: ## List the commands
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -78,6 +78,18 @@ system-packages: ## Install the missing system tools (gettext, nginx, openssl, c
 
 e2e: install-dev messages system-packages ## End to end on loopback: nginx + 2 gunicorn + PostgreSQL + Redis + Chromium
 	$(BIN)/pytest -c e2e/pytest.ini e2e
+
+fuzz: install-dev messages ## schemathesis against our OpenAPI schema on a live server (student, tutor, staff)
+	$(BIN)/python fuzz/run.py
+
+faults: install-dev messages system-packages ## Worker SIGKILL, PostgreSQL restart, Redis down under load (loopback)
+	$(BIN)/python faults/run.py
+
+bandit: install-dev ## Static security lint of the application code (findings justified inline)
+	$(BIN)/bandit --quiet --recursive --configfile pyproject.toml .
+
+audit: bandit ## bandit, then pip-audit on the pinned requirements (needs PyPI's JSON API or OSV)
+	$(BIN)/pip-audit --strict --requirement requirements.txt --requirement requirements-dev.txt
 
 compose-config: ## Validate docker-compose.yml with .env.example (docker-compose config -q)
 	ENV_FILE=.env.example docker-compose --env-file .env.example config -q

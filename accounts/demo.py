@@ -2,7 +2,8 @@
 
 from accounts.models import CustomUser, Part, Role, Team
 
-DEMO_PASSWORD = "demo-pass-1234"  # noqa: S105  (printed on purpose: demo accounts)
+# Printed on purpose by `make run`: the demo accounts are public.
+DEMO_PASSWORD = "demo-pass-1234"  # noqa: S105  # nosec B105
 DEMO_TEAMS = ("Team Apollo", "Team Borealis", "Team Comet", "Team Dynamo", "Team Eclipse")
 DEMO_USERS = (
     {"email": "admin@example.com", "username": "admin", "name": "Admin", "role": Role.ADMIN},

@@ -11,7 +11,9 @@ class SessionJWTScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         scheme = build_bearer_security_scheme_object(
             header_name="HTTP_AUTHORIZATION",
-            token_prefix="Bearer",  # noqa: S106, bearer_format="JWT"
+            # A scheme's name, which ruff and bandit take for a password.
+            token_prefix="Bearer",  # noqa: S106  # nosec B106
+            bearer_format="JWT",
         )
         scheme["description"] = (
             "Access token from login/refresh. The prefix `JWT` is accepted too. "

@@ -39,7 +39,7 @@ access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 # The worker heartbeat file on a disk-backed overlay filesystem can stall workers; /dev/shm is
 # memory.
-if os.path.isdir("/dev/shm"):  # noqa: S108
-    worker_tmp_dir = "/dev/shm"  # noqa: S108
+if os.path.isdir("/dev/shm"):  # noqa: S108  # nosec B108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108  # nosec B108
 # Nothing uses gunicornc, and the socket would need a writable home directory.
 control_socket_disable = True
