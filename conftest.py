@@ -22,6 +22,12 @@ def _isolated_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _auth_cache_not_paused(monkeypatch):
+    """A test that made the cache fail must not leave the next one skipping it."""
+    monkeypatch.setattr("accounts.auth_cache._cache_paused_until", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
 

@@ -9,10 +9,14 @@ is the user. The database stays the source of truth; the cache only spares it.
   Deleted after every change to the user or their team, and kept for a short TTL, which bounds how
   long a read racing a write can serve the old row.
 
-If the cache is unreachable, every check goes to the database.
+If the cache is unreachable, every check goes to the database, and for a few seconds this process
+stops asking it (so a frozen Redis costs one timeout, not one per call). A revocation written while
+the cache is away cannot reach it: the "live" verdict it leaves behind expires after
+AUTH_LIVE_VERDICT_SECONDS, which bounds how long such a token can outlive its logout.
 """
 
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 LIVE, REVOKED = "1", "0"
 USER_SNAPSHOT_TTL = 120
+CACHE_PAUSE_SECONDS = 5.0
+_cache_paused_until = 0.0
 _USER_FIELDS = tuple(
     field.attname for field in CustomUser._meta.concrete_fields if field.name != "password"
 )
@@ -48,10 +54,18 @@ def _session_ttl() -> int:
     return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
 
 
+def _verdict_ttl(verdict: str) -> int:
+    return settings.AUTH_LIVE_VERDICT_SECONDS if verdict == LIVE else _session_ttl()
+
+
 def _cache_call(method: str, *args, **kwargs):
+    global _cache_paused_until
+    if time.monotonic() < _cache_paused_until:
+        return None
     try:
         return getattr(cache, method)(*args, **kwargs)
     except Exception:
+        _cache_paused_until = time.monotonic() + CACHE_PAUSE_SECONDS
         logger.warning("auth cache unreachable (%s); using the database", method, exc_info=True)
         return None
 
@@ -69,7 +83,8 @@ def _session_live(session_id, user_id: int, cached: str | None) -> bool:
     if cached is not None:
         return cached == LIVE
     live = _database_says_live(session_id, user_id)
-    _cache_call("add", _session_key(session_id), LIVE if live else REVOKED, timeout=_session_ttl())
+    verdict = LIVE if live else REVOKED
+    _cache_call("add", _session_key(session_id), verdict, timeout=_verdict_ttl(verdict))
     return live
 
 
@@ -190,7 +205,7 @@ def session_started(*, session: AuthSession, user: CustomUser) -> None:
     """Warm the cache for the first authenticated request of a new login (after commit)."""
 
     def remember() -> None:
-        _cache_call("add", _session_key(session.pk), LIVE, timeout=_session_ttl())
+        _cache_call("add", _session_key(session.pk), LIVE, timeout=_verdict_ttl(LIVE))
         _cache_call("set", _user_key(user.pk), _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
 
     transaction.on_commit(remember)
@@ -211,6 +226,6 @@ def _cold_user(session_id, user_id: int) -> CustomUser:
     if session is None:
         _cache_call("add", _session_key(session_id), REVOKED, timeout=_session_ttl())
         raise SessionEnded
-    _cache_call("add", _session_key(session_id), LIVE, timeout=_session_ttl())
+    _cache_call("add", _session_key(session_id), LIVE, timeout=_verdict_ttl(LIVE))
     _cache_call("set", _user_key(user_id), _user_snapshot(session.user), timeout=USER_SNAPSHOT_TTL)
     return session.user

@@ -5,12 +5,16 @@ password hasher. Rates are read on every request so settings overrides take effe
 """
 
 import hashlib
+import logging
 
 import jwt
+import redis
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.cookies import refresh_token_from_request
+
+logger = logging.getLogger(__name__)
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
@@ -20,7 +24,13 @@ class _SettingsRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except (redis.RedisError, OSError):
+            # Fail open: with the counters out of reach, refusing every login would lock everyone
+            # out; nginx's limit_req and the Argon2 cost still slow a guesser down.
+            logger.warning("throttle %s: cache unreachable, request allowed", self.scope)
+            return True
 
     def _key(self, ident: str) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]

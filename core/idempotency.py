@@ -1,8 +1,9 @@
 """`Idempotency-Key` for POSTs that create money or votes: same key + same body -> same response.
 
-The key is claimed in its own committed row before the view runs, so a concurrent duplicate sees
-it at once (409 `idempotency_request_in_progress`) instead of running the write twice. Outcomes
-below 500 are stored and replayed; a 5xx or crash frees the key for a retry.
+The key is claimed, the view runs and its outcome is stored in ONE transaction: a concurrent
+duplicate waits on the key's unique index and then replays the stored outcome, and a crash (a
+killed worker, a lost database) rolls the claim back with the write, so a retry runs again.
+Outcomes below 500 are stored and replayed; a 5xx rolls everything back and frees the key.
 """
 
 import functools
@@ -41,6 +42,7 @@ def _claim(*, user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool
             record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
         return record, True
     except IntegrityError:
+        # The insert waited for the transaction that holds the key, which has now committed.
         return IdempotencyRecord.objects.get(user=user, key=key), False
 
 
@@ -79,21 +81,18 @@ def idempotent(view_method):
                 fields={"Idempotency-Key": [_("Must be 1 to 255 characters.")]},
             )
         fingerprint = _fingerprint(request)
-        record, claimed = _claim(user=request.user, key=key, fingerprint=fingerprint)
-        if not claimed:
-            return _replay(record, fingerprint)
-        try:
+        with transaction.atomic():
+            record, claimed = _claim(user=request.user, key=key, fingerprint=fingerprint)
+            if not claimed:
+                return _replay(record, fingerprint)
             try:
                 response = view_method(self, request, *args, **kwargs)
             except Exception as exc:
                 # Domain errors are outcomes too: render them now so they can be replayed.
                 response = self.handle_exception(exc)
-        except BaseException:
-            record.delete()
-            raise
-        if response.status_code >= 500:
-            record.delete()
-        else:
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+                return response
             IdempotencyRecord.objects.filter(pk=record.pk).update(
                 status_code=response.status_code, response_body=response.data
             )

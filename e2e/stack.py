@@ -300,7 +300,10 @@ def stack(*, instances: int = 2, workers: int = 2, **django_overrides: str):
                 "NGINX_HTTP_PORT": str(http_port),
                 "NGINX_HTTPS_PORT": str(https_port),
                 "NGINX_HTTPS_REDIRECT_PORT": f":{https_port}",
-                "NGINX_UPSTREAM_SERVERS": " ".join(f"server {HOST}:{p};" for p in gunicorn_ports),
+                # One worker killed mid-request must not take a whole instance out of rotation.
+                "NGINX_UPSTREAM_SERVERS": " ".join(
+                    f"server {HOST}:{p} max_fails=0;" for p in gunicorn_ports
+                ),
                 "NGINX_SSL_CERTIFICATE": str(cert),
                 "NGINX_SSL_CERTIFICATE_KEY": str(key),
                 "NGINX_ACME_ROOT": str(run_dir / "acme"),

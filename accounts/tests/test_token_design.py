@@ -16,7 +16,7 @@ from accounts.services import (
     auth_session_start,
     auth_sessions_revoke,
 )
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import token_pair_issue
 from core.exceptions import ApplicationError
 
@@ -224,6 +224,46 @@ class TestImmediateRevocation:
         with django_capture_on_commit_callbacks(execute=True):
             auth_sessions_revoke(user=user, reason=RevokeReason.STAFF, session_ids=[session.pk])
         assert me(api_client, pair.access).status_code == 401
+
+
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
+
+@pytest.mark.django_db
+def test_login_and_refresh_work_while_the_cache_is_unreachable(api_client, user, settings):
+    """The throttles' counters are out of reach: they let the request through rather than
+    locking everybody out with a 500."""
+    settings.CACHES = UNREACHABLE_CACHE
+    login = api_client.post(
+        "/api/auth/login/", {"login": user.email, "password": DEFAULT_PASSWORD}, format="json"
+    )
+    assert login.status_code == 200, login.content
+    refresh = api_client.post(
+        "/api/auth/token/refresh/", {"refresh": login.json()["refresh"]}, format="json"
+    )
+    assert refresh.status_code == 200, refresh.content
+    assert me(api_client, refresh.json()["access"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_revocation_the_cache_missed_is_seen_once_the_live_verdict_expires(
+    api_client, user, settings
+):
+    """A logout written while Redis was away leaves a cached "live" behind; it lasts at most
+    AUTH_LIVE_VERDICT_SECONDS, not the access token's whole lifetime."""
+    settings.AUTH_LIVE_VERDICT_SECONDS = 1
+    session, pair = auth_session_start(user=user, client=CLIENT)
+    assert me(api_client, pair.access).status_code == 200  # "live" is cached now
+    AuthSession.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+    assert me(api_client, pair.access).status_code == 200  # the stale verdict, for now
+    time.sleep(1.2)
+    assert me(api_client, pair.access).status_code == 401
 
 
 @pytest.mark.postgres

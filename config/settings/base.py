@@ -172,6 +172,10 @@ SIMPLE_JWT = {
 # Set apart from the dict so the exemption covers one line: a claim name, not a password.
 SIMPLE_JWT["TOKEN_TYPE_CLAIM"] = "token_type"  # noqa: S105  # nosec B105
 
+# A cached "session is live" verdict is re-checked against the database after this many seconds:
+# the bound on how long a logout made while Redis was unreachable can go unnoticed.
+AUTH_LIVE_VERDICT_SECONDS = env.int("AUTH_LIVE_VERDICT_SECONDS", default=30)
+
 # Optional cookie mode: the refresh token travels in an HttpOnly cookie instead of the body.
 AUTH_REFRESH_COOKIE = env.bool("AUTH_REFRESH_COOKIE", default=False)
 AUTH_REFRESH_COOKIE_NAME = env("AUTH_REFRESH_COOKIE_NAME", default="refresh_token")

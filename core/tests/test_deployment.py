@@ -159,7 +159,7 @@ def test_nginx_serves_the_web_services_files_read_only_with_certbots_certificate
     assert nginx["ports"] == ["80:80", "443:443"]
     assert "env_file" not in nginx, "nginx gets no application secrets"
     assert environment["NGINX_ENVSUBST_FILTER"] == "NGINX_"
-    assert environment["NGINX_UPSTREAM_SERVERS"] == "server web:8000;"
+    assert environment["NGINX_UPSTREAM_SERVERS"] == "server web:8000 max_fails=0;"
     assert environment["NGINX_HTTPS_REDIRECT_PORT"] == ""
     assert "./nginx/templates:/etc/nginx/templates:ro" in nginx["volumes"]
     assert "./nginx/django_proxy.conf:/etc/nginx/django_proxy.conf:ro" in nginx["volumes"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from requests.exceptions import ConnectTimeout, ReadTimeout
 
 from conftest import client_for
+from core.models import IdempotencyRecord
 from core.testing import assert_error_envelope
 from courses.models import Enrollment, EnrollmentSource
 from courses.tests.factories import CourseFactory
@@ -887,3 +888,23 @@ def test_unreadable_refund_answer_keeps_the_payment_paid(auth_client, course, ka
     assert_error_envelope(response, 502, "payment_provider_unavailable")
     assert_still_paid(payment)
     assert len(calls(kakaopay, "cancel")) == 1
+
+
+def test_an_outage_frees_the_idempotency_key_so_the_same_key_retries(auth_client, course, kakaopay):
+    """A 5xx stores nothing, not even the key's claim: the retry with the same key runs anew."""
+    order_id = order_for(auth_client, course)["id"]
+    stub(kakaopay, "ready", {"status": 503, "body": ""}, ok(ready_answer()))
+    body = {"order": order_id, "provider": "kakaopay"}
+
+    first = auth_client.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    assert_error_envelope(first, 502, "payment_provider_unavailable")
+    assert not IdempotencyRecord.objects.exists()
+    assert not Payment.objects.exists()
+
+    retry = auth_client.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    assert retry.status_code == 201, retry.content
+    assert "Idempotent-Replayed" not in retry.headers
+    replay = auth_client.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
+    assert replay.json() == retry.json() and replay.headers["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert len(calls(kakaopay, "ready")) == 2

@@ -64,3 +64,32 @@ def test_two_hundred_distinct_voters_at_once_sum_to_exactly_two_hundred():
     stored = dict(Candidate.objects.filter(poll=poll).values_list("pk", "vote_count"))
     assert stored == selectors.vote_totals_by_aggregate(poll=poll)
     assert sum(stored.values()) == 200
+
+
+def test_one_idempotency_key_sent_by_twenty_retries_at_once_votes_once_and_answers_alike():
+    """The claim, the vote and the stored answer commit together: the duplicates wait for the
+    first and replay its answer; none is told to come back later, none votes twice."""
+    candidate = CandidateFactory()
+    access = client_for(UserFactory()).token_pair.access
+    barrier = threading.Barrier(20)
+
+    @on_own_connection
+    def cast(_n: int):
+        client = CommittingAPIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        barrier.wait()
+        response = client.post(
+            f"/api/polls/{candidate.poll_id}/votes/",
+            {"candidate": candidate.pk},
+            HTTP_IDEMPOTENCY_KEY="retry-storm",
+        )
+        return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(cast, range(20)))
+
+    assert {status for status, _body, _replayed in outcomes} == {201}
+    assert all(body == outcomes[0][1] for _status, body, _replayed in outcomes)
+    assert [replayed for _s, _b, replayed in outcomes].count("true") == 19
+    assert Vote.objects.count() == 1
+    assert Candidate.objects.get().vote_count == 1
