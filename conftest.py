@@ -25,6 +25,7 @@ def _isolated_cache(settings):
 def _auth_cache_not_paused(monkeypatch):
     """A test that made the cache fail must not leave the next one skipping it."""
     monkeypatch.setattr("accounts.auth_cache._cache_paused_until", 0.0)
+    monkeypatch.setattr("accounts.auth_cache._revocations_not_cached", {})
 
 
 @pytest.fixture(autouse=True)

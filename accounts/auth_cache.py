@@ -35,6 +35,8 @@ LIVE, REVOKED = "1", "0"
 USER_SNAPSHOT_TTL = 120
 CACHE_PAUSE_SECONDS = 5.0
 _cache_paused_until = 0.0
+# Revocations this process could not write to the cache: session key -> REVOKED.
+_revocations_not_cached: dict[str, str] = {}
 _USER_FIELDS = tuple(
     field.attname for field in CustomUser._meta.concrete_fields if field.name != "password"
 )
@@ -91,10 +93,18 @@ def _session_live(session_id, user_id: int, cached: str | None) -> bool:
 def sessions_mark_revoked(session_ids: Iterable) -> None:
     """Call after the revocation is committed to the database."""
     keys = {_session_key(session_id): REVOKED for session_id in session_ids}
-    if keys:
-        # If this fails, readers still fall back to the database while the cache is down; a
-        # stale "live" entry could survive only if the cache comes back holding it (TTL-bound).
-        _cache_call("set_many", keys, timeout=_session_ttl())
+    if keys and _cache_call("set_many", keys, timeout=_session_ttl()) is None:
+        # Written as soon as this process reaches the cache again (and the "live" verdicts they
+        # overwrite expire within AUTH_LIVE_VERDICT_SECONDS anyway).
+        _revocations_not_cached.update(keys)
+
+
+def _revocations_flush() -> None:
+    if _revocations_not_cached:
+        pending = dict(_revocations_not_cached)
+        if _cache_call("set_many", pending, timeout=_session_ttl()) is not None:
+            for key in pending:
+                _revocations_not_cached.pop(key, None)
 
 
 # --- Users --------------------------------------------------------------------------------------
@@ -182,6 +192,7 @@ def authenticated_user(*, session_id, user_id: int) -> CustomUser | None:
 
     Raises SessionEnded if the session is revoked or expired.
     """
+    _revocations_flush()
     keys = [_session_key(session_id), _user_key(user_id), _contributions_key(user_id)]
     cached = _cache_call("get_many", keys) or {}
     verdict, snapshot = cached.get(keys[0]), cached.get(keys[1])

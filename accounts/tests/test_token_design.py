@@ -319,3 +319,25 @@ def test_a_token_verified_earlier_in_this_process_still_expires(api_client, user
     response = me(api_client, short.access)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_not_valid"
+
+
+@pytest.mark.django_db
+def test_a_revocation_the_cache_missed_is_written_once_it_is_back(
+    api_client, user, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from accounts import auth_cache
+
+    session, pair = auth_session_start(user=user, client=CLIENT)
+    assert me(api_client, pair.access).status_code == 200  # "live" is cached
+    reachable = settings.CACHES
+    settings.CACHES = UNREACHABLE_CACHE
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_sessions_revoke(user=user, reason=RevokeReason.STAFF, session_ids=[session.pk])
+    settings.CACHES = reachable
+    monkeypatch.setattr(auth_cache, "_cache_paused_until", 0.0)  # the pause is over
+    assert cache.get(f"auth:session:{session.pk}") == auth_cache.LIVE  # stale, for now
+    assert me(api_client, pair.access).status_code == 401
+    assert cache.get(f"auth:session:{session.pk}") == auth_cache.REVOKED
+    assert auth_cache._revocations_not_cached == {}
