@@ -73,6 +73,8 @@ def claims_are_well_formed(token: Token) -> bool:
     user_id, session_id = token.get("user_id"), token.get(SESSION_CLAIM)
     if type(user_id) is not int or not isinstance(session_id, str):
         return False
+    if not 1 <= user_id < 2**63:  # beyond a bigint the database driver would raise
+        return False
     try:
         uuid.UUID(session_id)
     except ValueError:

@@ -41,7 +41,7 @@ from accounts.throttles import (
 from accounts.tokens import access_token_decode, refresh_token_decode, token_not_valid
 from core.exceptions import ApplicationError
 from core.openapi import error_response
-from core.serializers import StrictCharField
+from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 
 PASSWORD_FIELD = {"max_length": 128, "trim_whitespace": False, "write_only": True}
 
@@ -89,7 +89,7 @@ class RegisterApi(APIView):
         password_confirm = StrictCharField(**PASSWORD_FIELD)
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
         part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
-        team = serializers.PrimaryKeyRelatedField(
+        team = StrictPrimaryKeyRelatedField(
             queryset=Team.objects.all(), required=False, allow_null=True
         )
 

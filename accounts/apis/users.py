@@ -14,7 +14,7 @@ from accounts.filters import UserFilter
 from accounts.models import Part, Team, phone_validator
 from accounts.registry import profile_input_fields
 from accounts.serializers import CurrentUserSerializer, UsernameField, UserSerializer
-from core.serializers import StrictCharField
+from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 
 
 class MeApi(APIView):
@@ -22,7 +22,7 @@ class MeApi(APIView):
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
         username = UsernameField(required=False)
         part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
-        team = serializers.PrimaryKeyRelatedField(
+        team = StrictPrimaryKeyRelatedField(
             queryset=Team.objects.all(), required=False, allow_null=True
         )
         introduction = StrictCharField(max_length=1000, required=False, allow_blank=True)

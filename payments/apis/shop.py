@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import error_response
-from core.serializers import StrictCharField
+from core.serializers import MAX_ID, StrictCharField
 from payments import selectors
 from payments.models import BillingAddress, Order
 from payments.serializers import (
@@ -29,8 +29,8 @@ NOT_FOR_SALE = "`not_for_sale`: unknown, unpublished or free."
 
 
 class ProductInputSerializer(serializers.Serializer):
-    course = serializers.IntegerField(min_value=1, required=False)
-    curriculum = serializers.IntegerField(min_value=1, required=False)
+    course = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    curriculum = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs):
         if len(attrs) != 1:
@@ -79,7 +79,10 @@ class OrderListCreateApi(ListAPIView):
         from_cart = serializers.BooleanField(required=False, default=False)
         items = ProductInputSerializer(many=True, required=False, max_length=50)
         billing_address = serializers.IntegerField(
-            min_value=1, required=False, help_text="One of yours; default: your default address."
+            min_value=1,
+            max_value=MAX_ID,
+            required=False,
+            help_text="One of yours; default: your default address.",
         )
 
         def validate(self, attrs):

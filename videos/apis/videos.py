@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from core.openapi import error_response
 from core.parsers import JSONParser
-from core.serializers import StrictCharField
+from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 from courses.models import Topic
 from videos.models import Video, WatchEvent, WatchEventType
 from videos.selectors import videos as selectors
@@ -66,7 +66,7 @@ class VideoListCreateApi(ListAPIView):
     class UploadSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="MP4, WebM or QuickTime, judged by its content.")
         title = StrictCharField(max_length=200)
-        topic = serializers.PrimaryKeyRelatedField(
+        topic = StrictPrimaryKeyRelatedField(
             queryset=Topic.objects.select_related("lecture__course"),
             required=False,
             allow_null=True,
@@ -102,7 +102,7 @@ class VideoDetailApi(APIView):
 
     class UpdateSerializer(serializers.Serializer):
         title = StrictCharField(max_length=200, required=False)
-        topic = serializers.PrimaryKeyRelatedField(
+        topic = StrictPrimaryKeyRelatedField(
             queryset=Topic.objects.select_related("lecture__course"),
             required=False,
             allow_null=True,
