@@ -57,6 +57,8 @@ class UserSerializer(serializers.ModelSerializer):
             "date_joined",
         )
         read_only_fields = fields
+        # DRF drops allow_blank from read-only fields; "" (no part chosen) must stay in the schema.
+        extra_kwargs = {"part": {"allow_blank": True}}
 
     def to_representation(self, user: CustomUser) -> dict:
         team = user.team

@@ -39,7 +39,12 @@ class ApplicationError(Exception):
 
 
 def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+    # Messages become plain strings now, in the request's language: lazy ones would fail to
+    # serialise wherever the body is stored as JSON (core.idempotency keeps it for replays).
+    fields = {
+        str(field): [str(text) for text in messages] for field, messages in (fields or {}).items()
+    }
+    return {"error": {"code": code, "message": str(message), "fields": fields}}
 
 
 def database_unavailable_body() -> dict:

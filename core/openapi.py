@@ -24,10 +24,13 @@ ERROR_DESCRIPTIONS = {
     "401": "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`).",
     "403": "Authenticated but not allowed.",
     "404": "No such object, or not yours.",
+    "406": "`not_acceptable`: the Accept header excludes JSON.",
     "413": "Request body too large.",
     "415": "Unsupported media type.",
     "429": "Throttled; see the Retry-After header.",
+    "503": "`service_unavailable`: the database is down or restarting; retry after Retry-After.",
 }
+NO_SUCH_PAGE = "no such page (`?page=` past the end, zero or not a number)"
 
 
 def error_response(description: str) -> OpenApiResponse:
@@ -49,17 +52,33 @@ class AutoSchema(SpectacularAutoSchema):
         statuses = []
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += ["400", "413", "415"]
-        elif self._is_list_view():
+        elif self._is_list_view() or self._has_query_parameters():
             statuses.append("400")
         if self.view.authentication_classes:
             statuses.append("401")  # a bad token is refused even where anonymous is welcome
         if not all(self._lets_anyone_in(p) for p in self.view.permission_classes):
             statuses.append("403")
-        if "{" in self.path:
+        if "{" in self.path or self._is_paginated_list():
             statuses.append("404")
+        statuses.append("406")  # DRF's content negotiation, before any view code
         if getattr(self.view, "throttle_classes", None):
             statuses.append("429")
+        statuses.append("503")  # core.exceptions: a database error is never a 500
         return statuses
+
+    def _has_query_parameters(self) -> bool:
+        return any(parameter["in"] == "query" for parameter in self._get_parameters())
+
+    def _is_paginated_list(self) -> bool:
+        """DRF's paginator answers 404 for a page that does not exist."""
+        return self._is_list_view() and self._get_paginator() is not None
+
+    def _error_description(self, status_code: str) -> str:
+        if status_code == "404" and self._is_paginated_list():
+            if "{" in self.path:
+                return f"No such object, or not yours; or {NO_SUCH_PAGE}."
+            return f"`not_found`: {NO_SUCH_PAGE}."
+        return ERROR_DESCRIPTIONS[status_code]
 
     def _lets_anyone_in(self, permission_class) -> bool:
         if issubclass(permission_class, AllowAny):
@@ -73,7 +92,7 @@ class AutoSchema(SpectacularAutoSchema):
         for status_code in self._error_statuses():
             if status_code not in responses:
                 responses[status_code] = self._get_response_for_code(
-                    error_response(ERROR_DESCRIPTIONS[status_code]),
+                    error_response(self._error_description(status_code)),
                     status_code,
                     direction=direction,
                 )

@@ -1,6 +1,9 @@
 """Polls, candidacies, votes, results and voters (the voting section of API.md)."""
 
+from datetime import UTC, datetime
+
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -13,7 +16,7 @@ from accounts.models import CustomUser, Part, Team
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import error_response
 from core.permissions import IsStaffOrReadOnly
-from core.serializers import StrictCharField
+from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 from votes import selectors, services
 from votes.models import Ballot, PollKind, ResultsVisibility, Vote
 from votes.results_cache import poll_results_payload
@@ -28,6 +31,14 @@ from votes.serializers import (
 )
 
 POLL_ID = OpenApiParameter("poll_id", int, OpenApiParameter.PATH)
+# Before time zones settled (Seoul: 1908) local times have offsets in seconds ("+08:27:52"),
+# which no RFC 3339 date-time allows; and no poll is that old.
+EARLIEST_POLL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def poll_time_check(value: datetime) -> None:
+    if value < EARLIEST_POLL_TIME:
+        raise serializers.ValidationError(_("Choose a time in the year 2000 or later."))
 
 
 class PollFilter(django_filters.FilterSet):
@@ -53,8 +64,10 @@ class PollListCreateApi(ListAPIView):
         title = StrictCharField(max_length=120)
         description = StrictCharField(max_length=5000, required=False, allow_blank=True)
         part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
-        opens_at = serializers.DateTimeField()
-        closes_at = serializers.DateTimeField()
+        opens_at = serializers.DateTimeField(
+            validators=[poll_time_check], help_text="From 2000 on."
+        )
+        closes_at = serializers.DateTimeField(validators=[poll_time_check])
         results_visibility = serializers.ChoiceField(
             choices=ResultsVisibility.choices, required=False
         )
@@ -101,12 +114,12 @@ class CandidateCreateApi(APIView):
             help_text="Required in general polls; defaults to the person's or team's name.",
         )
         pitch = StrictCharField(max_length=2000, required=False, allow_blank=True)
-        user = serializers.PrimaryKeyRelatedField(
+        user = StrictPrimaryKeyRelatedField(
             queryset=CustomUser.objects.filter(is_active=True),
             required=False,
             help_text="Part-leader polls: the member standing (default: the caller).",
         )
-        team = serializers.PrimaryKeyRelatedField(
+        team = StrictPrimaryKeyRelatedField(
             queryset=Team.objects.all(), required=False, help_text="Team polls: the team standing."
         )
 
@@ -193,6 +206,7 @@ class CandidateVotersApi(ListAPIView):
         operation_id="polls_candidates_voters",
         parameters=[POLL_ID, OpenApiParameter("candidate_id", int, OpenApiParameter.PATH)],
         responses={
+            200: VoterSerializer(many=True),
             403: error_response("`ballot_secret` or `results_hidden`."),
         },
     )

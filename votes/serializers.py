@@ -15,6 +15,8 @@ class PersonSerializer(serializers.ModelSerializer):
         model = CustomUser
         fields = ("id", "username", "name", "part")
         read_only_fields = fields
+        # DRF drops allow_blank from read-only fields; "" (no part chosen) must stay in the schema.
+        extra_kwargs = {"part": {"allow_blank": True}}
 
 
 class PollSerializer(serializers.ModelSerializer):
@@ -36,6 +38,8 @@ class PollSerializer(serializers.ModelSerializer):
             "created_at",
         )
         read_only_fields = fields
+        # DRF drops allow_blank from read-only fields; polls other than part-leader have part "".
+        extra_kwargs = {"part": {"allow_blank": True}}
 
     @extend_schema_field(serializers.ChoiceField(choices=["upcoming", "open", "closed"]))
     def get_state(self, poll: Poll) -> str:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.test import Client
 from django.urls import path
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,7 +21,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from config import urls as project_urls
-from core.exceptions import ApplicationError, exception_handler
+from core.exceptions import ApplicationError, error_body, exception_handler
 from core.testing import HANGUL, NON_JSON_CONTENT_TYPES, assert_error_envelope
 
 # --- Views that fail on purpose ----------------------------------------------------------------
@@ -125,6 +126,15 @@ def test_application_error_keeps_its_message_and_headers(client):
     error = assert_error_envelope(response, 409, "already_voted")
     assert error["message"] == "You have already voted in this poll."
     assert response["X-Reason"] == "duplicate"
+
+
+def test_error_body_renders_lazy_messages_as_plain_json_strings():
+    """The body is stored as JSON for Idempotency-Key replays, so nothing lazy may stay in it."""
+    body = error_body("empty_order", gettext_lazy("Not found."), {"items": [gettext_lazy("Bad.")]})
+
+    assert json.loads(json.dumps(body)) == {
+        "error": {"code": "empty_order", "message": "Not found.", "fields": {"items": ["Bad."]}}
+    }
 
 
 def test_throttled_says_when_to_retry_in_header_and_message(client):

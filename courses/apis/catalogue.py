@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import CustomUser, Role
 from core.images import ImageUploadParser
 from core.openapi import error_response
-from core.serializers import StrictCharField
+from core.serializers import MAX_ID, StrictCharField, StrictPrimaryKeyRelatedField
 from courses.models import Category, Course, Curriculum, Enrollment, SkillLevel, TopicType
 from courses.selectors import catalogue as selectors
 from courses.selectors.enrollments import topic_for_study
@@ -97,7 +97,7 @@ class CourseInput(serializers.Serializer):
     skill_level = serializers.ChoiceField(choices=SkillLevel.choices, required=False)
     price = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
     is_published = serializers.BooleanField(required=False)
-    tutor = serializers.PrimaryKeyRelatedField(
+    tutor = StrictPrimaryKeyRelatedField(
         queryset=CustomUser.objects.filter(role=Role.TUTOR, is_active=True),
         required=False,
         help_text="Staff only: whose course it is (default: the caller).",
@@ -117,7 +117,9 @@ class CurriculumInput(serializers.Serializer):
     price = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
     is_published = serializers.BooleanField(required=False)
     course_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), max_length=100, required=False
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        max_length=100,
+        required=False,
     )
 
 
@@ -151,6 +153,11 @@ def _tutor_for(request, data: dict):
     return tutor if (tutor is not None and request.user.is_staff) else request.user
 
 
+def _course_detail(request, course: Course) -> dict:
+    # The request makes the thumbnail URL absolute, as the list views (generic views) render it.
+    return CourseDetailSerializer(course, context={"request": request}).data
+
+
 class CourseListCreateApi(ListAPIView):
     permission_classes = (IsTutorOrStaffOrReadOnly,)
     serializer_class = CourseListItemSerializer
@@ -173,7 +180,7 @@ class CourseListCreateApi(ListAPIView):
         data = dict(serializer.validated_data)
         course = services.course_save(tutor=_tutor_for(request, data), data=data)
         course = selectors.course_tree(user=request.user, course_id=course.pk)
-        return Response(CourseDetailSerializer(course).data, status=status.HTTP_201_CREATED)
+        return Response(_course_detail(request, course), status=status.HTTP_201_CREATED)
 
 
 class CourseDetailApi(APIView):
@@ -190,7 +197,7 @@ class CourseDetailApi(APIView):
         responses={200: CourseDetailSerializer},
     )
     def get(self, request, course_id: int):
-        return Response(CourseDetailSerializer(self._course(request, course_id)).data)
+        return Response(_course_detail(request, self._course(request, course_id)))
 
     def _save(self, request, course_id: int, *, partial: bool) -> Response:
         course = self._course(request, course_id)
@@ -202,7 +209,7 @@ class CourseDetailApi(APIView):
             course.tutor = tutor
         services.course_save(course=course, tutor=course.tutor, data=data)
         course = selectors.course_tree(user=request.user, course_id=course.pk)
-        return Response(CourseDetailSerializer(course).data)
+        return Response(_course_detail(request, course))
 
     @extend_schema(
         operation_id="courses_replace",
@@ -225,7 +232,10 @@ class CourseDetailApi(APIView):
     @extend_schema(
         operation_id="courses_delete",
         parameters=[COURSE_ID],
-        responses={204: None, 409: error_response("`course_has_enrollments`.")},
+        responses={
+            204: None,
+            409: error_response("`course_has_enrollments` or `course_has_orders`."),
+        },
     )
     def delete(self, request, course_id: int):
         services.course_delete(course=self._course(request, course_id))
@@ -260,7 +270,7 @@ class CourseThumbnailApi(APIView):
         serializer = self.UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.course_thumbnail_set(course=course, file=serializer.validated_data["file"])
-        return Response(CourseDetailSerializer(course).data)
+        return Response(_course_detail(request, course))
 
     @extend_schema(
         operation_id="courses_thumbnail_delete", parameters=[COURSE_ID], responses={204: None}
@@ -350,10 +360,12 @@ class CurriculumDetailApi(APIView):
         return Response(CurriculumSerializer(curriculum).data)
 
     @extend_schema(
-        operation_id="curriculums_delete", parameters=[CURRICULUM_ID], responses={204: None}
+        operation_id="curriculums_delete",
+        parameters=[CURRICULUM_ID],
+        responses={204: None, 409: error_response("`curriculum_has_orders`.")},
     )
     def delete(self, request, curriculum_id: int):
-        self._curriculum(request, curriculum_id).delete()
+        services.curriculum_delete(curriculum=self._curriculum(request, curriculum_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -57,11 +57,16 @@ class QuizAnswersField(serializers.Field):
         answers = {}
         for key, value in data.items():
             if not POSITIVE_ID.fullmatch(key):
-                self.fail("bad_question", question=key[:20])
+                self._fail("bad_question", question=key[:20])
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                self.fail("bad_choice", question=key)
+                self._fail("bad_choice", question=key)
             answers[int(key)] = value
         return answers
+
+    def _fail(self, key: str, **params) -> None:
+        # Field.fail() fills in {name} placeholders; these messages use %(name)s like the rest.
+        message = self.error_messages[key] % params
+        raise serializers.ValidationError(message, code=key)
 
     def to_representation(self, value):
         return {str(key): choice for key, choice in value.items()}

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
@@ -187,14 +187,22 @@ def course_thumbnail_set(*, course: Course, file: UploadedFile | None) -> Course
 
 
 def course_delete(*, course: Course) -> None:
-    """Refused while anyone may study it: unpublish it instead."""
+    """Refused while anyone may study it, or once it was ordered: unpublish it instead."""
     if active_enrollments().filter(course=course).exists():
         raise ApplicationError(
             "course_has_enrollments",
             _("Learners are enrolled in this course; unpublish it instead of deleting it."),
             status.HTTP_409_CONFLICT,
         )
-    course.delete()
+    try:
+        course.delete()
+    except ProtectedError:
+        # Order lines protect what they sold (receipts show it); the delete changed nothing.
+        raise ApplicationError(
+            "course_has_orders",
+            _("This course has been ordered; unpublish it instead of deleting it."),
+            status.HTTP_409_CONFLICT,
+        ) from None
 
 
 def curriculum_save(
@@ -214,3 +222,16 @@ def curriculum_save(
                 for position, course in enumerate(courses)
             )
     return curriculum
+
+
+def curriculum_delete(*, curriculum: Curriculum) -> None:
+    """Refused once it was ordered: unpublish it instead."""
+    try:
+        curriculum.delete()
+    except ProtectedError:
+        # Order lines protect what they sold (receipts show it); the delete changed nothing.
+        raise ApplicationError(
+            "curriculum_has_orders",
+            _("This curriculum has been ordered; unpublish it instead of deleting it."),
+            status.HTTP_409_CONFLICT,
+        ) from None

@@ -325,6 +325,31 @@ class TestQuizAttempts:
         ]
 
     @pytest.mark.parametrize(
+        ("language", "bad_key", "bad_choice"),
+        [
+            ("en", "“abc” is not a question id.", "The answer to question {} must be a choice id"),
+            ("ko", "“abc”는 문항 id가 아닙니다.", "{}번 문항의 답은 선택지 id(정수)여야 합니다."),
+        ],
+    )
+    def test_a_malformed_answer_is_named_in_the_message(
+        self, auth_client, quiz, language, bad_key, bad_choice
+    ):
+        """The messages used to arrive with their `%(question)s` placeholders unfilled."""
+        question = str(quiz.questions.first().pk)
+
+        response = auth_client.post(
+            attempts_url(quiz.pk), {"answers": {"abc": 1}}, HTTP_ACCEPT_LANGUAGE=language
+        )
+        choice_response = auth_client.post(
+            attempts_url(quiz.pk), {"answers": {question: "x"}}, HTTP_ACCEPT_LANGUAGE=language
+        )
+
+        assert assert_error_envelope(response, 400)["fields"] == {"answers": [bad_key]}
+        message = assert_error_envelope(choice_response, 400)["fields"]["answers"][0]
+        assert message.startswith(bad_choice.format(question))
+        assert "%(" not in message
+
+    @pytest.mark.parametrize(
         "topic_type", [TopicType.ARTICLE, TopicType.VIDEO, TopicType.ASSIGNMENT]
     )
     def test_answers_for_a_non_quiz_topic_are_400_not_a_quiz(

@@ -38,6 +38,22 @@ class TestThumbnail:
             assert max(image.size) == settings.IMAGE_MAX_BOX
         assert response.json()["thumbnail"].endswith(course.thumbnail.name)
 
+    def test_every_course_response_gives_the_same_absolute_thumbnail_url(self):
+        """Found by `make fuzz`: the detail responses said "/media/...", the lists
+        "http://host/media/...", and the schema promises a URI."""
+        course = CourseFactory(is_published=True)
+        client = client_for(course.tutor)
+
+        put_response = put(client, course, png(10, 10))
+        course.refresh_from_db()
+        url = f"http://testserver/media/{course.thumbnail.name}"
+
+        assert put_response.json()["thumbnail"] == url
+        assert client.get(f"/api/courses/{course.pk}/").json()["thumbnail"] == url
+        assert client.patch(f"/api/courses/{course.pk}/", {}).json()["thumbnail"] == url
+        listed = client.get("/api/courses/", {"mine": "true"}).json()["results"]
+        assert [item["thumbnail"] for item in listed] == [url]
+
     @pytest.mark.parametrize("data", [b"not an image at all", png()[:200]], ids=["text", "cut"])
     def test_a_broken_file_is_400_and_the_old_thumbnail_stays(self, data):
         course = CourseFactory()

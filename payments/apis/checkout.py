@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import error_response
+from core.serializers import MAX_ID
 from payments import selectors
 from payments.models import Payment, PaymentProviderName
 from payments.serializers import PaymentSerializer, PaymentStartSerializer, ReceiptSerializer
@@ -21,7 +22,7 @@ NOT_PENDING = "`payment_not_pending`: already cancelled, failed, or its order cl
 
 class PaymentCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        order = serializers.IntegerField(min_value=1)
+        order = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         provider = serializers.ChoiceField(
             choices=PaymentProviderName.choices,
             help_text="`kakaopay`; `sandbox` outside production.",
@@ -35,6 +36,7 @@ class PaymentCreateApi(APIView):
             201: PaymentStartSerializer,
             400: error_response("`provider_not_available` and invalid input."),
             402: error_response("`payment_declined` by the provider."),
+            404: error_response("`not_found`: no such order of yours."),
             409: error_response(
                 "`order_not_payable`, `idempotency_key_reused` or "
                 "`idempotency_request_in_progress`."

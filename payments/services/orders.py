@@ -1,6 +1,7 @@
 """Orders: a price snapshot of what is bought, moved through its states by compare-and-set."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -76,11 +77,7 @@ def _billing_snapshot(*, user, billing_address_id: int | None) -> dict | None:
     else:
         address = addresses.filter(pk=billing_address_id).first()
         if address is None:
-            raise ApplicationError(
-                "invalid",
-                _("Invalid input."),
-                fields={"billing_address": [_("Not one of your billing addresses.")]},
-            )
+            raise ValidationError({"billing_address": [_("Not one of your billing addresses.")]})
     if address is None:
         return None
     return {

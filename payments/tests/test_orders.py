@@ -177,8 +177,9 @@ def test_a_billing_address_that_is_not_yours_is_400(auth_client, user, whose):
 
     response = place(auth_client, {**items(CourseFactory()), "billing_address": address_id})
 
-    error = assert_error_envelope(response, 400)
-    assert list(error["fields"]) == ["billing_address"]
+    # validation_error like every other field error (it was `invalid`, "Invalid input.").
+    error = assert_error_envelope(response, 400, "validation_error")
+    assert error["fields"] == {"billing_address": ["Not one of your billing addresses."]}
     assert not Order.objects.exists()
 
 
@@ -535,6 +536,27 @@ def test_the_same_key_with_another_body_is_409_idempotency_key_reused(auth_clien
     assert list(Order.objects.values_list("pk", "status")) == [(first.json()["id"], "pending")]
 
 
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"items": []}, "empty_order", "items"),
+        ({"items": [{"course": 999_999}]}, "not_for_sale", "items[0].course"),
+    ],
+)
+def test_a_refused_order_under_a_key_is_stored_and_replayed(auth_client, user, body, code, field):
+    """Found by `make fuzz`: field messages of domain errors were lazy strings, so storing the
+    400 for replay crashed with a 500 and left the key claimed."""
+    first = place(auth_client, body, HTTP_IDEMPOTENCY_KEY="order-1")
+    again = place(auth_client, body, HTTP_IDEMPOTENCY_KEY="order-1")
+
+    error = assert_error_envelope(first, 400, code)
+    assert list(error["fields"]) == [field]
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert IdempotencyRecord.objects.get().status_code == 400
+    assert not Order.objects.exists()
+
+
 def test_another_user_may_use_the_same_key(auth_client, user):
     body = items(CourseFactory())
     mine = place(auth_client, body, HTTP_IDEMPOTENCY_KEY="order-1")
@@ -546,6 +568,24 @@ def test_another_user_may_use_the_same_key(auth_client, user):
     assert theirs.json()["id"] != mine.json()["id"]
     assert Order.objects.count() == 2
     assert IdempotencyRecord.objects.count() == 2
+
+
+# --- what was ordered stays -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [OrderStatus.CANCELLED, OrderStatus.REFUNDED])
+@pytest.mark.parametrize("kind", ["course", "curriculum"])
+def test_an_ordered_course_or_curriculum_cannot_be_deleted_409(user, status, kind):
+    """Found by `make fuzz`: once the refund had revoked the enrollment, deleting the course hit
+    the order line's PROTECT and answered 500."""
+    product = CourseFactory() if kind == "course" else CurriculumFactory()
+    stored_order(user, product, status=status)
+
+    response = client_for(product.tutor).delete(f"/api/{kind}s/{product.pk}/")
+
+    assert_error_envelope(response, 409, f"{kind}_has_orders")
+    assert type(product).objects.filter(pk=product.pk).exists()
+    assert OrderLine.objects.count() == 1
 
 
 # --- anonymous ----------------------------------------------------------------------------------

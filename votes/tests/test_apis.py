@@ -85,6 +85,12 @@ class TestPolls:
             ({"kind": "part_leader"}, "part"),
             ({"kind": "referendum"}, "kind"),
             ({"opens_at": "yesterday"}, "opens_at"),
+            # Found by `make fuzz`: rendered in Seoul's 1900 offset, "+08:27:52", no date-time.
+            ({"opens_at": "1900-01-01T00:00:00Z"}, "opens_at"),
+            (
+                {"opens_at": "1999-12-31T23:59:59Z", "closes_at": "1999-12-31T23:59:59.5Z"},
+                "opens_at",
+            ),
         ],
     )
     def test_bad_polls_are_400_and_nothing_is_written(self, staff_client, changes, field):
