@@ -19,18 +19,10 @@ from core.tests.security_cases import (
     PNG_UPLOAD,
     assert_idor_refused,
     assert_rightful_user_answered,
-    kept_for_module,
-    world_build,
 )
 from core.tests.security_cases import idor_row as row
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 # (actor, method, path, body, (status, code), rightful (who, status)). Actors: attacker (a

@@ -14,19 +14,11 @@ from core.tests.security_cases import (
     assert_idor_refused,
     assert_rightful_user_answered,
     db_rows,
-    kept_for_module,
     victims_private_text,
-    world_build,
 )
 from core.tests.security_cases import idor_row as row
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 MATRIX = [

@@ -13,20 +13,12 @@ from core.testing import assert_error_envelope
 from core.tests.security_cases import (
     assert_body_refused,
     db_rows,
-    kept_for_module,
     send,
     send_to,
     valid_body,
-    world_build,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 # --- Numbers: 1e309 (parsed as infinity), huge and ill-typed ids ---------------------------------

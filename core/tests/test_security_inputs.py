@@ -16,19 +16,11 @@ from core.tests.security_cases import (
     ENDPOINTS,
     EVERY_ENDPOINT,
     assert_body_refused,
-    kept_for_module,
     send_to,
     valid_body,
-    world_build,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 @pytest.mark.parametrize("endpoint", EVERY_ENDPOINT)

@@ -24,9 +24,7 @@ from core.tests.security_cases import (
     assert_unchanged_except,
     db_rows,
     fill_ids,
-    kept_for_module,
     no_crash,
-    world_build,
 )
 from courses.models import Course, Curriculum, Lecture, Topic
 from courses.tests.factories import CourseFactory
@@ -35,12 +33,6 @@ from videos.models import Image, Video
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "Quartz-Lantern-42"
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 # --- Accounts: register and PATCH /api/users/me/ -------------------------------------------------

@@ -14,8 +14,6 @@ from core.tests.security_cases import (
     assert_unchanged_except,
     db_rows,
     fill_ids,
-    kept_for_module,
-    world_build,
 )
 from courses.models import Course, QuizAttempt, Submission
 from payments.models import BillingAddress, CartItem, Order, OrderStatus, Payment, PaymentStatus
@@ -25,12 +23,6 @@ from votes.models import Candidate, Vote
 from votes.tests.factories import CandidateFactory, PollFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 # --- Commerce ------------------------------------------------------------------------------------

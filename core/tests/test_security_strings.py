@@ -13,19 +13,13 @@ from django.db.models import Model
 
 from accounts.models import CustomUser, Team
 from core.testing import assert_error_envelope
-from core.tests.security_cases import db_rows, kept_for_module, send, world_build
+from core.tests.security_cases import db_rows, send
 from courses.models import Course, Curriculum, Submission, Topic
 from payments.models import BillingAddress
 from videos.models import Video
 from votes.models import Candidate, Poll
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 LONG = "ㄱ" * 10_240  # 10 K characters, 30 KB of UTF-8

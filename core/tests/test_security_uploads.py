@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
 from core.testing import assert_error_envelope
-from core.tests.security_cases import MP4, db_rows, kept_for_module, world_build
+from core.tests.security_cases import MP4, db_rows
 from courses.models import Course, Submission
 from videos.models import Image, Video
 
@@ -42,12 +42,6 @@ SAFE_TYPES = {
     "text/x-python",
     None,  # unknown: nginx sends application/octet-stream
 }
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with kept_for_module(django_db_blocker, world_build) as world:
-        yield world
 
 
 def _zip() -> bytes:
