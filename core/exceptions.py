@@ -47,6 +47,10 @@ def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "fields": fields}}
 
 
+# Seconds a client should wait before retrying while the database is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def database_unavailable_body() -> dict:
     return error_body(
         "service_unavailable", _("The service is temporarily unavailable. Retry shortly.")
@@ -139,7 +143,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             database_unavailable_body(),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     if not isinstance(exc, exceptions.APIException):

@@ -5,10 +5,9 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
-from core.exceptions import database_unavailable_body
+from core.exceptions import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_body
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 5
 
 
 class DatabaseUnavailableMiddleware:
@@ -31,5 +30,5 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(
                 "Service temporarily unavailable.", status=503, content_type="text/plain"
             )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response

@@ -151,16 +151,10 @@ CODES = {
 }
 
 
-def _forgeries(names) -> list:
-    return [name for name in names]
-
-
-NEW_FORGERIES = _forgeries(name for name, (_forge, new) in FORGERIES.items() if new)
-ALL_FORGERIES = _forgeries(FORGERIES)
+NEW_FORGERIES = [name for name, (_forge, new) in FORGERIES.items() if new]
+ALL_FORGERIES = list(FORGERIES)
 # Changes nothing to a refresh token, which already says "refresh".
-REFRESH_FORGERIES = [
-    name for name in NEW_FORGERIES if getattr(name, "values", [name])[0] != "token-type-refresh"
-]
+REFRESH_FORGERIES = [name for name in NEW_FORGERIES if name != "token-type-refresh"]
 
 GARBAGE = {
     "not-base64": "@@@.###.$$$",
