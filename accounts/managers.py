@@ -2,16 +2,30 @@
 
 from django.contrib.auth.base_user import BaseUserManager
 
+from accounts.identity import email_canonical_or_none, login_canonical
+
 
 class CustomUserManager(BaseUserManager):
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The canonical form (accounts.identity); unchanged if it has none (validation says)."""
+        return email_canonical_or_none(email or "") or (email or "")
+
+    def get_by_natural_key(self, key: str):
+        """Django's authenticate() and createsuperuser name accounts by email: canonical only."""
+        canonical = login_canonical(key)
+        if canonical is None or "@" not in canonical:
+            raise self.model.DoesNotExist
+        return self.get(email=canonical)
 
     def _create_user(self, email: str, username: str, password: str | None, **extra):
         if not email:
             raise ValueError("Users must have an email address.")
         if not username:
             raise ValueError("Users must have a username.")
-        user = self.model(email=self.normalize_email(email).lower(), username=username, **extra)
+        user = self.model(email=self.normalize_email(email), username=username, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user

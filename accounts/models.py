@@ -3,12 +3,22 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identity import (
+    USERNAME_CANONICAL_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    InvalidIdentity,
+    email_canonical,
+    username_canonical,
+    username_display,
+    username_script_problem,
+)
 from accounts.managers import CustomUserManager
 from core.models import TimeStampedModel
 
@@ -17,6 +27,26 @@ username_validator = RegexValidator(
     _("Use letters, digits and . _ - only."),
     code="invalid_username",
 )
+_USERNAME_SCRIPT_MESSAGES = {
+    "digits": _("Use the digits 0-9 only."),
+    "mixed_scripts": _(
+        "Use the letters of one alphabet (Latin letters may be combined with Korean, Chinese or "
+        "Japanese)."
+    ),
+    "confusable": _(
+        "This username can be mistaken for one written in Latin letters. Use Latin letters, or "
+        "letters of your alphabet that do not look like them."
+    ),
+}
+
+
+def username_script_validator(value: str) -> None:
+    """Refuse names that can be mistaken for another account's (`admin` with a Cyrillic `a`)."""
+    problem = username_script_problem(username_display(value))
+    if problem:
+        raise ValidationError(_USERNAME_SCRIPT_MESSAGES[problem], code="confusable_username")
+
+
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 -]{6,18}[0-9]\Z", _("Enter a valid phone number."), code="invalid_phone"
 )
@@ -49,7 +79,13 @@ class Team(TimeStampedModel):
 class CustomUser(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
     username = models.CharField(
-        _("username"), max_length=30, unique=True, validators=[username_validator]
+        _("username"),
+        max_length=USERNAME_MAX_LENGTH,
+        validators=[username_validator, username_script_validator],
+    )
+    # The only form of the username that is compared: NFKC_Casefold (accounts.identity).
+    username_canonical = models.CharField(
+        max_length=USERNAME_CANONICAL_MAX_LENGTH, unique=True, editable=False
     )
     name = models.CharField(_("name"), max_length=50, blank=True)
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STUDENT)
@@ -72,8 +108,13 @@ class CustomUser(AbstractBaseUser, PermissionsMixin):
     class Meta:
         ordering = ("id",)
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
-            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            # Stored emails are canonical (accounts.identity), hence ASCII and lowercase.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="user_email_canonical_lowercase"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(username_canonical=""), name="user_username_canonical_set"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="user_role_valid"
             ),
@@ -89,7 +130,27 @@ class CustomUser(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        try:
+            self.identity_canonicalise()
+        except InvalidIdentity:
+            raise ValidationError(
+                {"email": _("Enter a valid email address.")}, code="invalid"
+            ) from None
+
+    def save(self, *args, **kwargs) -> None:
+        # Derived here rather than in each service so that no write path (admin forms,
+        # createsuperuser, social login, a shell) can store a look-alike spelling.
+        self.identity_canonicalise()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_canonical"}
+        super().save(*args, **kwargs)
+
+    def identity_canonicalise(self) -> None:
+        """Raises accounts.identity.InvalidIdentity for an email with no canonical form."""
+        self.email = email_canonical(self.email)
+        self.username = username_display(self.username)
+        self.username_canonical = username_canonical(self.username)
 
 
 class RevokeReason(models.TextChoices):

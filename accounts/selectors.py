@@ -3,16 +3,24 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.identity import email_canonical_or_none, login_canonical, username_canonical
 from accounts.models import AuthSession, CustomUser
 
 
 def user_get_by_login(*, login: str) -> CustomUser | None:
-    """An email if it has an @ (usernames cannot), otherwise a username; case-insensitive."""
-    login = (login or "").strip()
-    if not login:
+    """An email if it has an @ (usernames cannot), otherwise a username; canonical forms only."""
+    canonical = login_canonical(login)
+    if not canonical:
         return None
-    lookup = {"email__iexact": login} if "@" in login else {"username__iexact": login}
+    lookup = {"email": canonical} if "@" in canonical else {"username_canonical": canonical}
     return CustomUser.objects.select_related("team").filter(**lookup).first()
+
+
+def user_get_active_by_email(*, email: str) -> CustomUser | None:
+    canonical = email_canonical_or_none(email)
+    if canonical is None:
+        return None
+    return CustomUser.objects.filter(email=canonical, is_active=True).first()
 
 
 def user_list() -> QuerySet[CustomUser]:
@@ -20,12 +28,16 @@ def user_list() -> QuerySet[CustomUser]:
     return CustomUser.objects.select_related("team").order_by("id")
 
 
-def username_is_available(*, username: str) -> bool:
-    return not CustomUser.objects.filter(username__iexact=username).exists()
+def username_is_available(*, username: str, exclude_user: CustomUser | None = None) -> bool:
+    taken = CustomUser.objects.filter(username_canonical=username_canonical(username))
+    if exclude_user is not None:
+        taken = taken.exclude(pk=exclude_user.pk)
+    return not taken.exists()
 
 
 def email_is_available(*, email: str) -> bool:
-    return not CustomUser.objects.filter(email__iexact=email).exists()
+    canonical = email_canonical_or_none(email)
+    return canonical is None or not CustomUser.objects.filter(email=canonical).exists()
 
 
 def auth_session_list_live(*, user: CustomUser) -> QuerySet[AuthSession]:

@@ -1,25 +1,49 @@
 """Output shapes shared by the accounts endpoints (and by other apps that show a user)."""
 
-import unicodedata
-
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.auth_cache import user_contributions
-from accounts.models import AuthSession, CustomUser, Team, username_validator
+from accounts.identity import EMAIL_MAX_LENGTH, email_canonical_or_none, username_display
+from accounts.models import (
+    AuthSession,
+    CustomUser,
+    Team,
+    username_script_validator,
+    username_validator,
+)
 from accounts.registry import current_user_schema_fields
 from core.serializers import StrictCharField
 
 
 class UsernameField(StrictCharField):
-    """NFKC-normalised, so full-width letters count as the ASCII letters they look like."""
+    """NFKC-normalised, so full-width letters count as the ASCII letters they look like; one
+    script, no look-alikes (accounts.identity)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 2)
         kwargs.setdefault("max_length", 30)
-        super().__init__(validators=[username_validator], **kwargs)
+        super().__init__(validators=[username_validator, username_script_validator], **kwargs)
 
     def to_internal_value(self, data):
-        return unicodedata.normalize("NFKC", super().to_internal_value(data))
+        return username_display(super().to_internal_value(data))
+
+
+class CanonicalEmailField(serializers.EmailField):
+    """An email in its one canonical form: NFKC, lowercase ASCII mailbox, IDNA domain."""
+
+    default_error_messages = {"invalid": _("Enter a valid email address.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        raw = super(serializers.EmailField, self).to_internal_value(data)
+        canonical = email_canonical_or_none(raw)
+        if canonical is None:
+            self.fail("invalid")
+        return canonical
 
 
 _DATETIME = serializers.DateTimeField()

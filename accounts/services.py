@@ -19,7 +19,12 @@ from rest_framework import status
 from accounts.auth_cache import session_started, sessions_mark_revoked, users_forget_after_commit
 from accounts.models import AuthSession, CustomUser, RevokeReason, Team
 from accounts.registry import profile_input_apply
-from accounts.selectors import user_get_by_login
+from accounts.selectors import (
+    email_is_available,
+    user_get_active_by_email,
+    user_get_by_login,
+    username_is_available,
+)
 from accounts.tokens import TokenPair, refresh_token_decode, token_not_valid, token_pair_issue
 from core.exceptions import ApplicationError
 from core.mail import mail_send_after_commit
@@ -182,7 +187,7 @@ def user_register(
     team=None,
 ) -> tuple[CustomUser, TokenPair]:
     user = CustomUser(
-        email=CustomUser.objects.normalize_email(email).lower(),
+        email=CustomUser.objects.normalize_email(email),
         username=username,
         name=name,
         part=part,
@@ -204,9 +209,9 @@ def user_register(
 
 def _duplicate_account_error(*, email: str, username: str) -> ValidationError:
     fields = {}
-    if CustomUser.objects.filter(email__iexact=email).exists():
+    if not email_is_available(email=email):
         fields["email"] = [_("An account with this email already exists.")]
-    if CustomUser.objects.filter(username__iexact=username).exists():
+    if not username_is_available(username=username):
         fields["username"] = [_("This username is taken.")]
     return ValidationError(fields or {"non_field_errors": [_("This account already exists.")]})
 
@@ -274,7 +279,7 @@ def password_reset_request(*, email: str) -> None:
     """Mail a single-use reset link if an active account has this email; silent otherwise.
 
     Accounts made by social login have no usable password; this is how they get one."""
-    user = CustomUser.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = user_get_active_by_email(email=email)
     if user is None:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))

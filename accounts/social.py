@@ -17,7 +17,9 @@ from social_core.backends.base import BaseAuth
 from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_strategy
 
+from accounts.identity import email_canonical_or_none, username_script_problem
 from accounts.models import CustomUser, RevokeReason, Role
+from accounts.selectors import username_is_available
 from accounts.services import (
     ClientInfo,
     auth_session_start,
@@ -203,7 +205,8 @@ def associate_by_verified_email(
     email = details.get("email")
     if not email:
         return None
-    existing = CustomUser.objects.filter(email__iexact=email).first()
+    canonical = email_canonical_or_none(email)
+    existing = CustomUser.objects.filter(email=canonical).first() if canonical else None
     if existing is None:
         return None
     if not _email_is_verified(backend=backend, response=response):
@@ -237,17 +240,17 @@ def _username_base(source: str) -> str:
 
 
 def username_generate(*, email: str, nickname: str = "") -> str:
-    """A free username (case-insensitively) from the email's local part, else the nickname."""
+    """A free username (canonically) from the email's local part, else the nickname."""
     base = next(
         (
             candidate
             for candidate in (_username_base(email.partition("@")[0]), _username_base(nickname))
-            if len(candidate) >= USERNAME_MIN_LENGTH
+            if len(candidate) >= USERNAME_MIN_LENGTH and username_script_problem(candidate) is None
         ),
         "user",
     )
     username = base
-    while CustomUser.objects.filter(username__iexact=username).exists():
+    while not username_is_available(username=username):
         suffix = get_random_string(USERNAME_SUFFIX_LENGTH, "abcdefghijklmnopqrstuvwxyz0123456789")
         username = f"{base[: USERNAME_MAX_LENGTH - USERNAME_SUFFIX_LENGTH - 1]}_{suffix}"
     return username
@@ -272,7 +275,7 @@ def create_user(
             _("The provider has not verified your email address. Verify it there and try again."),
             status.HTTP_409_CONFLICT,
         )
-    email = CustomUser.objects.normalize_email(details.get("email") or "").lower()
+    email = email_canonical_or_none(details.get("email") or "") or ""
     try:
         CustomUser._meta.get_field("email").clean(email, None)
     except ValidationError:

@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.cookies import refresh_token_from_request
+from accounts.identity import login_canonical
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ class AccountThrottle(_SettingsRateThrottle):
         value = data.get(self.field)
         if not isinstance(value, str) or not value.strip():
             return None
-        return self._key(value.strip().lower())
+        # Keyed by the account the value names, so a long s or capitals count against `sx`.
+        return self._key(login_canonical(value) or value.strip().casefold())
 
 
 def _ip_throttle(scope_name: str) -> type[IpThrottle]:

@@ -23,6 +23,7 @@ from accounts.cookies import (
 from accounts.models import AuthSession, Part, RevokeReason, Team
 from accounts.serializers import (
     AuthSessionSerializer,
+    CanonicalEmailField,
     CurrentUserSerializer,
     SessionResponseSerializer,
     TokenPairSerializer,
@@ -83,7 +84,7 @@ class RegisterApi(APIView):
     throttle_classes = (RegisterIpThrottle, RegisterAccountThrottle)
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+        email = CanonicalEmailField()
         username = UsernameField()
         password = StrictCharField(**PASSWORD_FIELD)
         password_confirm = StrictCharField(**PASSWORD_FIELD)
@@ -131,7 +132,7 @@ class AvailabilityApi(APIView):
 
     class QuerySerializer(serializers.Serializer):
         username = UsernameField(required=False)
-        email = serializers.EmailField(required=False, max_length=254)
+        email = CanonicalEmailField(required=False)
 
         def validate(self, attrs):
             if len(attrs) != 1:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.apis.auth import PASSWORD_FIELD, client_info
 from accounts.cookies import refresh_cookie_set, token_pair_body
-from accounts.serializers import TokenPairSerializer
+from accounts.serializers import CanonicalEmailField, TokenPairSerializer
 from accounts.throttles import PasswordResetAccountThrottle, PasswordResetIpThrottle
 from core.openapi import error_response
 from core.serializers import StrictCharField
@@ -45,7 +45,7 @@ class PasswordResetApi(APIView):
     throttle_classes = (PasswordResetIpThrottle, PasswordResetAccountThrottle)
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+        email = CanonicalEmailField()
 
     @extend_schema(
         operation_id="auth_password_reset",

@@ -35,9 +35,7 @@ class MeApi(APIView):
 
         def validate_username(self, value: str) -> str:
             user = self.context["user"]
-            if value.lower() != user.username.lower() and not selectors.username_is_available(
-                username=value
-            ):
+            if not selectors.username_is_available(username=value, exclude_user=user):
                 raise serializers.ValidationError(_("This username is taken."))
             return value
 

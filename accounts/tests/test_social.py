@@ -350,6 +350,25 @@ def test_verified_email_links_the_existing_account_and_ends_its_password(
 
 
 @pytest.mark.django_db
+@PROVIDERS
+def test_a_verified_email_never_links_a_look_alike_squatter(api_client, http, provider):
+    """`ma\u0131l.com` (dotless i) is another domain, though PostgreSQL's UPPER() says otherwise:
+    its account is not the verified owner's."""
+    squatter = UserFactory(email="owner@ma\u0131l.com", username="squat")
+    stub_code_flow(http, provider, provider.profile(email="owner@mail.com"))
+
+    response = sign_in(api_client, provider, CODE_BODY)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] is True
+    assert response.json()["user"]["id"] != squatter.pk
+    assert response.json()["user"]["email"] == "owner@mail.com"
+    squatter.refresh_from_db()
+    assert squatter.has_usable_password()
+    assert not squatter.social_auth.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("verified", "valid"), [(False, True), (True, False)], ids=["unverified", "invalid"]
 )
