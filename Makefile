@@ -63,8 +63,8 @@ schema: install ## Write the OpenAPI schema to schema.yml, failing on any warnin
 
 check-deploy: install messages ## manage.py check --deploy with production settings and dummy secrets
 	@DJANGO_SETTINGS_MODULE=config.settings.production \
-	DJANGO_SECRET_KEY=dummy-secret-key-for-the-deploy-check-0123456789-abcdefghijklmnop \
-	JWT_SIGNING_KEY=dummy-jwt-key-for-the-deploy-check-0123456789-abcdefghijklmnopq \
+	DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	JWT_SIGNING_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DJANGO_ALLOWED_HOSTS=api.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 	REDIS_URL=redis://127.0.0.1:6379/0 KAKAOPAY_SECRET_KEY=dummy-kakaopay-secret \
 	PAYMENT_CALLBACK_BASE_URL=https://app.example.com/payments \

@@ -1,9 +1,11 @@
 """What every authenticated request needs, in one cache round trip: is the session live, and who
 is the user. The database stays the source of truth; the cache only spares it.
 
-- `auth:session:{sid}`: "1" live or "0" revoked. A live verdict is cached with `add` (never
-  overwriting) and a revocation with `set`, so a reader that loaded "live" just before a
-  revocation cannot write it back over "revoked".
+- `auth:session:{sid}`: "1:{user id}" live for that user, or "0" revoked. A live verdict names
+  its user, as the database check does: a token carrying a live sid and another user's id (signed
+  with a leaked key) is refused from the cache too. It is cached with `add` (never overwriting)
+  and a revocation with `set`, so a reader that loaded "live" just before a revocation cannot
+  write it back over "revoked".
 - `auth:user:{id}`: the user's row (password left out: it is loaded from the database only if
   something reads it), their team, and the fields other apps contribute to the caller's own user.
   Deleted after every change to the user or their team, and kept for a short TTL, which bounds how
@@ -56,8 +58,12 @@ def _session_ttl() -> int:
     return int(settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 60
 
 
+def _live_for(user_id: int) -> str:
+    return f"{LIVE}:{user_id}"
+
+
 def _verdict_ttl(verdict: str) -> int:
-    return settings.AUTH_LIVE_VERDICT_SECONDS if verdict == LIVE else _session_ttl()
+    return _session_ttl() if verdict == REVOKED else settings.AUTH_LIVE_VERDICT_SECONDS
 
 
 def _cache_call(method: str, *args, **kwargs):
@@ -82,12 +88,25 @@ def _database_says_live(session_id, user_id: int) -> bool:
 
 
 def _session_live(session_id, user_id: int, cached: str | None) -> bool:
-    if cached is not None:
-        return cached == LIVE
+    if cached == REVOKED:
+        return False
+    if cached is not None and cached != LIVE:  # bare "1": written before verdicts named a user
+        return cached == _live_for(user_id)
     live = _database_says_live(session_id, user_id)
-    verdict = LIVE if live else REVOKED
-    _cache_call("add", _session_key(session_id), verdict, timeout=_verdict_ttl(verdict))
+    _verdict_remember(session_id, user_id, live=live)
     return live
+
+
+def _verdict_remember(session_id, user_id: int, *, live: bool) -> None:
+    if live:
+        verdict = _live_for(user_id)
+    elif not AuthSession.objects.filter(
+        pk=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists():
+        verdict = REVOKED
+    else:
+        return  # live for its own user: a forgery naming someone else must not end it
+    _cache_call("add", _session_key(session_id), verdict, timeout=_verdict_ttl(verdict))
 
 
 def sessions_mark_revoked(session_ids: Iterable) -> None:
@@ -216,7 +235,8 @@ def session_started(*, session: AuthSession, user: CustomUser) -> None:
     """Warm the cache for the first authenticated request of a new login (after commit)."""
 
     def remember() -> None:
-        _cache_call("add", _session_key(session.pk), LIVE, timeout=_verdict_ttl(LIVE))
+        verdict = _live_for(user.pk)
+        _cache_call("add", _session_key(session.pk), verdict, timeout=_verdict_ttl(verdict))
         _cache_call("set", _user_key(user.pk), _user_snapshot(user), timeout=USER_SNAPSHOT_TTL)
 
     transaction.on_commit(remember)
@@ -235,8 +255,8 @@ def _cold_user(session_id, user_id: int) -> CustomUser:
         .first()
     )
     if session is None:
-        _cache_call("add", _session_key(session_id), REVOKED, timeout=_session_ttl())
+        _verdict_remember(session_id, user_id, live=False)
         raise SessionEnded
-    _cache_call("add", _session_key(session_id), LIVE, timeout=_verdict_ttl(LIVE))
+    _verdict_remember(session_id, user_id, live=True)
     _cache_call("set", _user_key(user_id), _user_snapshot(session.user), timeout=USER_SNAPSHOT_TTL)
     return session.user

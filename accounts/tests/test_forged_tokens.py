@@ -238,6 +238,24 @@ def test_token_whose_user_id_names_another_user_is_401_session_revoked(victim):
     _assert_401_with_stable_code(lambda: _get_me(f"Bearer {token}"), "session_revoked")
 
 
+@pytest.mark.parametrize("cache", ["warm", "cold"])
+def test_a_live_session_with_another_users_id_opens_nothing(victim, cache):
+    """With the signing key known, an attacker signs their own live `sid` with the victim's
+    `user_id`: the session's cached verdict belongs to its user only, never to its id alone."""
+    attacker = UserFactory()
+    attacker_client = client_for(attacker)
+    attacker_claims = jwt.decode(
+        attacker_client.token_pair.access, options={"verify_signature": False}
+    )
+    if cache == "warm":  # the attacker's session is cached as live, as after any real request
+        assert attacker_client.get("/api/users/me/").json()["id"] == attacker.pk
+    forged = _sign({**attacker_claims, "user_id": victim.user.pk})
+
+    _assert_401_with_stable_code(lambda: _get_me(f"Bearer {forged}"), "session_revoked")
+    assert attacker_client.get("/api/users/me/").json()["id"] == attacker.pk
+    _assert_session_still_works(victim)
+
+
 # Each ends the victim's login after its access token was used (and cached as live), as a real
 # client's would have been. on_commit callbacks run, as they do outside a test transaction.
 

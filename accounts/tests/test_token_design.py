@@ -337,7 +337,9 @@ def test_a_revocation_the_cache_missed_is_written_once_it_is_back(
         auth_sessions_revoke(user=user, reason=RevokeReason.STAFF, session_ids=[session.pk])
     settings.CACHES = reachable
     monkeypatch.setattr(auth_cache, "_cache_paused_until", 0.0)  # the pause is over
-    assert cache.get(f"auth:session:{session.pk}") == auth_cache.LIVE  # stale, for now
+    assert (
+        cache.get(f"auth:session:{session.pk}") == f"{auth_cache.LIVE}:{user.pk}"
+    )  # stale, for now
     assert me(api_client, pair.access).status_code == 401
     assert cache.get(f"auth:session:{session.pk}") == auth_cache.REVOKED
     assert auth_cache._revocations_not_cached == {}

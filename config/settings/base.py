@@ -1,15 +1,49 @@
 """Settings shared by every environment; integrations switch on by environment variables."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Untracked; `make run` keeps its generated keys there (config/settings/local.py).
+ENV_FILE = Path(os.environ.get("DJANGO_ENV_FILE") or BASE_DIR / ".env")
+environ.Env.read_env(ENV_FILE, overwrite=False)
+
+# Keys anyone can read (in this repository, its history or its docs): nothing served with DEBUG
+# off may be signed with them, whatever the settings module.
+PUBLIC_KEYS = frozenset(
+    {
+        "local-only-insecure-secret-key-change-me",
+        "local-only-jwt-signing-key-change-me",
+        "test-secret-key-not-for-production",
+        "test-jwt-signing-key-with-enough-entropy-0123456789",
+        "dummy-secret-key-for-the-deploy-check-0123456789-abcdefghijklmnop",
+        "dummy-jwt-key-for-the-deploy-check-0123456789-abcdefghijklmnopq",
+    }
+)
+SIGNING_KEY_MIN_LENGTH = 50
+
+
+def signing_keys_check(*, debug: bool, secret_key: str, jwt_signing_key: str) -> None:
+    """Refuse to serve without DEBUG on a key that is public, short or shared by both uses."""
+    if debug:
+        return
+    for name, key in (("DJANGO_SECRET_KEY", secret_key), ("JWT_SIGNING_KEY", jwt_signing_key)):
+        if key in PUBLIC_KEYS or "change-me" in key:
+            raise ImproperlyConfigured(f"{name} is a published placeholder: set a random key.")
+        if len(key) < SIGNING_KEY_MIN_LENGTH or len(set(key)) < 5:
+            raise ImproperlyConfigured(
+                f"{name} needs at least {SIGNING_KEY_MIN_LENGTH} random characters."
+            )
+    if secret_key == jwt_signing_key:
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
+
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

@@ -3,15 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CACHES, SIMPLE_JWT, database_from_url, env
+from .base import CACHES, SIMPLE_JWT, database_from_url, env, signing_keys_check
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY")
-if JWT_SIGNING_KEY == SECRET_KEY:
-    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
+signing_keys_check(debug=DEBUG, secret_key=SECRET_KEY, jwt_signing_key=JWT_SIGNING_KEY)
 SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
 
 # Throttles and token revocation must be seen by every worker: a per-process cache is refused.

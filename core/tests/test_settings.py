@@ -1,17 +1,20 @@
 """Production settings refuse unsafe configurations before serving anything."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from config.settings.base import PUBLIC_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DJANGO_SECRET_KEY": "ci-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ",
-    "JWT_SIGNING_KEY": "ci-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMN",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -61,6 +64,58 @@ def test_production_refuses_to_start_without_safe_settings(overrides, complaint)
     result = django_check(**overrides)
     assert result.returncode != 0
     assert complaint in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY"])
+@pytest.mark.parametrize("key", [*sorted(PUBLIC_KEYS), "short-but-random-Xy81", "a" * 60])
+def test_production_refuses_a_published_or_weak_signing_key(variable, key):
+    result = django_check(**{variable: key})
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def _local_settings(env_file: Path, **overrides) -> subprocess.CompletedProcess:
+    """Loads config.settings.local with `env_file` as its .env; prints the two keys."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DJANGO_DEBUG")
+    }
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_ENV_FILE=str(env_file))
+    env.update(overrides)
+    code = "from django.conf import settings; print(settings.SECRET_KEY, settings.JWT_SIGNING_KEY)"
+    return subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_local_settings_make_random_keys_once_and_keep_them_in_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_SECRET_KEY=\nOTHER=kept\n")  # as copied from .env.example
+
+    first = _local_settings(env_file)
+    again = _local_settings(env_file)
+    elsewhere = _local_settings(tmp_path / "other.env")
+
+    assert first.returncode == 0, first.stderr
+    secret_key, jwt_key = first.stdout.split()
+    assert len(secret_key) >= 50 and len(jwt_key) >= 50 and secret_key != jwt_key
+    assert not {secret_key, jwt_key} & PUBLIC_KEYS
+    assert again.stdout == first.stdout
+    assert elsewhere.stdout.split()[0] != secret_key
+    assert env_file.read_text().splitlines() == [
+        "OTHER=kept",
+        f"DJANGO_SECRET_KEY={secret_key}",
+        f"JWT_SIGNING_KEY={jwt_key}",
+    ]
+    assert env_file.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("key", sorted(PUBLIC_KEYS))
+def test_local_settings_without_debug_refuse_a_published_key(tmp_path, key):
+    result = _local_settings(tmp_path / ".env", DJANGO_DEBUG="false", JWT_SIGNING_KEY=key)
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY is a published placeholder" in result.stderr
 
 
 def test_env_example_documents_every_variable_the_settings_read():
