@@ -1,6 +1,7 @@
 """Reads of the accounts domain."""
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.identity import email_canonical_or_none, login_canonical, username_canonical
@@ -21,6 +22,10 @@ def user_get_active_by_email(*, email: str) -> CustomUser | None:
     if canonical is None:
         return None
     return CustomUser.objects.filter(email=canonical, is_active=True).first()
+
+
+def user_get(*, user_id: int) -> CustomUser:
+    return get_object_or_404(CustomUser.objects.select_related("team"), pk=user_id)
 
 
 def user_list() -> QuerySet[CustomUser]:

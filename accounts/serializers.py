@@ -29,6 +29,21 @@ class UsernameField(StrictCharField):
         return username_display(super().to_internal_value(data))
 
 
+class StaffAssignedFieldsRefused:
+    """A serializer mixin: `part` and `team` decide who votes in which poll, so a user's own
+    request may not set them (staff do: PATCH /api/users/{id}/)."""
+
+    staff_assigned_fields = ("part", "team")
+
+    def validate(self, attrs):
+        sent = getattr(self, "initial_data", None) or {}
+        refused = [field for field in self.staff_assigned_fields if field in sent]
+        if refused:
+            message = _("Your part and team are assigned by staff.")
+            raise serializers.ValidationError({field: [message] for field in refused})
+        return super().validate(attrs)
+
+
 class CanonicalEmailField(serializers.EmailField):
     """An email in its one canonical form: NFKC, lowercase ASCII mailbox, IDNA domain."""
 

@@ -183,16 +183,9 @@ def user_register(
     password: str,
     client: ClientInfo,
     name: str = "",
-    part: str = "",
-    team=None,
 ) -> tuple[CustomUser, TokenPair]:
-    user = CustomUser(
-        email=CustomUser.objects.normalize_email(email),
-        username=username,
-        name=name,
-        part=part,
-        team=team,
-    )
+    """Part and team stay empty: staff assign them (user_membership_set)."""
+    user = CustomUser(email=CustomUser.objects.normalize_email(email), username=username, name=name)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -218,11 +211,13 @@ def _duplicate_account_error(*, email: str, username: str) -> ValidationError:
 
 # --- Profile ------------------------------------------------------------------------------------
 
-PROFILE_FIELDS = ("name", "username", "part", "team", "introduction", "phone")
+PROFILE_FIELDS = ("name", "username", "introduction", "phone")
+# Who may vote in which poll follows them (votes), so the voter never sets them: staff do.
+MEMBERSHIP_FIELDS = ("part", "team")
 
 
 def user_update(*, user: CustomUser, data: dict) -> CustomUser:
-    """Profile fields, and the fields other apps registered (e.g. the avatar), in one go."""
+    """Profile fields the user owns, and the fields other apps registered (e.g. the avatar)."""
     changed = [field for field in PROFILE_FIELDS if field in data]
     contributed = {name: value for name, value in data.items() if name not in PROFILE_FIELDS}
     for field in changed:
@@ -239,6 +234,16 @@ def user_update(*, user: CustomUser, data: dict) -> CustomUser:
         raise ValidationError({"username": [_("This username is taken.")]}) from exc
     if contributed:
         user.contributed = None  # render them afresh
+    return user
+
+
+def user_membership_set(*, user: CustomUser, data: dict) -> CustomUser:
+    """Staff place a user in a part and a team (both decide poll eligibility)."""
+    changed = [field for field in MEMBERSHIP_FIELDS if field in data]
+    for field in changed:
+        setattr(user, field, data[field])
+    if changed:
+        user.save(update_fields=changed)
     return user
 
 

@@ -28,5 +28,6 @@ urlpatterns = [
     path("auth/social/<str:provider>/", social.SocialLoginApi.as_view(), name="auth-social"),
     path("users/me/", users.MeApi.as_view(), name="users-me"),
     path("users/", users.UserListApi.as_view(), name="users-list"),
+    path("users/<int:user_id>/", users.UserDetailApi.as_view(), name="users-detail"),
     path("teams/", teams.TeamListCreateApi.as_view(), name="teams"),
 ]

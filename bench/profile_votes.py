@@ -110,7 +110,8 @@ def main() -> int:
     from rest_framework_simplejwt.authentication import JWTAuthentication
 
     from accounts import auth_cache, authentication
-    from votes import apis, results_cache, services
+    from votes import results_cache, services
+    from votes.apis import polls as apis
     from votes.serializers import ResultsSerializer, VoteSerializer
 
     app = get_wsgi_application()

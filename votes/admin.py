@@ -14,8 +14,8 @@ from votes.selectors import polls_in_state
 
 class CandidateInline(admin.TabularInline):
     model = Candidate
-    fields = ("name", "user", "team", "pitch", "vote_count")
-    readonly_fields = ("vote_count",)
+    fields = ("name", "user", "team", "pitch", "status", "registered_by", "vote_count")
+    readonly_fields = ("vote_count", "registered_by")
     autocomplete_fields = ("user", "team")
     extra = 0
 

@@ -76,7 +76,17 @@ class Poll(TimeStampedModel):
         return (at or timezone.now()) >= self.closes_at
 
 
+class CandidateStatus(models.TextChoices):
+    STANDING = "standing", _("Standing")
+    NOMINATED = "nominated", _("Nominated, awaiting the person's consent")
+    DECLINED = "declined", _("Declined by the person")
+
+
 class Candidate(TimeStampedModel):
+    """Standing candidates are public and receive votes. A person nominated by someone else
+    (not staff) stands only once they accept: nobody stands, or is pitched publicly, without
+    their consent."""
+
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="candidates")
     name = models.CharField(_("name"), max_length=80)
     pitch = models.TextField(_("pitch"), blank=True, max_length=2000)
@@ -99,6 +109,12 @@ class Candidate(TimeStampedModel):
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CandidateStatus.choices,
+        default=CandidateStatus.STANDING,
+    )
     # Kept equal to the number of this candidate's votes by the same transaction that stores a
     # vote (F() update), so results read one row per candidate instead of counting votes.
     vote_count = models.PositiveIntegerField(default=0, editable=False)
@@ -116,6 +132,19 @@ class Candidate(TimeStampedModel):
                 fields=("poll", "team"),
                 condition=models.Q(team__isnull=False),
                 name="candidate_team_unique_in_poll",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=CandidateStatus.values), name="candidate_status_valid"
+            ),
+            # Only a person can be nominated: teams and names stand when registered.
+            models.CheckConstraint(
+                condition=models.Q(status=CandidateStatus.STANDING) | models.Q(user__isnull=False),
+                name="candidate_nominee_is_a_person",
+            ),
+            # A vote goes to a standing candidate only, so others have none.
+            models.CheckConstraint(
+                condition=models.Q(status=CandidateStatus.STANDING) | models.Q(vote_count=0),
+                name="candidate_votes_only_when_standing",
             ),
         ]
         indexes = [models.Index(fields=("poll", "-vote_count", "name"))]

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from votes.models import Candidate, Poll, ResultsVisibility, Vote
-from votes.selectors import results_hidden
+from votes.selectors import STANDING, results_hidden
 from votes.serializers import PollSerializer, ResultSerializer
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,11 @@ def _poll_changed(sender, instance: Poll, **kwargs) -> None:
 
 def _compute(poll_id: int, version: int | None) -> dict:
     poll = get_object_or_404(Poll, pk=poll_id)
-    candidates = list(poll.candidates.select_related("team").order_by("-vote_count", "name", "id"))
+    candidates = list(
+        poll.candidates.filter(STANDING)
+        .select_related("team")
+        .order_by("-vote_count", "name", "id")
+    )
     poll_data = PollSerializer(poll).data
     poll_data.pop("state")
     return {

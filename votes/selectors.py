@@ -1,6 +1,6 @@
 """Reads of the voting domain; each runs a fixed number of queries."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -8,11 +8,14 @@ from rest_framework import status
 
 from accounts.models import CustomUser
 from core.exceptions import ApplicationError
-from votes.models import Ballot, Candidate, Poll, ResultsVisibility, Vote
+from votes.models import Ballot, Candidate, CandidateStatus, Poll, ResultsVisibility, Vote
+
+STANDING = Q(status=CandidateStatus.STANDING)
 
 
 def poll_list() -> QuerySet[Poll]:
-    return Poll.objects.annotate(candidate_count=Count("candidates")).order_by("-opens_at", "id")
+    standing = Count("candidates", filter=Q(candidates__status=CandidateStatus.STANDING))
+    return Poll.objects.annotate(candidate_count=standing).order_by("-opens_at", "id")
 
 
 def polls_in_state(polls: QuerySet[Poll], *, state: str) -> QuerySet[Poll]:
@@ -30,7 +33,19 @@ def poll_get(*, poll_id: int) -> Poll:
 
 
 def poll_candidates(*, poll: Poll) -> QuerySet[Candidate]:
-    return poll.candidates.select_related("user", "team").order_by("name", "id")
+    """The standing candidates: nominations nobody accepted yet are not public."""
+    return poll.candidates.filter(STANDING).select_related("user", "team").order_by("name", "id")
+
+
+def nominations_pending(*, user: CustomUser) -> QuerySet[Candidate]:
+    """Nominations of the user that wait for their answer, in polls still taking candidates."""
+    return (
+        Candidate.objects.filter(
+            user=user, status=CandidateStatus.NOMINATED, poll__closes_at__gt=timezone.now()
+        )
+        .select_related("poll", "user", "team")
+        .order_by("-created_at", "id")
+    )
 
 
 def vote_of(*, poll: Poll, user: CustomUser) -> Vote | None:
@@ -59,7 +74,7 @@ def results_hidden() -> ApplicationError:
 
 def candidate_voters(*, poll: Poll, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
     """Staff always; everyone else only for a public ballot whose results are visible."""
-    candidate = get_object_or_404(Candidate, poll=poll, pk=candidate_id)
+    candidate = get_object_or_404(Candidate.objects.filter(STANDING), poll=poll, pk=candidate_id)
     if not user.is_staff:
         if poll.ballot != Ballot.PUBLIC:
             raise ApplicationError(

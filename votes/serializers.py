@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import CustomUser
 from accounts.serializers import TeamSerializer
-from votes.models import Candidate, Poll, Vote
+from votes.models import Candidate, CandidateStatus, Poll, Vote
 
 _DATETIME = serializers.DateTimeField()
 
@@ -62,7 +62,22 @@ class CandidateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Candidate
-        fields = ("id", "name", "pitch", "user", "team", "created_at")
+        fields = ("id", "name", "pitch", "user", "team", "status", "created_at")
+        read_only_fields = fields
+
+    def to_representation(self, candidate: Candidate) -> dict:
+        data = super().to_representation(candidate)
+        if candidate.status != CandidateStatus.STANDING and data["user"]:
+            # Who named them learns nothing of their part: it is shown once they stand.
+            data["user"].pop("part", None)
+        return data
+
+
+class NominationSerializer(CandidateSerializer):
+    poll = PollSerializer(read_only=True)
+
+    class Meta(CandidateSerializer.Meta):
+        fields = (*CandidateSerializer.Meta.fields, "poll")
         read_only_fields = fields
 
 

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -10,7 +11,7 @@ from rest_framework import status
 from accounts.auth_cache import user_contributions_forget_after_commit
 from accounts.models import CustomUser, Team
 from core.exceptions import ApplicationError
-from votes.models import Candidate, Poll, PollKind, Vote
+from votes.models import Candidate, CandidateStatus, Poll, PollKind, Vote
 
 
 def poll_closed() -> ApplicationError:
@@ -66,33 +67,117 @@ def candidate_register(
     user: CustomUser | None = None,
     team: Team | None = None,
 ) -> Candidate:
-    """Who may stand depends on the poll: a member of its part, a team, or anyone by name."""
+    """Who may stand depends on the poll: a member of its part, a team, or anyone by name.
+
+    People stand by their own consent: registering yourself (or staff registering anyone) makes
+    a standing candidate; nominating another person makes a nomination they accept or decline
+    (nomination_accept), and whether they may stand is checked then, so the nominator learns
+    nothing of their part. A team is registered by one of its members, or by staff.
+    """
     if poll.has_closed():
         raise poll_closed()
+    status_ = CandidateStatus.STANDING
     if poll.kind == PollKind.PART_LEADER:
         user = user or registered_by
-        if user.part != poll.part:
+        if user.pk != registered_by.pk and not registered_by.is_staff:
+            status_ = CandidateStatus.NOMINATED
+        elif user.part != poll.part:
             raise ValidationError({"user": [_("Only members of this poll's part can stand.")]})
         name, team = name or user.name or user.username, None
     elif poll.kind == PollKind.TEAM:
         if team is None:
             raise ValidationError({"team": [_("A team poll's candidates are teams.")]})
+        if not registered_by.is_staff and registered_by.team_id != team.pk:
+            raise ApplicationError(
+                "not_team_member",
+                _("Only a member of this team (or staff) can enter it in a poll."),
+                status.HTTP_403_FORBIDDEN,
+            )
         name, user = name or team.name, None
     else:
         if not name:
             raise ValidationError({"name": [_("This field is required.")]})
         user = team = None
+    if user is not None and user.pk == registered_by.pk:
+        revived = _own_nomination_take_up(poll=poll, user=user, pitch=pitch)
+        if revived is not None:
+            return revived
     try:
         with transaction.atomic():
             return Candidate.objects.create(
-                poll=poll, name=name, pitch=pitch, user=user, team=team, registered_by=registered_by
+                poll=poll,
+                name=name,
+                pitch=pitch,
+                user=user,
+                team=team,
+                registered_by=registered_by,
+                status=status_,
             )
     except IntegrityError:
-        raise ApplicationError(
-            "candidate_exists",
-            _("This candidate is already registered in this poll."),
-            status.HTTP_409_CONFLICT,
-        ) from None
+        raise candidate_exists() from None
+
+
+def candidate_exists() -> ApplicationError:
+    return ApplicationError(
+        "candidate_exists",
+        _("This candidate is already registered in this poll."),
+        status.HTTP_409_CONFLICT,
+    )
+
+
+def _own_nomination_take_up(*, poll: Poll, user: CustomUser, pitch: str) -> Candidate | None:
+    """Standing yourself after someone nominated you (or after you declined): the same row."""
+    nomination = Candidate.objects.filter(poll=poll, user=user).exclude(
+        status=CandidateStatus.STANDING
+    )
+    if not nomination.exists():
+        return None
+    return nomination_accept(user=user, poll=poll, candidate_id=nomination.get().pk, pitch=pitch)
+
+
+def _nomination_get_for_update(*, user: CustomUser, poll: Poll, candidate_id: int) -> Candidate:
+    """The caller's own nomination, locked; anyone else's is a 404."""
+    candidate = (
+        Candidate.objects.select_for_update().filter(pk=candidate_id, poll=poll, user=user).first()
+    )
+    if candidate is None:
+        raise Http404
+    return candidate
+
+
+def nomination_accept(
+    *, user: CustomUser, poll: Poll, candidate_id: int, pitch: str | None = None
+) -> Candidate:
+    """The nominee agrees to stand (optionally in their own words); idempotent."""
+    if poll.has_closed():
+        raise poll_closed()
+    with transaction.atomic():
+        candidate = _nomination_get_for_update(user=user, poll=poll, candidate_id=candidate_id)
+        if poll.kind == PollKind.PART_LEADER and user.part != poll.part:
+            raise not_eligible(_("Only members of this poll's part can stand."))
+        fields = ["status", "updated_at"]
+        candidate.status = CandidateStatus.STANDING
+        if pitch:
+            candidate.pitch = pitch
+            fields.append("pitch")
+        candidate.save(update_fields=fields)
+    return candidate
+
+
+def nomination_decline(*, user: CustomUser, poll: Poll, candidate_id: int) -> Candidate:
+    """The nominee refuses; the nominator's pitch about them is dropped. A standing candidate
+    (who already has votes) cannot withdraw this way."""
+    with transaction.atomic():
+        candidate = _nomination_get_for_update(user=user, poll=poll, candidate_id=candidate_id)
+        if candidate.status == CandidateStatus.STANDING:
+            raise ApplicationError(
+                "nomination_answered",
+                _("You already stand in this poll."),
+                status.HTTP_409_CONFLICT,
+            )
+        candidate.status, candidate.pitch = CandidateStatus.DECLINED, ""
+        candidate.save(update_fields=["status", "pitch", "updated_at"])
+    return candidate
 
 
 def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -> None:
@@ -105,7 +190,9 @@ def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -
 def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | None = None) -> Vote:
     """One vote per voter per poll, enforced by a unique constraint; the count moves with F()."""
     candidate = (
-        Candidate.objects.select_related("poll").filter(pk=candidate_id, poll_id=poll_id).first()
+        Candidate.objects.select_related("poll")
+        .filter(pk=candidate_id, poll_id=poll_id, status=CandidateStatus.STANDING)
+        .first()
     )
     if candidate is None:
         get_object_or_404(Poll, pk=poll_id)

@@ -20,12 +20,13 @@ from accounts.cookies import (
     refresh_token_from_request,
     token_pair_body,
 )
-from accounts.models import AuthSession, Part, RevokeReason, Team
+from accounts.models import AuthSession, RevokeReason
 from accounts.serializers import (
     AuthSessionSerializer,
     CanonicalEmailField,
     CurrentUserSerializer,
     SessionResponseSerializer,
+    StaffAssignedFieldsRefused,
     TokenPairSerializer,
     UsernameField,
 )
@@ -42,7 +43,7 @@ from accounts.throttles import (
 from accounts.tokens import access_token_decode, refresh_token_decode, token_not_valid
 from core.exceptions import ApplicationError
 from core.openapi import error_response
-from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
+from core.serializers import StrictCharField
 
 PASSWORD_FIELD = {"max_length": 128, "trim_whitespace": False, "write_only": True}
 
@@ -83,16 +84,12 @@ class RegisterApi(APIView):
     permission_classes = (AllowAny,)
     throttle_classes = (RegisterIpThrottle, RegisterAccountThrottle)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StaffAssignedFieldsRefused, serializers.Serializer):
         email = CanonicalEmailField()
         username = UsernameField()
         password = StrictCharField(**PASSWORD_FIELD)
         password_confirm = StrictCharField(**PASSWORD_FIELD)
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
-        part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
-        team = StrictPrimaryKeyRelatedField(
-            queryset=Team.objects.all(), required=False, allow_null=True
-        )
 
         def validate_email(self, value: str) -> str:
             if not selectors.email_is_available(email=value):
@@ -105,6 +102,7 @@ class RegisterApi(APIView):
             return value
 
         def validate(self, attrs):
+            attrs = super().validate(attrs)
             if attrs["password"] != attrs["password_confirm"]:
                 raise serializers.ValidationError(
                     {"password_confirm": [_("The two passwords do not match.")]}

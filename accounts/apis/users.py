@@ -1,7 +1,8 @@
-"""The caller's own profile and the staff user directory."""
+"""The caller's own profile, and the staff user directory where staff place users in parts and
+teams (which decide who may vote in which poll)."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAdminUser
@@ -13,18 +14,22 @@ from accounts.cookies import refresh_cookie_clear
 from accounts.filters import UserFilter
 from accounts.models import Part, Team, phone_validator
 from accounts.registry import profile_input_fields
-from accounts.serializers import CurrentUserSerializer, UsernameField, UserSerializer
+from accounts.serializers import (
+    CurrentUserSerializer,
+    StaffAssignedFieldsRefused,
+    UsernameField,
+    UserSerializer,
+)
+from core.openapi import error_response
 from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
+
+USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH)
 
 
 class MeApi(APIView):
-    class UpdateSerializer(serializers.Serializer):
+    class UpdateSerializer(StaffAssignedFieldsRefused, serializers.Serializer):
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
         username = UsernameField(required=False)
-        part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
-        team = StrictPrimaryKeyRelatedField(
-            queryset=Team.objects.all(), required=False, allow_null=True
-        )
         introduction = StrictCharField(max_length=1000, required=False, allow_blank=True)
         phone = StrictCharField(
             max_length=20, required=False, allow_blank=True, validators=[phone_validator]
@@ -71,3 +76,35 @@ class UserListApi(ListAPIView):
     @extend_schema(operation_id="users_list")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class UserDetailApi(APIView):
+    permission_classes = (IsAdminUser,)
+
+    class MembershipSerializer(serializers.Serializer):
+        part = serializers.ChoiceField(choices=Part.choices, required=False, allow_blank=True)
+        team = StrictPrimaryKeyRelatedField(
+            queryset=Team.objects.all(), required=False, allow_null=True
+        )
+
+    @extend_schema(
+        operation_id="users_retrieve",
+        parameters=[USER_ID],
+        responses={200: UserSerializer, 404: error_response("No such user.")},
+    )
+    def get(self, request, user_id: int):
+        return Response(UserSerializer(selectors.user_get(user_id=user_id)).data)
+
+    @extend_schema(
+        operation_id="users_membership_update",
+        parameters=[USER_ID],
+        request=MembershipSerializer,
+        responses={200: UserSerializer, 404: error_response("No such user.")},
+        description="Staff only: the user's part and team, which decide poll eligibility.",
+    )
+    def patch(self, request, user_id: int):
+        user = selectors.user_get(user_id=user_id)
+        serializer = self.MembershipSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_membership_set(user=user, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)

@@ -32,7 +32,6 @@ def register_body(**overrides) -> dict:
         "password": "a-long-enough-passphrase",
         "password_confirm": "a-long-enough-passphrase",
         "name": "New Person",
-        "part": "backend",
     }
     return {**body, **overrides}
 
@@ -40,15 +39,14 @@ def register_body(**overrides) -> dict:
 @pytest.mark.django_db
 class TestRegister:
     def test_register_creates_a_student_and_returns_a_working_session(self, api_client):
-        team = TeamFactory()
-        response = api_client.post("/api/auth/register/", register_body(team=team.pk))
+        response = api_client.post("/api/auth/register/", register_body())
 
         assert response.status_code == 201
         body = response.json()
         assert set(body) == {"user", "access", "refresh"}
         assert USER_FIELDS <= set(body["user"])
         assert body["user"]["role"] == "student"
-        assert body["user"]["team"]["id"] == team.pk
+        assert (body["user"]["part"], body["user"]["team"]) == ("", None)  # staff assign them
         user = CustomUser.objects.get(email="new.person@example.com")
         assert user.check_password("a-long-enough-passphrase")
         assert AuthSession.objects.filter(user=user, revoked_at__isnull=True).count() == 1
@@ -71,7 +69,9 @@ class TestRegister:
             ({"username": "has space"}, "username"),
             ({"username": "at@sign"}, "username"),
             ({"part": "astronaut"}, "part"),
+            ({"part": "backend"}, "part"),  # staff assign parts and teams
             ({"team": 999999}, "team"),
+            ({"team": None}, "team"),
         ],
     )
     def test_register_rejects_bad_fields_and_writes_nothing(self, api_client, overrides, field):
@@ -403,24 +403,20 @@ class TestMe:
         assert response.status_code == 200
 
     def test_patch_me_updates_the_profile(self, auth_client, user):
-        team = TeamFactory()
         body = {
             "name": "Renamed",
             "username": "renamed_user",
-            "part": "frontend",
-            "team": team.pk,
             "introduction": "Hello!",
             "phone": "+82 10-1234-5678",
         }
         response = auth_client.patch("/api/users/me/", body)
         assert response.status_code == 200
-        assert response.json()["team"]["id"] == team.pk
+        assert response.json()["username"] == "renamed_user"
         user.refresh_from_db()
-        assert (user.name, user.username, user.part, user.team_id, user.phone) == (
+        assert (user.name, user.username, user.introduction, user.phone) == (
             "Renamed",
             "renamed_user",
-            "frontend",
-            team.pk,
+            "Hello!",
             "+82 10-1234-5678",
         )
 

@@ -446,7 +446,7 @@ def test_wrong_method_is_405_and_writes_nothing(scene, method, url, caller):
         ("DELETE", "/api/auth/sessions/not-a-uuid/"),
         ("DELETE", "/api/auth/sessions/00000000-0000-0000-0000-000000000000/"),
         ("GET", "/api/users/me/extra/"),
-        ("GET", "/api/users/1/"),
+        ("GET", "/api/users/1/extra/"),
         ("POST", "/api/auth/unknown/"),
         ("GET", "/api/auth/"),
         ("GET", "/api/auth/sessions/?page=abc"),

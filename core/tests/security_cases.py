@@ -334,6 +334,7 @@ POLL = {
 # name: (actor, method, path, valid body, also accepts multipart). "{name}" strings are ids.
 ENDPOINTS = {
     "team-create": ("staff", "POST", "/api/teams/", {"name": "Team X"}, False),
+    "user-membership": ("staff", "PATCH", "/api/users/{owner}/", {"part": "design"}, False),
     "poll-create": ("staff", "POST", "/api/polls/", POLL, False),
     "candidate-create": ("attacker", "POST", "/api/polls/{poll}/candidates/", {"name": "C"}, False),
     "vote-cast": (

@@ -387,7 +387,26 @@ MATRIX = [
         DENIED,
     ),
     row("user-directory-by-tutor", ("staff", 200), "tutor", "GET", "/api/users/", DENIED),
-    row("user-detail", None, "attacker", "GET", "/api/users/{owner}/", NOT_FOUND),
+    row("user-detail", ("staff", 200), "attacker", "GET", "/api/users/{owner}/", DENIED),
+    # Part and team decide poll eligibility: only staff place a user, never the user.
+    row(
+        "user-membership-by-self",
+        ("staff", 200),
+        "owner",
+        "PATCH",
+        "/api/users/{owner}/",
+        DENIED,
+        {"part": "design"},
+    ),
+    row(
+        "user-membership-by-other",
+        ("staff", 200),
+        "attacker",
+        "PATCH",
+        "/api/users/{owner}/",
+        DENIED,
+        {"part": "design"},
+    ),
     row(
         "session-delete",
         ("owner", 204),

@@ -44,22 +44,20 @@ ID_FIELDS = {
     "order-billing-address": ["billing_address"],
     "payment-start": ["order"],
     "video-topic": ["topic"],
-    "me-team": ["team"],
+    "user-team": ["team"],
     "me-avatar": ["avatar"],
     "candidate-team": ["team"],
     "candidate-user": ["user"],
-    "register-team": ["team"],
     "quiz-choice": ["answers", "{first_question}"],
 }
 # Where each id field is sent: an endpoint of the table.
 ID_ENDPOINT = {
     "order-billing-address": "order-create",
     "video-topic": "video-update",
-    "me-team": "me-update",
+    "user-team": "user-membership",
     "me-avatar": "me-update",
     "candidate-team": "candidate-create",
     "candidate-user": "candidate-create",
-    "register-team": "register",
     "quiz-choice": "quiz-attempt",
 }
 
@@ -100,8 +98,8 @@ BAD_IDS = {
     "list": [1],
 }
 # "" means null for a nullable relation (DRF); the general poll ignores `user` once it is valid.
-ACCEPTED = {("video-topic", "empty-text"), ("me-team", "empty-text")}
-ACCEPTED |= {("register-team", "empty-text"), ("candidate-user", "float")}
+ACCEPTED = {("video-topic", "empty-text"), ("user-team", "empty-text")}
+ACCEPTED |= {("candidate-user", "float")}
 
 
 def _id_cases():
@@ -133,7 +131,7 @@ def test_an_id_that_is_not_a_positive_64_bit_integer_is_refused_naming_the_field
 
 
 FRACTIONAL = {
-    "me-team": ("owner", "PATCH", "/api/users/me/", "team"),
+    "user-team": ("staff", "PATCH", "/api/users/{owner}/", "team"),
     "video-topic": ("tutor", "PATCH", "/api/videos/{video}/", "topic"),
 }
 

@@ -125,14 +125,48 @@ def test_a_password_that_looks_like_a_hash_is_hashed_like_any_other_password(db)
     assert not user.check_password("password")
 
 
-def test_joining_a_team_is_allowed_but_an_unknown_team_is_400(world):
-    """Team is a profile field users pick themselves; only real teams are accepted."""
+@pytest.mark.parametrize(
+    "body",
+    [{"team": "{team}"}, {"team": None}, {"part": "design"}, {"part": ""}],
+    ids=["team", "no-team", "part", "no-part"],
+)
+@pytest.mark.parametrize("path", ["/api/users/me/", "/api/auth/register/"])
+def test_a_user_never_sets_their_own_part_or_team(world, path, body):
+    """Part and team decide who votes in which poll: staff place users, users cannot."""
+    body = {**body, "team": TeamFactory().pk} if body.get("team") == "{team}" else body
+    if path == "/api/auth/register/":
+        password = "a-long-enough-passphrase"
+        body = {
+            **body,
+            "email": "newcomer@example.com",
+            "username": "newcomer",
+            "password": password,
+            "password_confirm": password,
+        }
+        client, send = world.client("anon"), "post"
+    else:
+        client, send = world.client("attacker"), "patch"
+    before = db_rows()
+    error = assert_error_envelope(getattr(client, send)(path, body, format="json"), 400)
+    assert set(error["fields"]) == set(body) & {"part", "team"}
+    assert error["fields"][next(iter(set(body) & {"part", "team"}))] == [
+        "Your part and team are assigned by staff."
+    ]
+    assert db_rows() == before
+
+
+def test_staff_place_a_user_in_a_part_and_a_team_but_not_an_unknown_team(world):
+    staff_client = world.client("staff")
     team = TeamFactory()
-    client = world.client("attacker")
-    assert client.patch("/api/users/me/", {"team": team.pk}, format="json").status_code == 200
+    user_id = world.ids["owner"]
+    response = staff_client.patch(
+        f"/api/users/{user_id}/", {"part": "design", "team": team.pk}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["part"], response.json()["team"]["id"]) == ("design", team.pk)
     before = db_rows()
     error = assert_error_envelope(
-        client.patch("/api/users/me/", {"team": team.pk + 1000}, format="json"), 400
+        staff_client.patch(f"/api/users/{user_id}/", {"team": team.pk + 1000}, format="json"), 400
     )
     assert list(error["fields"]) == ["team"]
     assert db_rows() == before

@@ -25,7 +25,7 @@ PRODUCTION_ENV = {
 
 def django_check(**overrides) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
-    env.update(PRODUCTION_ENV)
+    env.update(PRODUCTION_ENV, DJANGO_ENV_FILE=os.devnull)  # not the checkout's own .env
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)

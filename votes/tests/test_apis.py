@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Team
+from accounts.models import CustomUser, Team
 from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
 from conftest import client_for
 from core.testing import assert_error_envelope
@@ -185,9 +185,11 @@ class TestCandidates:
         response = api_client.post(f"/api/polls/{poll.pk}/candidates/", {"name": "Tacos"})
         assert_error_envelope(response, 401, "not_authenticated")
 
-    def test_team_poll_takes_a_team_id(self, auth_client):
+    def test_team_poll_takes_a_team_id(self, auth_client, user):
         poll = team_poll()
         team = TeamFactory(name="Rockets")
+        user.team = team  # a member enters their team
+        user.save()
         response = auth_client.post(f"/api/polls/{poll.pk}/candidates/", {"team": team.pk})
         assert response.status_code == 201
         assert response.json()["team"]["name"] == "Rockets"
@@ -434,9 +436,11 @@ def test_seed_demo_opens_polls_a_new_user_can_vote_in(api_client):
             "username": "newbie",
             "password": "newbie-passphrase-1",
             "password_confirm": "newbie-passphrase-1",
-            "part": "frontend",
         },
     ).json()
+    staff = client_for(CustomUser.objects.get(email="admin@example.com"))
+    placed = staff.patch(f"/api/users/{registered['user']['id']}/", {"part": "frontend"})
+    assert placed.status_code == 200
     client = api_client
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {registered['access']}")
     frontend_poll = Poll.objects.get(part="frontend")

@@ -148,7 +148,9 @@ class TestCandidateRegister:
     def test_team_polls_take_teams(self):
         poll = team_poll()
         team = TeamFactory(name="Rockets")
-        candidate = services.candidate_register(registered_by=UserFactory(), poll=poll, team=team)
+        candidate = services.candidate_register(
+            registered_by=UserFactory(team=team), poll=poll, team=team
+        )
         assert (candidate.team, candidate.name, candidate.user) == (team, "Rockets", None)
         with pytest.raises(ValidationError):
             services.candidate_register(registered_by=UserFactory(), poll=poll, name="No team")
@@ -171,10 +173,10 @@ class TestCandidateRegister:
     def test_the_same_team_cannot_stand_twice(self):
         poll = team_poll()
         team = TeamFactory()
-        services.candidate_register(registered_by=UserFactory(), poll=poll, team=team)
+        services.candidate_register(registered_by=UserFactory(team=team), poll=poll, team=team)
         code = error_code(
             lambda: services.candidate_register(
-                registered_by=UserFactory(), poll=poll, team=team, name="Other name"
+                registered_by=UserFactory(team=team), poll=poll, team=team, name="Other name"
             )
         )
         assert code == "candidate_exists"

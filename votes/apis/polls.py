@@ -1,4 +1,4 @@
-"""Polls, candidacies, votes, results and voters (the voting section of API.md)."""
+"""Polls, votes, results and voters."""
 
 from datetime import UTC, datetime
 
@@ -12,16 +12,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.models import CustomUser, Part, Team
+from accounts.models import Part
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import error_response
 from core.permissions import IsStaffOrReadOnly
-from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
+from core.serializers import StrictCharField
 from votes import selectors, services
 from votes.models import Ballot, PollKind, ResultsVisibility, Vote
 from votes.results_cache import poll_results_payload
 from votes.serializers import (
-    CandidateSerializer,
     PollDetailSerializer,
     PollListItemSerializer,
     PollSerializer,
@@ -31,6 +30,7 @@ from votes.serializers import (
 )
 
 POLL_ID = OpenApiParameter("poll_id", int, OpenApiParameter.PATH)
+CANDIDATE_ID = OpenApiParameter("candidate_id", int, OpenApiParameter.PATH)
 # Before time zones settled (Seoul: 1908) local times have offsets in seconds ("+08:27:52"),
 # which no RFC 3339 date-time allows; and no poll is that old.
 EARLIEST_POLL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -103,45 +103,6 @@ class PollDetailApi(APIView):
         return Response(PollDetailSerializer(poll).data)
 
 
-class CandidateCreateApi(APIView):
-    permission_classes = (IsAuthenticated,)
-
-    class InputSerializer(serializers.Serializer):
-        name = StrictCharField(
-            max_length=80,
-            required=False,
-            allow_blank=True,
-            help_text="Required in general polls; defaults to the person's or team's name.",
-        )
-        pitch = StrictCharField(max_length=2000, required=False, allow_blank=True)
-        user = StrictPrimaryKeyRelatedField(
-            queryset=CustomUser.objects.filter(is_active=True),
-            required=False,
-            help_text="Part-leader polls: the member standing (default: the caller).",
-        )
-        team = StrictPrimaryKeyRelatedField(
-            queryset=Team.objects.all(), required=False, help_text="Team polls: the team standing."
-        )
-
-    @extend_schema(
-        operation_id="polls_candidates_create",
-        parameters=[POLL_ID],
-        request=InputSerializer,
-        responses={
-            201: CandidateSerializer,
-            409: error_response("`candidate_exists` or `poll_closed`."),
-        },
-    )
-    def post(self, request, poll_id: int):
-        poll = selectors.poll_get(poll_id=poll_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        candidate = services.candidate_register(
-            registered_by=request.user, poll=poll, **serializer.validated_data
-        )
-        return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
-
-
 class VoteCastApi(APIView):
     permission_classes = (IsAuthenticated,)
 
@@ -204,7 +165,7 @@ class CandidateVotersApi(ListAPIView):
 
     @extend_schema(
         operation_id="polls_candidates_voters",
-        parameters=[POLL_ID, OpenApiParameter("candidate_id", int, OpenApiParameter.PATH)],
+        parameters=[POLL_ID, CANDIDATE_ID],
         responses={
             200: VoterSerializer(many=True),
             403: error_response("`ballot_secret` or `results_hidden`."),
