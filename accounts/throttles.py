@@ -14,6 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.cookies import refresh_token_from_request
 from accounts.identity import login_canonical
+from core.client_ip import rate_limit_ident
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ class _SettingsRateThrottle(SimpleRateThrottle):
             # out; nginx's limit_req and the Argon2 cost still slow a guesser down.
             logger.warning("throttle %s: cache unreachable, request allowed", self.scope)
             return True
+
+    def get_ident(self, request) -> str:
+        return rate_limit_ident(super().get_ident(request))
 
     def _key(self, ident: str) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]

@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.admin_login import admin_login
+
 urlpatterns = [
+    path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
     path("admin/", admin.site.urls),
     path("api/", include("core.urls")),
     path("api/", include("accounts.urls")),

@@ -49,6 +49,25 @@ class TestLoginThrottle:
             api_client.post("/api/auth/login/", {"login": "x@example.com", "password": "p"})
         )
 
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/api/auth/login/", {"login": "nobody{n}@example.com", "password": "whatever"}),
+            ("/api/auth/password/reset/", {"email": "nobody{n}@example.com"}),
+        ],
+    )
+    def test_rotating_ipv6_addresses_within_a_64_does_not_escape_the_ip_limit(
+        self, api_client, path, body
+    ):
+        limit = 5 if "login" in path else 3
+        for n in range(limit):
+            filled = {key: value.format(n=n) for key, value in body.items()}
+            api_client.post(path, filled, REMOTE_ADDR=f"2001:db8:7:7:{n:x}::{n + 1:x}")
+        filled = {key: value.format(n=99) for key, value in body.items()}
+        assert_throttled(api_client.post(path, filled, REMOTE_ADDR="2001:db8:7:7:beef::1"))
+        other_network = api_client.post(path, filled, REMOTE_ADDR="2001:db8:7:8::1")
+        assert other_network.status_code != 429
+
     def test_a_throttled_login_never_reaches_the_password_hasher(
         self, api_client, user, monkeypatch
     ):
