@@ -161,9 +161,14 @@ def _access_token_audience_check(backend: BaseAuth, *, access_token: str) -> Non
             raise social_token_rejected()
     elif backend.name == PROVIDERS["kakao"]:
         # Kakao names the app by its numeric app id, which the REST API key does not reveal.
+        # Without it no token can be checked, so none is accepted (production refuses to start).
         app_id = backend.setting("APP_ID")
         if not app_id:
-            return
+            raise ApplicationError(
+                "social_token_unverifiable",
+                _("Kakao access tokens cannot be verified here. Sign in with a Kakao code."),
+                status.HTTP_400_BAD_REQUEST,
+            )
         info = backend.get_json(
             KAKAO_TOKENINFO_URL,
             headers={"Authorization": f"Bearer {access_token}"},

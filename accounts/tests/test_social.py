@@ -160,6 +160,9 @@ def stub_tokeninfo(http, *, aud: str, azp: str | None = None):
 def stub_token_flow(http, provider: Provider, *, settings):
     if provider is GOOGLE:
         stub_tokeninfo(http, aud=settings.SOCIAL_AUTH_GOOGLE_OAUTH2_KEY)
+    else:
+        app_id = int(settings.SOCIAL_AUTH_KAKAO_APP_ID)
+        http.get(KAKAO_TOKENINFO_URL, json={"id": int(KAKAO.uid), "app_id": app_id})
     return stub_profile(http, provider)
 
 
@@ -489,8 +492,7 @@ def test_google_token_issued_to_another_client_is_rejected(api_client, http):
 
 
 @pytest.mark.django_db
-def test_kakao_token_of_another_app_is_rejected_when_the_app_id_is_set(api_client, http, settings):
-    settings.SOCIAL_AUTH_KAKAO_APP_ID = "1234567"
+def test_kakao_token_of_another_app_is_rejected(api_client, http, settings):
     info = {"id": int(KAKAO.uid), "expires_in": 7199, "app_id": 7654321}
     http.get(KAKAO_TOKENINFO_URL, json=info)
 
@@ -502,6 +504,17 @@ def test_kakao_token_of_another_app_is_rejected_when_the_app_id_is_set(api_clien
     http.replace(responses.GET, KAKAO_TOKENINFO_URL, json={**info, "app_id": 1234567})
     stub_profile(http, KAKAO)
     assert sign_in(api_client, KAKAO, TOKEN_BODY).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_kakao_token_is_never_taken_unchecked_without_an_app_id(api_client, http, settings):
+    """No app id, nothing to compare the token's app with: refused before any profile fetch."""
+    settings.SOCIAL_AUTH_KAKAO_APP_ID = ""
+
+    response = sign_in(api_client, KAKAO, TOKEN_BODY)
+
+    assert_error(response, 400, "social_token_unverifiable")
+    assert db_counts() == (0, 0, 0)
 
 
 @pytest.mark.django_db

@@ -304,6 +304,7 @@ SPECTACULAR_SETTINGS = {
         "HealthStateEnum": ["ok", "unavailable"],
         "ProductKindEnum": ["course", "curriculum"],
         "PollKindEnum": "votes.models.PollKind",
+        "CandidateStatusEnum": "votes.models.CandidateStatus",
         "OrderStatusEnum": "payments.models.OrderStatus",
         "PaymentStatusEnum": "payments.models.PaymentStatus",
     },

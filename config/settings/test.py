@@ -20,6 +20,7 @@ SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-google-client-id.apps.googleusercontent.co
 SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-google-secret"
 SOCIAL_AUTH_KAKAO_KEY = "test-kakao-rest-api-key"
 SOCIAL_AUTH_KAKAO_SECRET = "test-kakao-secret"
+SOCIAL_AUTH_KAKAO_APP_ID = "1234567"
 
 # Uploads go to throw-away folders, never into the checkout.
 MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-media-")

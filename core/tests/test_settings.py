@@ -58,6 +58,7 @@ def test_production_settings_pass_the_deploy_check():
         ({"PAYMENT_PROVIDERS": "kakaopay,sandbox"}, "sandbox payment provider"),
         ({"KAKAOPAY_SECRET_KEY": None}, "KAKAOPAY_SECRET_KEY"),
         ({"PAYMENT_CALLBACK_BASE_URL": None}, "PAYMENT_CALLBACK_BASE_URL"),
+        ({"KAKAO_REST_API_KEY": "kakao-rest-key", "KAKAO_APP_ID": ""}, "KAKAO_APP_ID"),
     ],
 )
 def test_production_refuses_to_start_without_safe_settings(overrides, complaint):
