@@ -4,11 +4,16 @@ import time
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.auth_cache import SessionEnded, authenticated_user
-from accounts.tokens import SESSION_CLAIM, claims_are_well_formed
+from accounts.tokens import (
+    SESSION_CLAIM,
+    TOKEN_EXPIRED_MESSAGE,
+    access_token_has_expired,
+    claims_are_well_formed,
+)
 
 # Access tokens whose signature and claims already checked out in this process, by raw value.
 # The check's outcome cannot change for the same bytes except through expiry, which is tested on
@@ -30,7 +35,12 @@ class SessionJWTAuthentication(JWTAuthentication):
         token = _verified_tokens.get(raw_token)
         if token is not None and token["exp"] > time.time():
             return token
-        token = super().get_validated_token(raw_token)
+        try:
+            token = super().get_validated_token(raw_token)
+        except InvalidToken:
+            if access_token_has_expired(raw_token):
+                raise AuthenticationFailed(TOKEN_EXPIRED_MESSAGE, code="token_expired") from None
+            raise
         if not claims_are_well_formed(token):
             raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid")
         if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:

@@ -4,11 +4,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import jwt
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from core.exceptions import ApplicationError
@@ -58,7 +60,30 @@ def token_not_valid() -> ApplicationError:
     )
 
 
+TOKEN_EXPIRED_MESSAGE = _("The access token has expired. Refresh it.")
+
+
+def token_expired() -> ApplicationError:
+    """Only for a well-signed access token past its `exp`: the client should refresh."""
+    return ApplicationError("token_expired", TOKEN_EXPIRED_MESSAGE, status.HTTP_401_UNAUTHORIZED)
+
+
+def access_token_has_expired(raw: str | bytes) -> bool:
+    """True only for a well-signed access token whose expiry alone fails (PyJWT checks the
+    signature before `exp`, so only then may the payload be read unverified)."""
+    try:
+        AccessToken(raw)
+    except ExpiredTokenError:
+        payload = jwt.decode(raw, options={"verify_signature": False})
+        return payload.get(api_settings.TOKEN_TYPE_CLAIM) == AccessToken.token_type
+    except TokenError:
+        return False
+    return False
+
+
 def _decode(token_class: type[Token], raw: str | bytes) -> Token:
+    if token_class is AccessToken and access_token_has_expired(raw):
+        raise token_expired()
     try:
         token = token_class(raw)
     except TokenError as exc:

@@ -21,7 +21,10 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input (`validation_error`, `parse_error`, ...).",
-    "401": "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`).",
+    "401": (
+        "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`); "
+        "`token_expired`: a well-signed access token past its expiry (refresh, then retry)."
+    ),
     "403": "Authenticated but not allowed.",
     "404": "No such object, or not yours.",
     "406": "`not_acceptable`: the Accept header excludes JSON.",

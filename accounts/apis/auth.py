@@ -225,7 +225,9 @@ class TokenVerifyApi(APIView):
         request=InputSerializer,
         responses={
             200: inline_serializer("TokenVerified", fields={}),
-            401: error_response("`token_not_valid`."),
+            401: error_response(
+                "`token_not_valid`, or `token_expired` for an expired access token."
+            ),
         },
     )
     def post(self, request):
@@ -234,7 +236,9 @@ class TokenVerifyApi(APIView):
         raw = serializer.validated_data["token"]
         try:
             token = access_token_decode(raw)
-        except ApplicationError:
+        except ApplicationError as exc:
+            if exc.code == "token_expired":
+                raise
             token = refresh_token_decode(raw)
             if not selectors.refresh_token_is_current(token=token):
                 raise token_not_valid() from None

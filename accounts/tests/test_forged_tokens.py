@@ -69,7 +69,7 @@ FORGERIES = {
     "unknown-sid": lambda c: _sign({**c, "sid": str(uuid.uuid4())}),
 }
 # The code /api/users/me/ answers with; every other forgery is "token_not_valid".
-ME_CODES = {"unknown-sid": "session_revoked"}
+ME_CODES = {"unknown-sid": "session_revoked", "expired": "token_expired"}
 
 GARBAGE = {
     "word": "abc",
@@ -371,8 +371,9 @@ def test_verify_accepts_the_real_access_and_refresh_tokens(victim, anon):
 def test_forged_token_on_verify_is_401_token_not_valid(victim, anon, kind, forgery):
     token = FORGERIES[forgery](getattr(victim, f"{kind}_claims"))
     before = db_state()
+    code = "token_expired" if (kind, forgery) == ("access", "expired") else "token_not_valid"
     _assert_401_with_stable_code(
-        lambda: anon.post("/api/auth/token/verify/", {"token": token}), "token_not_valid"
+        lambda: anon.post("/api/auth/token/verify/", {"token": token}), code
     )
     assert db_state() == before
 
@@ -424,3 +425,40 @@ def test_well_signed_token_with_malformed_claims_is_401_never_400_or_500(
     before = db_state()
     _assert_401_with_stable_code(lambda: send(token, anon), "token_not_valid")
     assert db_state() == before
+
+
+# --- Expiry has its own code: the only 401 after which a client should refresh ------------------
+
+
+def test_an_expired_access_token_is_401_token_expired_with_a_bearer_challenge(victim):
+    expired = _sign({**victim.access_claims, "exp": int(time.time()) - 1})
+    _assert_401_with_stable_code(
+        lambda: _get_me(f"Bearer {expired}"), "token_expired", authenticate_header=True
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        lambda c: _sign({**c, "exp": int(time.time()) - 1}, key=OTHER_KEY),
+        lambda c: _flip_signature_byte(_sign({**c, "exp": int(time.time()) - 1})),
+        lambda c: "abc",
+    ],
+    ids=["expired-but-signed-with-another-key", "expired-with-a-bad-signature", "garbage"],
+)
+def test_only_a_genuine_token_can_be_called_expired(victim, token):
+    """Expiry is judged after the signature: a forgery never learns it is "only expired"."""
+    forged = token(victim.access_claims)
+    _assert_401_with_stable_code(lambda: _get_me(f"Bearer {forged}"), "token_not_valid")
+
+
+def test_verify_says_an_expired_access_token_has_expired(victim, anon):
+    expired = _sign({**victim.access_claims, "exp": int(time.time()) - 1})
+    response = anon.post("/api/auth/token/verify/", {"token": expired}, format="json")
+    assert_error_envelope(response, 401, "token_expired")
+
+
+def test_an_expired_refresh_token_is_token_not_valid_a_new_login_is_needed(victim, anon):
+    expired = _sign({**victim.refresh_claims, "exp": int(time.time()) - 1})
+    response = anon.post("/api/auth/token/refresh/", {"refresh": expired}, format="json")
+    assert_error_envelope(response, 401, "token_not_valid")

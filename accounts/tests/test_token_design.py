@@ -318,7 +318,7 @@ def test_a_token_verified_earlier_in_this_process_still_expires(api_client, user
     time.sleep(max(0.0, claims(short.access)["exp"] - time.time()) + 0.05)
     response = me(api_client, short.access)
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token_not_valid"
+    assert response.json()["error"]["code"] == "token_expired"
 
 
 @pytest.mark.django_db

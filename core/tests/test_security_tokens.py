@@ -148,6 +148,7 @@ CODES = {
     "user-id-of-another-user-signed-by-us": ("session_revoked",),
     "sid-of-nobody": ("session_revoked",),
     "user-id-2-pow-63": ("token_not_valid", "session_revoked"),
+    "expired": ("token_expired",),  # well signed: only then may a client refresh
 }
 
 
