@@ -1,8 +1,10 @@
 from django.urls import path
+from django.views.decorators.cache import never_cache
 
 from accounts.apis import auth, passwords, social, teams, users
 
-urlpatterns = [
+# Tokens and personal data: never stored by a browser or a proxy (Cache-Control: no-store).
+private_urlpatterns = [
     path("auth/register/", auth.RegisterApi.as_view(), name="auth-register"),
     path("auth/availability/", auth.AvailabilityApi.as_view(), name="auth-availability"),
     path("auth/login/", auth.LoginApi.as_view(), name="auth-login"),
@@ -29,5 +31,11 @@ urlpatterns = [
     path("users/me/", users.MeApi.as_view(), name="users-me"),
     path("users/", users.UserListApi.as_view(), name="users-list"),
     path("users/<int:user_id>/", users.UserDetailApi.as_view(), name="users-detail"),
+]
+for pattern in private_urlpatterns:
+    pattern.callback = never_cache(pattern.callback)
+
+urlpatterns = [
+    *private_urlpatterns,
     path("teams/", teams.TeamListCreateApi.as_view(), name="teams"),
 ]
