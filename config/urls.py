@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.admin_login import admin_login
+from config.api_docs import RedocApi, SchemaApi, SwaggerApi
 from core.views import API_PATHS, api_not_found
 
 urlpatterns = [
@@ -15,9 +15,9 @@ urlpatterns = [
     path("api/", include("votes.urls")),
     path("api/", include("payments.urls")),
     path("payments/sandbox/", include("payments.sandbox_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/", SchemaApi.as_view(), name="schema"),
+    path("api/docs/", SwaggerApi.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", RedocApi.as_view(url_name="schema"), name="redoc"),
     re_path(API_PATHS, api_not_found),  # last: the JSON 404 of every other /api path
 ]
 

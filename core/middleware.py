@@ -1,7 +1,9 @@
-"""The database down (or restarting) is a 503 that says so, not a 500: clients and nginx retry."""
+"""The database down (or restarting) is a 503 that says so, not a 500: clients and nginx retry;
+and every response carries a Content-Security-Policy."""
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
@@ -31,4 +33,24 @@ class DatabaseUnavailableMiddleware:
                 "Service temporarily unavailable.", status=503, content_type="text/plain"
             )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """A Content-Security-Policy on every response that has none: pages (admin, API docs, the
+    sandbox checkout) may load scripts only from this origin; anything else (JSON, files) may
+    load nothing and be framed by nobody."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            is_page = response.get("Content-Type", "").startswith("text/html")
+            response["Content-Security-Policy"] = (
+                settings.CONTENT_SECURITY_POLICY_PAGES
+                if is_page
+                else settings.CONTENT_SECURITY_POLICY_OTHER
+            )
         return response

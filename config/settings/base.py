@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",  # for its message catalogues (ko among them)
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, never from a CDN
     "social_django",
     "core",
     "accounts",
@@ -81,7 +82,17 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
 ]
+# Pages (admin, API docs, sandbox checkout) run only this origin's scripts (the docs' Swagger UI
+# and Redoc come from drf-spectacular-sidecar, not a CDN); inline styles are allowed, inline
+# scripts never (in cookie mode a script could refresh and read tokens).
+CONTENT_SECURITY_POLICY_PAGES = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+CONTENT_SECURITY_POLICY_OTHER = "default-src 'none'; frame-ancestors 'none'"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -255,10 +266,18 @@ CORS_ALLOW_HEADERS = (
     "content-type",
     "idempotency-key",
     "origin",
+    "range",  # seeking in a protected video
     "user-agent",
     "x-requested-with",
 )
-CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Range", "Content-Language"]
+# Response headers a frontend's script may read (the CORS-safelisted ones need no mention).
+CORS_EXPOSE_HEADERS = [
+    "Accept-Ranges",
+    "Content-Language",
+    "Content-Range",
+    "Idempotent-Replayed",
+    "Retry-After",
+]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=CORS_ALLOWED_ORIGINS)
 
 # --- REST framework and OpenAPI -----------------------------------------------------------------
@@ -290,6 +309,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Who may read /api/schema/, /api/docs/ and /api/redoc/: anyone, or staff only (config/api_docs.py).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Learning platform API",
     "DESCRIPTION": (
@@ -300,6 +321,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "HealthStateEnum": ["ok", "unavailable"],
         "ProductKindEnum": ["course", "curriculum"],

@@ -78,7 +78,7 @@ def test_a_preflight_from_the_frontend_is_granted_with_credentials_and_our_heade
     assert response["Access-Control-Allow-Credentials"] == "true"
     assert method in response["Access-Control-Allow-Methods"]
     allowed_headers = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"authorization", "content-type", "idempotency-key"} <= allowed_headers
+    assert {"authorization", "content-type", "idempotency-key", "range"} <= allowed_headers
 
 
 # Actual requests, answered whatever the origin; only the CORS headers decide whether a browser
@@ -117,7 +117,33 @@ def test_an_actual_request_from_the_frontend_may_be_read_even_when_it_is_an_erro
     # Shared caches must not serve it to another origin.
     assert "origin" in {h.strip().lower() for h in response["Vary"].split(",")}
     exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
-    assert {"retry-after", "content-language"} <= exposed
+    assert {
+        "retry-after",
+        "content-language",
+        "content-range",
+        "accept-ranges",
+        "idempotent-replayed",
+    } <= exposed
+
+
+def test_the_development_defaults_admit_vite_and_the_usual_dev_ports():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from django.conf import settings; print(' '.join(settings.CORS_ALLOWED_ORIGINS))"
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_ENV_FILE": "/dev/null"}
+    env |= {"DJANGO_SECRET_KEY": "k" * 20 + "-local-test-key-0123456789-abcdefghijklmnop"}
+    env |= {"JWT_SIGNING_KEY": "j" * 20 + "-local-test-key-0123456789-abcdefghijklmnop"}
+    origins = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[2],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert {"http://localhost:5173", "http://localhost:3000"} <= set(origins)
 
 
 def test_urls_outside_the_api_get_no_cors_headers(db):

@@ -23,7 +23,7 @@ PRODUCTION_ENV = {
 }
 
 
-def django_check(**overrides) -> subprocess.CompletedProcess:
+def _production_env(overrides: dict) -> dict:
     env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
     env.update(PRODUCTION_ENV, DJANGO_ENV_FILE=os.devnull)  # not the checkout's own .env
     for key, value in overrides.items():
@@ -31,6 +31,24 @@ def django_check(**overrides) -> subprocess.CompletedProcess:
             env.pop(key, None)
         else:
             env[key] = value
+    return env
+
+
+def production_setting(name: str, **overrides) -> str:
+    code = f"from django.conf import settings; print(settings.{name})"
+    return subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_production_env(overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+
+
+def django_check(**overrides) -> subprocess.CompletedProcess:
+    env = _production_env(overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -65,6 +83,11 @@ def test_production_refuses_to_start_without_safe_settings(overrides, complaint)
     result = django_check(**overrides)
     assert result.returncode != 0
     assert complaint in result.stderr
+
+
+def test_production_keeps_the_api_docs_for_staff_unless_told_otherwise():
+    assert production_setting("API_DOCS_PUBLIC") == "False"
+    assert production_setting("API_DOCS_PUBLIC", API_DOCS_PUBLIC="true") == "True"
 
 
 @pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY"])
