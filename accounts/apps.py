@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI auth extension and the cache-invalidating signal receivers.
-        from accounts import auth_cache, schema  # noqa: F401
+        from accounts import auth_cache, purge, schema  # noqa: F401

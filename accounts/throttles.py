@@ -1,53 +1,23 @@
 """Throttles for the credential endpoints: per client IP and per targeted account.
 
 They run in DRF's `initial()`, before the view body, so a throttled login never reaches the
-password hasher. Rates are read on every request so settings overrides take effect at once.
+password hasher. The shared behaviour (rates from settings, failing open, IPv6 by /64) is
+core.throttles.SettingsRateThrottle.
 """
 
-import hashlib
-import logging
-
 import jwt
-import redis
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.cookies import refresh_token_from_request
 from accounts.identity import login_canonical
-from core.client_ip import rate_limit_ident
-
-logger = logging.getLogger(__name__)
+from core.throttles import SettingsRateThrottle
 
 
-class _SettingsRateThrottle(SimpleRateThrottle):
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-    def allow_request(self, request, view):
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        try:
-            return super().allow_request(request, view)
-        except (redis.RedisError, OSError):
-            # Fail open: with the counters out of reach, refusing every login would lock everyone
-            # out; nginx's limit_req and the Argon2 cost still slow a guesser down.
-            logger.warning("throttle %s: cache unreachable, request allowed", self.scope)
-            return True
-
-    def get_ident(self, request) -> str:
-        return rate_limit_ident(super().get_ident(request))
-
-    def _key(self, ident: str) -> str:
-        digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": digest}
-
-
-class IpThrottle(_SettingsRateThrottle):
+class IpThrottle(SettingsRateThrottle):
     def get_cache_key(self, request, view):
-        return self._key(self.get_ident(request))
+        return self.key(self.get_ident(request))
 
 
-class AccountThrottle(_SettingsRateThrottle):
+class AccountThrottle(SettingsRateThrottle):
     """Counts attempts against one account, named by a field of the request body."""
 
     field = "login"
@@ -58,7 +28,7 @@ class AccountThrottle(_SettingsRateThrottle):
         if not isinstance(value, str) or not value.strip():
             return None
         # Keyed by the account the value names, so a long s or capitals count against `sx`.
-        return self._key(login_canonical(value) or value.strip().casefold())
+        return self.key(login_canonical(value) or value.strip().casefold())
 
 
 def _ip_throttle(scope_name: str) -> type[IpThrottle]:
@@ -90,7 +60,7 @@ class PasswordResetAccountThrottle(AccountThrottle):
     field = "email"
 
 
-class RefreshSessionThrottle(_SettingsRateThrottle):
+class RefreshSessionThrottle(SettingsRateThrottle):
     """Per session: the (unverified) `sid` claim of the submitted refresh token or cookie."""
 
     scope = "refresh_session"
@@ -104,4 +74,4 @@ class RefreshSessionThrottle(_SettingsRateThrottle):
         except jwt.PyJWTError:
             return None
         session_id = claims.get("sid")
-        return self._key(str(session_id)) if session_id else None
+        return self.key(str(session_id)) if session_id else None

@@ -169,6 +169,7 @@ def main() -> int:
             **harness.bench_env(database_url=args.database_url, redis_url=args.redis_url),
             "PROTECTED_MEDIA_ROOT": media,
             "VIDEO_ACCEL_REDIRECT_PREFIX": "",
+            "PROTECTED_ACCEL_REDIRECT_PREFIX": "",
         }
         os.environ.update(env)
         return run(args, env, Path(media))

@@ -2,7 +2,7 @@
 
 Each mode runs in spawned client processes (no Django here) until a shared deadline; every
 response's status, Content-Length, Content-Range and byte count is checked, and the plain reads
-open, seek and read the file in the same chunks as `videos.streaming`.
+open, seek and read the file in the same chunks as `core.protected_files`.
 """
 
 import http.client
@@ -15,7 +15,7 @@ from bench.harness import BASE_HEADERS
 from bench.load import HOST, REQUEST_TIMEOUT, START_SLACK
 from bench.stream_fixture import Fixture, stream_path
 
-# The view's own chunk size (videos.streaming.CHUNK_BYTES), used by the clients and the baseline.
+# The view's chunk size (core.protected_files.CHUNK_BYTES), used by the clients and the baseline.
 CHUNK = 256 * 1024
 RANGE_BYTES = 1024 * 1024
 MB = 1e6
@@ -66,7 +66,7 @@ def _fetch(conn, job: ByteJob, first: int, last: int) -> tuple[int, str | None]:
 
 
 def _read(job: ByteJob, first: int, last: int) -> tuple[int, str | None]:
-    """The baseline: open, seek and read in CHUNK pieces, as videos.streaming._read does."""
+    """The baseline: open, seek and read in CHUNK pieces, as core.protected_files._read does."""
     got, remaining = 0, last - first + 1
     with open(job.file, "rb") as handle:
         handle.seek(first)

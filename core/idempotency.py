@@ -4,12 +4,14 @@ The key is claimed, the view runs and its outcome is stored in ONE transaction: 
 duplicate waits on the key's unique index and then replays the stored outcome, and a crash (a
 killed worker, a lost database) rolls the claim back with the write, so a retry runs again.
 Outcomes below 500 are stored and replayed; a 5xx rolls everything back and frees the key.
+Records are kept for IDEMPOTENCY_RETENTION, then purged (manage.py purge_expired).
 """
 
 import functools
 import hashlib
 import json
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 
 from core.exceptions import ApplicationError
 from core.models import IdempotencyRecord
+from core.purge import delete_in_batches
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -99,3 +102,11 @@ def idempotent(view_method):
         return response
 
     return wrapper
+
+
+def idempotency_records_purge(*, now, batch_size: int) -> int:
+    """Outcomes older than IDEMPOTENCY_RETENTION: a retry that late runs the request again."""
+    cutoff = now - settings.IDEMPOTENCY_RETENTION
+    return delete_in_batches(
+        IdempotencyRecord.objects.filter(created_at__lt=cutoff), batch_size=batch_size
+    )

@@ -5,10 +5,16 @@ client's Content-Type say. It is turned upright (EXIF orientation), converted to
 into a box and re-encoded from bare pixels, so no EXIF, GPS, ICC, XMP or comment survives.
 Shared by every app that stores pictures (videos' Image, courses' thumbnails).
 
-Settings: IMAGE_MAX_UPLOAD_BYTES, IMAGE_MAX_PIXELS, IMAGE_MAX_BOX, IMAGE_OUTPUT_FORMAT ("WEBP" or
-"JPEG") and IMAGE_OUTPUT_QUALITY.
+Memory: the pixel count is checked from the header (IMAGE_MAX_PIXELS), and again for what is
+decoded at once (IMAGE_MAX_DECODED_PIXELS): a JPEG is decoded reduced towards the box, a PNG or
+WebP whole, so a small, highly compressed PNG cannot unpack into hundreds of megabytes.
+Uploads through ImageUploadParser also count against the uploader's rate (core.throttles).
+
+Settings: IMAGE_MAX_UPLOAD_BYTES, IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_PIXELS, IMAGE_MAX_BOX,
+IMAGE_OUTPUT_FORMAT ("WEBP" or "JPEG") and IMAGE_OUTPUT_QUALITY.
 """
 
+import contextlib
 import io
 from dataclasses import dataclass
 
@@ -24,6 +30,7 @@ from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 
 from core.exceptions import ApplicationError
+from core.throttles import ImageUploadThrottle
 
 # The only Pillow plugins tried on an upload: anything else (GIF, BMP, TIFF, SVG, ...) is not
 # recognised at all, and the other decoders stay out of an attacker's reach. A camera JPEG
@@ -40,6 +47,10 @@ def image_max_upload_bytes() -> int:
 def image_max_pixels() -> int:
     # 50 megapixels decode to ~200 MB as RGBA (PNG, WebP); JPEGs are decoded already reduced.
     return getattr(settings, "IMAGE_MAX_PIXELS", 50_000_000)
+
+
+def image_max_decoded_pixels() -> int:
+    return getattr(settings, "IMAGE_MAX_DECODED_PIXELS", 16_000_000)
 
 
 def image_max_box() -> int:
@@ -84,10 +95,11 @@ def damaged_image() -> ApplicationError:
     return invalid_image(_("The image is damaged or incomplete."))
 
 
-def too_many_pixels() -> ApplicationError:
+def too_many_pixels(limit: int | None = None) -> ApplicationError:
+    limit = image_max_pixels() if limit is None else limit
     return invalid_image(
         _("The image has too many pixels; at most %(megapixels)s megapixels are accepted.")
-        % {"megapixels": f"{image_max_pixels() / 1_000_000:g}"}
+        % {"megapixels": f"{limit / 1_000_000:g}"}
     )
 
 
@@ -103,21 +115,23 @@ class EncodedImage:
     extension: str
 
 
-def _pixels_check(size: tuple[int, int]) -> None:
+def _pixels_check(size: tuple[int, int], limit: int) -> None:
     width, height = size
-    if width * height > image_max_pixels():
-        raise too_many_pixels()
+    if width * height > limit:
+        raise too_many_pixels(limit)
 
 
 def _image_decode(*, file: UploadedFile) -> PILImage.Image:
     """Open, verify, then reopen and decode: verify() leaves an image unusable, and only a full
-    decode finds truncated JPEG and WebP data. The pixel count is checked from the header, before
-    any pixel is decoded; Pillow's own decompression-bomb guard stays on as a second line."""
+    decode finds truncated JPEG and WebP data. The pixel counts are checked from the header,
+    before any pixel is decoded: the image's, and what will be decoded at once (a JPEG's reduced
+    size, any other format's whole size); Pillow's own decompression-bomb guard stays on as a
+    second line."""
     file.seek(0)
     try:
         with PILImage.open(file, formats=OPEN_FORMATS) as probe:
             detected, size = probe.format, probe.size
-            _pixels_check(size)
+            _pixels_check(size, image_max_pixels())
             probe.verify()
     except ApplicationError:
         raise
@@ -136,6 +150,7 @@ def _image_decode(*, file: UploadedFile) -> PILImage.Image:
         box = image_max_box()
         # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: never smaller than the box.
         image.draft(None, (box, box))
+        _pixels_check(image.size, image_max_decoded_pixels())
         image.load()
     except ApplicationError:
         raise
@@ -168,10 +183,11 @@ def _to_rgb(image: PILImage.Image) -> PILImage.Image:
 
 
 def _upright(image: PILImage.Image) -> PILImage.Image:
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block is dropped anyway; the pixels are still good
-        return image
+    # In place: an upright image (most are) is not copied, which would double the peak memory.
+    # A broken EXIF block is dropped anyway; the pixels are still good.
+    with contextlib.suppress(Exception):
+        ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def image_encode(*, file: UploadedFile) -> EncodedImage:
@@ -232,9 +248,12 @@ class _UploadLimitHandler(FileUploadHandler):
 
 
 class ImageUploadParser(MultiPartParser):
-    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES."""
+    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES; each
+    upload counts against the uploader's `image_upload` rate (429 beyond it) before any byte is
+    read, on every endpoint that takes images this way (/api/images/, course thumbnails)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"]
+        ImageUploadThrottle().check(request, parser_context.get("view"))
         request.upload_handlers.insert(0, _UploadLimitHandler(limit=image_max_upload_bytes()))
         return super().parse(stream, media_type, parser_context)

@@ -1,14 +1,16 @@
-"""Fields that a higher app adds to a lower app's output, without the lower app importing it.
+"""What higher apps plug into lower ones, without the lower app importing them.
 
 The lower app owns a FieldRegistry; the higher app registers a field in its AppConfig.ready(),
 so imports keep pointing down (shared/STYLE.md): `videos` adds `video` to a topic's content and
-`avatar` to the caller's user, `votes` adds `voted_polls`.
+`avatar` to the caller's user, `votes` adds `voted_polls`. Likewise every app registers what it
+purges in the PurgerRegistry (`manage.py purge_expired`).
 """
 
 import copy
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.module_loading import import_string
 from rest_framework import serializers
 
 
@@ -36,3 +38,29 @@ class FieldRegistry:
             field.to_representation = resolve
             fields[name] = field
         return fields
+
+
+class PurgerRegistry:
+    """Jobs that delete what has outlived its retention, run by `manage.py purge_expired`.
+
+    A purger is `purge(*, now, batch_size) -> rows deleted`, idempotent, deleting in batches of
+    at most `batch_size` rows; apps register theirs in AppConfig.ready(). A dotted path is taken
+    too, and imported only when the purge runs (core has no ready() of its own to register in).
+    """
+
+    def __init__(self) -> None:
+        self._purgers: dict[str, Callable[..., int] | str] = {}
+
+    def register(self, name: str, purge: Callable[..., int] | str) -> None:
+        self._purgers[name] = purge
+
+    def purgers(self) -> list[tuple[str, Callable[..., int]]]:
+        return [
+            (name, import_string(purge) if isinstance(purge, str) else purge)
+            for name, purge in self._purgers.items()
+        ]
+
+
+purger_registry = PurgerRegistry()
+purger_register = purger_registry.register
+purger_register("idempotency records", "core.idempotency.idempotency_records_purge")

@@ -34,7 +34,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(VideoProgress)
 class VideoProgressAdmin(ReadOnlyAdmin):
-    list_display = ("user", "video", "watched_seconds", "position", "completed_at", "updated_at")
+    list_display = (
+        "user",
+        "video",
+        "watched_seconds",
+        "watch_budget_seconds",
+        "position",
+        "started_at",
+        "completed_at",
+        "updated_at",
+    )
     list_select_related = ("user", "video")
     search_fields = ("user__email", "video__title")
 

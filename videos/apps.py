@@ -9,9 +9,13 @@ class VideosConfig(AppConfig):
         from rest_framework import serializers
 
         from accounts.registry import current_user_field_register, profile_input_register
+        from core.registry import purger_register
         from courses.registry import topic_content_field_register
         from videos.avatars import avatar_of, avatar_set
+        from videos.purge import watch_events_purge
         from videos.selectors.videos import topic_video
+
+        purger_register("watch events", watch_events_purge)
 
         topic_content_field_register(
             "video",
@@ -19,7 +23,7 @@ class VideosConfig(AppConfig):
                 read_only=True,
                 allow_null=True,
                 help_text="Video topics: {id, duration, content_type}; stream it from "
-                "/api/videos/{id}/stream/. Null otherwise.",
+                "/api/videos/{id}/stream/. Null otherwise (duration: null if unreadable).",
             ),
             topic_video,
         )

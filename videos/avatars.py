@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from accounts.auth_cache import user_contributions_forget_after_commit
+from core.files import file_public_url
 from videos.models import Image, UserAvatar
 
 
@@ -14,7 +15,8 @@ def avatar_of(user) -> dict | None:
     avatar = UserAvatar.objects.filter(user=user).select_related("image").first()
     if avatar is None:
         return None
-    return {"id": avatar.image_id, "url": avatar.image.file.url}
+    # No request here (the value is cached with the user): PUBLIC_BASE_URL makes it absolute.
+    return {"id": avatar.image_id, "url": file_public_url(avatar.image.file)}
 
 
 def avatar_set(*, user, value: int | None) -> None:

@@ -3,10 +3,11 @@
 MP4 and QuickTime (.mov) are ISO base media files: a `ftyp` box names the brand, and the
 `moov/mvhd` box holds the timescale and the duration. WebM is Matroska: an EBML header whose
 DocType is "webm", then `Segment/Info` with TimecodeScale and Duration. Anything else, and any
-file whose structure does not add up (a truncated upload, a box running past the end), is
-refused.
+file whose structure does not add up (a truncated upload, a box running past the end, a duration
+that is not a finite positive number of seconds), is refused.
 """
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -22,6 +23,10 @@ MKV_SEGMENT = 0x18538067
 MKV_INFO = 0x1549A966
 MKV_TIMECODE_SCALE = 0x2AD7B1
 MKV_DURATION = 0x4489
+# The largest payload read for a header value: a DocType is a few letters, a TimecodeScale at
+# most 8 bytes. A larger one is refused rather than read into memory.
+MAX_DOCTYPE_BYTES = 32
+MAX_UINT_BYTES = 8
 
 
 class InvalidVideo(Exception):
@@ -39,10 +44,15 @@ def probe(stream: BinaryIO, size: int) -> VideoInfo:
     head = stream.read(12)
     stream.seek(0)
     if len(head) >= 8 and head[4:8] == b"ftyp":
-        return _probe_iso(stream, size)
-    if len(head) >= 4 and int.from_bytes(head[:4], "big") == EBML_HEADER:
-        return _probe_webm(stream, size)
-    raise InvalidVideo("not an MP4, QuickTime or WebM file")
+        info = _probe_iso(stream, size)
+    elif len(head) >= 4 and int.from_bytes(head[:4], "big") == EBML_HEADER:
+        info = _probe_webm(stream, size)
+    else:
+        raise InvalidVideo("not an MP4, QuickTime or WebM file")
+    # NaN and infinity pass `> 0` checks (and PostgreSQL ranks NaN above every number).
+    if not (math.isfinite(info.duration) and info.duration > 0):
+        raise InvalidVideo(f"the duration {info.duration!r} is not a positive number")
+    return info
 
 
 # --- ISO base media (MP4, MOV) -------------------------------------------------------------------
@@ -162,6 +172,8 @@ def _probe_webm(stream: BinaryIO, size: int) -> VideoInfo:
         if element_id == EBML_HEADER:
             for child, child_start, child_end in _elements(stream, start, end):
                 if child == EBML_DOCTYPE:
+                    if child_end - child_start > MAX_DOCTYPE_BYTES:
+                        raise InvalidVideo("the EBML DocType is too long")
                     doc_type = _read(stream, child_start, child_end).rstrip(b"\x00")
         elif element_id == MKV_SEGMENT:
             duration = _segment_duration(stream, start, end)
@@ -179,12 +191,15 @@ def _segment_duration(stream: BinaryIO, start: int, end: int) -> float | None:
             continue
         scale, raw = 1_000_000, None
         for child, child_start, child_end in _elements(stream, info_start, info_end):
-            data = _read(stream, child_start, child_end)
+            length = child_end - child_start
             if child == MKV_TIMECODE_SCALE:
-                scale = int.from_bytes(data, "big")
-            elif child == MKV_DURATION and len(data) in (4, 8):
-                raw = struct.unpack(">f" if len(data) == 4 else ">d", data)[0]
-        if raw is None or raw <= 0:
+                if not 1 <= length <= MAX_UINT_BYTES:
+                    raise InvalidVideo("bad TimecodeScale")
+                scale = int.from_bytes(_read(stream, child_start, child_end), "big")
+            elif child == MKV_DURATION and length in (4, 8):
+                data = _read(stream, child_start, child_end)
+                raw = struct.unpack(">f" if length == 4 else ">d", data)[0]
+        if raw is None or not raw > 0 or not scale:
             return None
         return raw * scale / 1e9
     return None

@@ -8,6 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from core.models import TimeStampedModel
 from core.storage import protected_storage
 
+# No lecture runs longer than a day: a longer (or NaN, or infinite) duration in a file's header
+# is a broken or hostile file. Also bounds every position and span in the database, where NaN
+# compares greater than any number (so `<=` refuses it, `> 0` would not).
+MAX_DURATION_SECONDS = 24 * 60 * 60
+
 
 class Image(TimeStampedModel):
     """A re-encoded picture (avatar, thumbnail): metadata stripped, resized into a box."""
@@ -61,7 +66,10 @@ class Video(TimeStampedModel):
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
-            models.CheckConstraint(condition=Q(duration__gt=0), name="video_duration_positive")
+            models.CheckConstraint(
+                condition=Q(duration__gt=0, duration__lte=MAX_DURATION_SECONDS),
+                name="video_duration_finite_positive",
+            )
         ]
 
     def __str__(self) -> str:
@@ -92,11 +100,18 @@ class WatchEvent(models.Model):
         ordering = ("created_at", "id")
         indexes = [models.Index(fields=("video", "user", "created_at"))]
         constraints = [
-            models.CheckConstraint(condition=Q(position__gte=0), name="watch_position_positive"),
+            models.CheckConstraint(
+                condition=Q(position__gte=0, position__lte=MAX_DURATION_SECONDS),
+                name="watch_position_in_range",
+            ),
             models.CheckConstraint(
                 condition=Q(span_from__isnull=True, span_to__isnull=True)
-                | Q(span_from__gte=0, span_to__gt=F("span_from")),
-                name="watch_span_ordered",
+                | Q(
+                    span_from__gte=0,
+                    span_to__gt=F("span_from"),
+                    span_to__lte=MAX_DURATION_SECONDS,
+                ),
+                name="watch_span_ordered_in_range",
             ),
             models.CheckConstraint(
                 condition=Q(event_type__in=WatchEventType.values), name="watch_event_type_valid"
@@ -109,7 +124,8 @@ class WatchEvent(models.Model):
 
 class VideoProgress(models.Model):
     """Per (user, video): where to resume, and how much has really been watched — the union of
-    the watched spans, so skipping to the end counts for nothing."""
+    the watched spans, so skipping to the end counts for nothing — never more than the server
+    time spent watching allows (watch_budget_seconds)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_progress"
@@ -119,8 +135,20 @@ class VideoProgress(models.Model):
     watched_spans = models.JSONField(_("watched spans"), default=list)
     watched_seconds = models.FloatField(_("watched seconds"), default=0)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
-    last_event_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Bounds how much the next event may claim was watched.")
+    started_at = models.DateTimeField(
+        _("started watching at"),
+        null=True,
+        blank=True,
+        help_text=_("Server time of the viewer's first event."),
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    watch_budget_seconds = models.FloatField(
+        _("watch budget (s)"),
+        default=0,
+        help_text=_(
+            "The most that may count as watched: the allowance, plus the server time between "
+            "events (each gap up to VIDEO_WATCH_IDLE_SECONDS) at the fastest playback rate."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,7 +156,12 @@ class VideoProgress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("user", "video"), name="video_progress_user_video"),
             models.CheckConstraint(
-                condition=Q(watched_seconds__gte=0), name="video_progress_watched_positive"
+                condition=Q(watched_seconds__gte=0, watched_seconds__lte=F("watch_budget_seconds")),
+                name="video_progress_watched_within_budget",
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=0, position__lte=MAX_DURATION_SECONDS),
+                name="video_progress_position_in_range",
             ),
         ]
 

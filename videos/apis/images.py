@@ -12,6 +12,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.files import file_public_url
 from core.images import ImageUploadParser
 from core.openapi import error_response
 from core.parsers import JSONParser
@@ -34,9 +35,7 @@ class ImageOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, image: Image) -> str:
-        url = image.file.url  # already absolute from a storage such as S3
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
+        return file_public_url(image.file, self.context.get("request"))
 
 
 class ImageListCreateApi(ListAPIView):
@@ -69,6 +68,7 @@ class ImageListCreateApi(ListAPIView):
                 "pixels) or `validation_error` (no file, an empty file)."
             ),
             413: error_response("`file_too_large`: over IMAGE_MAX_UPLOAD_BYTES."),
+            429: error_response("`throttled`: THROTTLE_IMAGE_UPLOAD per user; see Retry-After."),
         },
     )
     def post(self, request):

@@ -1,5 +1,8 @@
 """Lecture videos: upload and manage (tutors, staff), stream and report watching (learners)."""
 
+import math
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -11,12 +14,13 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from core.openapi import error_response
 from core.parsers import JSONParser
-from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
+from core.protected_files import protected_file_response
+from core.serializers import MAX_ID, StrictCharField, StrictPrimaryKeyRelatedField
+from core.throttles import VideoUploadThrottle
 from courses.models import Topic
 from videos.models import Video, WatchEvent, WatchEventType
 from videos.selectors import videos as selectors
 from videos.services import videos as services
-from videos.streaming import stream_file
 
 VIDEO_ID = OpenApiParameter("video_id", int, OpenApiParameter.PATH)
 
@@ -27,7 +31,18 @@ class IsTutorOrStaff(BasePermission):
         return bool(user.is_authenticated and (user.is_staff or user.role == Role.TUTOR))
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A stored number rendered as null when it is NaN or infinite (a row written before such
+    values were refused): JSON cannot carry them, and one bad row must not fail a whole list."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return value if math.isfinite(value) else None
+
+
 class VideoSerializer(serializers.ModelSerializer):
+    duration = FiniteFloatField(read_only=True, allow_null=True, help_text="Seconds.")
+
     class Meta:
         model = Video
         fields = ("id", "title", "topic", "content_type", "size", "duration", "created_at")
@@ -42,7 +57,10 @@ class ProgressSerializer(serializers.Serializer):
     completed = serializers.SerializerMethodField()
 
     def get_percent(self, progress) -> float:
-        return round(min(100.0, 100 * progress.watched_seconds / progress.video.duration), 1)
+        duration = progress.video.duration
+        if not (math.isfinite(duration) and duration > 0):  # a row from before the check
+            return 0.0
+        return round(min(100.0, 100 * progress.watched_seconds / duration), 1)
 
     def get_completed(self, progress) -> bool:
         return progress.completed_at is not None
@@ -59,6 +77,7 @@ class WatchEventSerializer(serializers.ModelSerializer):
 
 class VideoListCreateApi(ListAPIView):
     permission_classes = (IsTutorOrStaff,)
+    throttle_classes = (VideoUploadThrottle,)  # uploads only; listing is not counted
     parser_classes = (MultiPartParser, JSONParser)
     serializer_class = VideoSerializer
     queryset = Video.objects.none()  # for the schema; the real one is the caller's
@@ -86,8 +105,12 @@ class VideoListCreateApi(ListAPIView):
         request={"multipart/form-data": UploadSerializer},
         responses={
             201: VideoSerializer,
-            400: error_response("`invalid_video` (not a complete video) or `validation_error`."),
+            400: error_response(
+                "`invalid_video` (not a complete video, or a duration that is not a number of "
+                "seconds up to a day) or `validation_error`."
+            ),
             413: error_response("`file_too_large`."),
+            429: error_response("`throttled`: THROTTLE_VIDEO_UPLOAD per user; see Retry-After."),
         },
     )
     def post(self, request):
@@ -160,7 +183,7 @@ class VideoStreamApi(APIView):
     )
     def get(self, request, video_id: int):
         video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
-        return stream_file(
+        return protected_file_response(
             fieldfile=video.file,
             size=video.size,
             content_type=video.content_type,
@@ -172,6 +195,22 @@ class VideoEventsApi(ListAPIView):
     permission_classes = (IsAuthenticated,)
     serializer_class = WatchEventSerializer
     queryset = WatchEvent.objects.none()  # for the schema
+
+    class FilterSerializer(serializers.Serializer):
+        # ASCII digits within a bigint: `²` passes str.isdigit() but int() refuses it, and int()
+        # would take other scripts' digits (Arabic-Indic ones, say) as look-alikes of ours.
+        user = serializers.RegexField(
+            r"^[0-9]{1,19}$",
+            required=False,
+            error_messages={"invalid": _("A user id.")},
+            help_text="One user's history.",
+        )
+
+        def validate_user(self, value: str) -> int:
+            user_id = int(value)
+            if not 1 <= user_id <= MAX_ID:
+                raise serializers.ValidationError(_("A user id."))
+            return user_id
 
     class InputSerializer(serializers.Serializer):
         def get_fields(self):
@@ -198,10 +237,9 @@ class VideoEventsApi(ListAPIView):
         video = selectors.video_get_for_editing(
             user=self.request.user, video_id=self.kwargs["video_id"]
         )
-        user_id = self.request.query_params.get("user")
-        if user_id is not None and not user_id.isdigit():
-            raise serializers.ValidationError({"user": ["A user id."]})
-        return selectors.watch_history(video=video, user_id=int(user_id) if user_id else None)
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.watch_history(video=video, user_id=filters.validated_data.get("user"))
 
     @extend_schema(
         operation_id="videos_events_list",

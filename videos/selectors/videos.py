@@ -1,5 +1,7 @@
 """Reads of the video domain, and who may watch what."""
 
+import math
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -49,4 +51,6 @@ def topic_video(topic) -> dict | None:
     if topic.type != "video":
         return None
     video = Video.objects.filter(topic=topic).values("id", "duration", "content_type").first()
+    if video is not None and not math.isfinite(video["duration"]):
+        video["duration"] = None  # a row from before durations were checked; JSON has no NaN
     return video

@@ -15,8 +15,8 @@ from core.exceptions import ApplicationError
 from courses.models import Topic, TopicType
 from courses.services.enrollments import topic_progress_record
 from videos.containers import InvalidVideo, probe
-from videos.models import Video, VideoProgress, WatchEvent, WatchEventType
-from videos.spans import spans_add, spans_total
+from videos.models import MAX_DURATION_SECONDS, Video, VideoProgress, WatchEvent, WatchEventType
+from videos.spans import spans_add_within, spans_total
 
 COMPLETION_SHARE = 0.9
 EXTENSIONS = {"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov"}
@@ -52,6 +52,11 @@ def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None =
         info = probe(file, file.size)
     except InvalidVideo:
         raise invalid_video(_("This is not a complete MP4, WebM or QuickTime video.")) from None
+    if info.duration > MAX_DURATION_SECONDS:
+        raise invalid_video(
+            _("Videos may be at most %(hours)d hours long.")
+            % {"hours": MAX_DURATION_SECONDS // 3600}
+        )
     _video_topic_check(topic=topic, owner=owner)
     file.seek(0)
     video = Video(
@@ -89,13 +94,22 @@ def video_delete(*, video: Video) -> None:
         transaction.on_commit(lambda: storage.delete(name))
 
 
-def _claimable_seconds(progress: VideoProgress, now) -> float:
-    """How much of a span the server believes: no more than the time since the last event at
-    the fastest playback rate (plus slack), so a client cannot claim a film in one request."""
+def _watch_budget_grow(progress: VideoProgress, now) -> None:
+    """The budget of watched time comes from the server's clock alone: the allowance once, at
+    the first event, then the time between consecutive events at the fastest playback rate,
+    each gap counting for at most VIDEO_WATCH_IDLE_SECONDS (a player left open overnight has not
+    been watched overnight). Its sum never exceeds (now - started_at) x rate + allowance, however
+    many events, tabs or parallel requests send it: a burst adds nothing, nor does any time the
+    client claims."""
     if progress.last_event_at is None:
-        return settings.VIDEO_FIRST_EVENT_SLACK_SECONDS
+        progress.started_at = now
+        progress.last_event_at = now
+        progress.watch_budget_seconds += settings.VIDEO_WATCH_ALLOWANCE_SECONDS
+        return
     elapsed = (now - progress.last_event_at).total_seconds()
-    return elapsed * settings.VIDEO_MAX_PLAYBACK_RATE + settings.VIDEO_EVENT_SLACK_SECONDS
+    watching = min(max(elapsed, 0.0), settings.VIDEO_WATCH_IDLE_SECONDS)
+    progress.watch_budget_seconds += watching * settings.VIDEO_MAX_PLAYBACK_RATE
+    progress.last_event_at = max(progress.last_event_at, now)
 
 
 def watch_event_record(
@@ -119,11 +133,11 @@ def watch_event_record(
         errors["event_type"] = [_("Unknown event type.")]
     if errors:
         raise ValidationError(errors)
-    now = timezone.now()
     with transaction.atomic():
         progress, _created = VideoProgress.objects.select_for_update().get_or_create(
             user=user, video=video
         )
+        now = timezone.now()  # read under the row lock: concurrent events see ordered clocks
         progress.video = video  # already loaded: spares the serializer a query
         WatchEvent.objects.create(
             user=user,
@@ -133,13 +147,17 @@ def watch_event_record(
             span_from=span_from,
             span_to=span_to,
         )
+        _watch_budget_grow(progress, now)
         if span_from is not None:
-            believed_to = min(span_to, span_from + _claimable_seconds(progress, now))
-            if believed_to > span_from:
-                progress.watched_spans = spans_add(progress.watched_spans, (span_from, believed_to))
-                progress.watched_seconds = spans_total(progress.watched_spans)
+            room = progress.watch_budget_seconds - progress.watched_seconds
+            progress.watched_spans = spans_add_within(
+                progress.watched_spans, (span_from, span_to), new_seconds=room
+            )
+            # Float sums may land a hair above the budget; the database holds it to the budget.
+            progress.watched_seconds = min(
+                spans_total(progress.watched_spans), progress.watch_budget_seconds
+            )
         progress.position = 0.0 if event_type == WatchEventType.ENDED else position
-        progress.last_event_at = now
         newly_completed = (
             progress.completed_at is None
             and progress.watched_seconds >= COMPLETION_SHARE * video.duration

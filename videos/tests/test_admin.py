@@ -25,13 +25,17 @@ def video():
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["image", "video", "videoprogress", "watchevent"])
 def test_every_videos_admin_page_opens(admin_client, video, page):
-    VideoProgress.objects.create(user=UserFactory(), video=video, watched_seconds=2)
+    VideoProgress.objects.create(
+        user=UserFactory(), video=video, watched_seconds=2, watch_budget_seconds=5
+    )
     assert admin_client.get(f"/admin/videos/{page}/").status_code == 200
 
 
 @pytest.mark.django_db
 def test_progress_cannot_be_edited_in_the_admin(admin_client, video):
-    progress = VideoProgress.objects.create(user=UserFactory(), video=video, watched_seconds=2)
+    progress = VideoProgress.objects.create(
+        user=UserFactory(), video=video, watched_seconds=2, watch_budget_seconds=5
+    )
     response = admin_client.post(
         f"/admin/videos/videoprogress/{progress.pk}/change/", {"watched_seconds": 4}
     )

@@ -22,7 +22,8 @@ class TestAvatar:
         image = ImageFactory(owner=user)
         response = me.patch("/api/users/me/", {"avatar": image.pk})
         assert response.status_code == 200
-        assert response.json()["avatar"] == {"id": image.pk, "url": image.file.url}
+        url = f"http://testserver/media/{image.file.name}"  # absolute, on PUBLIC_BASE_URL
+        assert response.json()["avatar"] == {"id": image.pk, "url": url}
         assert me.get("/api/users/me/").json()["avatar"]["id"] == image.pk
         assert UserAvatar.objects.get(user=user).image == image
 
