@@ -18,6 +18,7 @@ SCRIPTS = (
     "auth_throughput.py",
     "votes.py",
     "stream.py",
+    "course_tree.py",
     "checkout.py",
     "edge.py",
 )

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CustomUser
+from core.files import PublicFileUrlField
 from courses.models import (
     Category,
     Choice,
@@ -33,6 +34,7 @@ class TutorSerializer(serializers.ModelSerializer):
 class CourseListItemSerializer(serializers.ModelSerializer):
     category = CategorySerializer(read_only=True, allow_null=True)
     tutor = TutorSerializer(read_only=True)
+    thumbnail = PublicFileUrlField()
     lecture_count = serializers.IntegerField(read_only=True)
     topic_count = serializers.IntegerField(read_only=True)
 
@@ -74,6 +76,7 @@ class LectureOutlineSerializer(serializers.ModelSerializer):
 class CourseDetailSerializer(serializers.ModelSerializer):
     category = CategorySerializer(read_only=True, allow_null=True)
     tutor = TutorSerializer(read_only=True)
+    thumbnail = PublicFileUrlField()
     lectures = LectureOutlineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -119,6 +122,62 @@ class CurriculumSerializer(serializers.ModelSerializer):
         return CurriculumCourseSerializer([link.course for link in links], many=True).data
 
 
+class ChoiceEditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Choice
+        fields = ("id", "text", "is_correct")
+        read_only_fields = fields
+
+
+class QuestionEditSerializer(serializers.ModelSerializer):
+    choices = ChoiceEditSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Question
+        fields = ("id", "prompt", "explanation", "choices")
+        read_only_fields = fields
+
+
+class TopicEditSerializer(serializers.ModelSerializer):
+    questions = QuestionEditSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Topic
+        fields = ("id", "title", "type", "is_preview", "body", "questions")
+        read_only_fields = fields
+
+
+class LectureEditSerializer(serializers.ModelSerializer):
+    topics = TopicEditSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Lecture
+        fields = ("id", "title", "topics")
+        read_only_fields = fields
+
+
+class CourseEditSerializer(serializers.ModelSerializer):
+    """The course as its tutor edits it, answers included: exactly the body PUT accepts (less
+    the staff-only `tutor`), so it can be changed and sent back as it is."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    lectures = LectureEditSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Course
+        fields = (
+            "title",
+            "short_description",
+            "description",
+            "category",
+            "skill_level",
+            "price",
+            "is_published",
+            "lectures",
+        )
+        read_only_fields = fields
+
+
 class ChoiceForLearnerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Choice
@@ -154,6 +213,7 @@ class TopicContentSerializer(serializers.ModelSerializer):
 class CourseSummarySerializer(serializers.ModelSerializer):
     category = CategorySerializer(read_only=True, allow_null=True)
     tutor = TutorSerializer(read_only=True)
+    thumbnail = PublicFileUrlField()
 
     class Meta:
         model = Course

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from courses.apis import catalogue, learning
+from courses.apis import catalogue, learning, submission_files
 
 urlpatterns = [
     path("curriculums/", catalogue.CurriculumListCreateApi.as_view(), name="curriculums"),
@@ -11,6 +11,7 @@ urlpatterns = [
     ),
     path("courses/", catalogue.CourseListCreateApi.as_view(), name="courses"),
     path("courses/<int:course_id>/", catalogue.CourseDetailApi.as_view(), name="course-detail"),
+    path("courses/<int:course_id>/edit/", catalogue.CourseEditApi.as_view(), name="course-edit"),
     path(
         "courses/<int:course_id>/thumbnail/",
         catalogue.CourseThumbnailApi.as_view(),
@@ -31,6 +32,11 @@ urlpatterns = [
         "submissions/<int:submission_id>/",
         learning.SubmissionGradeApi.as_view(),
         name="submission-grade",
+    ),
+    path(
+        "submissions/<int:submission_id>/file/",
+        submission_files.SubmissionFileApi.as_view(),
+        name="submission-file",
     ),
     path("me/enrollments/", catalogue.MyEnrollmentsApi.as_view(), name="my-enrollments"),
 ]

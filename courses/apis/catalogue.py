@@ -11,15 +11,17 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, I
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import CustomUser, Role
+from accounts.models import Role
 from core.images import ImageUploadParser
 from core.openapi import error_response
-from core.serializers import MAX_ID, StrictCharField, StrictPrimaryKeyRelatedField
-from courses.models import Category, Course, Curriculum, Enrollment, SkillLevel, TopicType
+from core.serializers import MAX_ID, StrictCharField
+from courses.apis.access import NOT_AUTHENTICATED, NOT_ENTITLED, topic_for_caller
+from courses.apis.course_tree import TREE_INVALID, CourseInput
+from courses.models import Course, Curriculum, Enrollment, SkillLevel, TopicType
 from courses.selectors import catalogue as selectors
-from courses.selectors.enrollments import topic_for_study
 from courses.serializers import (
     CourseDetailSerializer,
+    CourseEditSerializer,
     CourseListItemSerializer,
     CurriculumSerializer,
     EnrollmentSerializer,
@@ -57,58 +59,6 @@ class OwnerOrStaff(BasePermission):
 
 
 # --- Input ---------------------------------------------------------------------------------------
-
-
-class ChoiceInput(serializers.Serializer):
-    id = serializers.IntegerField(required=False, min_value=1)
-    text = StrictCharField(max_length=500)
-    is_correct = serializers.BooleanField(default=False)
-
-
-class QuestionInput(serializers.Serializer):
-    id = serializers.IntegerField(required=False, min_value=1)
-    prompt = StrictCharField(max_length=5000)
-    explanation = StrictCharField(max_length=5000, required=False, allow_blank=True)
-    choices = ChoiceInput(many=True, max_length=10)
-
-
-class TopicInput(serializers.Serializer):
-    id = serializers.IntegerField(required=False, min_value=1)
-    title = StrictCharField(max_length=200)
-    type = serializers.ChoiceField(choices=TopicType.choices)
-    is_preview = serializers.BooleanField(default=False)
-    body = StrictCharField(max_length=100000, required=False, allow_blank=True)
-    questions = QuestionInput(many=True, required=False, max_length=100)
-
-
-class LectureInput(serializers.Serializer):
-    id = serializers.IntegerField(required=False, min_value=1)
-    title = StrictCharField(max_length=200)
-    topics = TopicInput(many=True, required=False, max_length=200)
-
-
-class CourseInput(serializers.Serializer):
-    title = StrictCharField(max_length=200)
-    short_description = StrictCharField(max_length=300, required=False, allow_blank=True)
-    description = StrictCharField(max_length=20000, required=False, allow_blank=True)
-    category = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
-    )
-    skill_level = serializers.ChoiceField(choices=SkillLevel.choices, required=False)
-    price = serializers.IntegerField(min_value=0, max_value=100_000_000, required=False)
-    is_published = serializers.BooleanField(required=False)
-    tutor = StrictPrimaryKeyRelatedField(
-        queryset=CustomUser.objects.filter(role=Role.TUTOR, is_active=True),
-        required=False,
-        help_text="Staff only: whose course it is (default: the caller).",
-    )
-    lectures = LectureInput(
-        many=True,
-        required=False,
-        max_length=200,
-        help_text="The whole tree: items with `id` are kept and updated, others created, "
-        "the rest deleted.",
-    )
 
 
 class CurriculumInput(serializers.Serializer):
@@ -172,7 +122,9 @@ class CourseListCreateApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        operation_id="courses_create", request=CourseInput, responses={201: CourseDetailSerializer}
+        operation_id="courses_create",
+        request=CourseInput,
+        responses={201: CourseDetailSerializer, 400: error_response(TREE_INVALID)},
     )
     def post(self, request):
         serializer = CourseInput(data=request.data)
@@ -197,6 +149,7 @@ class CourseDetailApi(APIView):
         responses={200: CourseDetailSerializer},
     )
     def get(self, request, course_id: int):
+        """The public outline: the course and its tree of lectures and topics."""
         return Response(_course_detail(request, self._course(request, course_id)))
 
     def _save(self, request, course_id: int, *, partial: bool) -> Response:
@@ -215,7 +168,7 @@ class CourseDetailApi(APIView):
         operation_id="courses_replace",
         parameters=[COURSE_ID],
         request=CourseInput,
-        responses={200: CourseDetailSerializer},
+        responses={200: CourseDetailSerializer, 400: error_response(TREE_INVALID)},
     )
     def put(self, request, course_id: int):
         return self._save(request, course_id, partial=False)
@@ -224,7 +177,7 @@ class CourseDetailApi(APIView):
         operation_id="courses_update",
         parameters=[COURSE_ID],
         request=CourseInput(partial=True),
-        responses={200: CourseDetailSerializer},
+        responses={200: CourseDetailSerializer, 400: error_response(TREE_INVALID)},
     )
     def patch(self, request, course_id: int):
         return self._save(request, course_id, partial=True)
@@ -240,6 +193,31 @@ class CourseDetailApi(APIView):
     def delete(self, request, course_id: int):
         services.course_delete(course=self._course(request, course_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CourseEditApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="courses_edit_retrieve",
+        parameters=[COURSE_ID],
+        responses={
+            200: CourseEditSerializer,
+            403: error_response(
+                "`permission_denied`: only the course's tutor and staff edit the course."
+            ),
+        },
+    )
+    def get(self, request, course_id: int):
+        """The editing view (like WordPress's `context=edit`): the whole tree with the bodies and
+        the answers (`is_correct`, `explanation`), in the shape PUT accepts, so an editor loads
+        it, changes it and sends it back."""
+        course = selectors.course_tree_for_editing(user=request.user, course_id=course_id)
+        if not selectors.user_can_edit_course(request.user, course):
+            self.permission_denied(
+                request, message=_("Only the course's tutor or staff can edit this course.")
+            )
+        return Response(CourseEditSerializer(course).data)
 
 
 class CourseThumbnailApi(APIView):
@@ -380,11 +358,12 @@ class TopicStudyApi(APIView):
         parameters=[TOPIC_ID],
         responses={
             200: TopicContentSerializer,
-            403: error_response("`not_entitled`: enrol in the course first."),
+            401: error_response(f"{NOT_AUTHENTICATED} A preview topic needs none."),
+            403: error_response(NOT_ENTITLED),
         },
     )
     def get(self, request, topic_id: int):
-        topic = topic_for_study(user=request.user, topic_id=topic_id)
+        topic = topic_for_caller(request, topic_id)
         topic.question_list = (
             selectors.topic_questions(topic=topic) if topic.type == TopicType.QUIZ else []
         )

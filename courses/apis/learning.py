@@ -5,7 +5,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,9 @@ from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import error_response
 from core.parsers import JSONParser
 from core.serializers import StrictCharField
-from courses.models import Submission
+from courses.apis.access import topic_for_caller
+from courses.apis.submission_files import SubmissionFileUrlField
+from courses.models import QuizAttempt, Submission
 from courses.selectors import learning as selectors
 from courses.selectors.enrollments import topic_for_study
 from courses.services import learning as services
@@ -30,6 +32,7 @@ ALL_SUBMISSIONS = OpenApiParameter(
     description="`1`: every learner's submissions of the topic (the course's tutor and staff).",
 )
 NOT_ENTITLED = "`not_entitled`: enrol in the course first."
+UNTIL_REVEALED = "null until the key is revealed (`key_revealed`)."
 POSITIVE_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
@@ -76,8 +79,10 @@ class QuizAnswerResultSerializer(serializers.Serializer):
     question = serializers.IntegerField()
     choice = serializers.IntegerField(help_text="The choice sent.")
     correct = serializers.BooleanField()
-    correct_choices = serializers.ListField(child=serializers.IntegerField())
-    explanation = serializers.CharField()
+    correct_choices = serializers.ListField(
+        child=serializers.IntegerField(), allow_null=True, help_text=UNTIL_REVEALED
+    )
+    explanation = serializers.CharField(allow_null=True, help_text=UNTIL_REVEALED)
 
 
 class QuizAttemptOutputSerializer(serializers.Serializer):
@@ -91,8 +96,16 @@ class QuizAttemptOutputSerializer(serializers.Serializer):
     total = serializers.IntegerField(source="attempt.total")
     passed = serializers.BooleanField(source="attempt.passed")
     pass_percent = serializers.IntegerField()
-    attempts_left = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
-    results = QuizAnswerResultSerializer(many=True, help_text="One per question, in order.")
+    attempts_left = serializers.IntegerField(
+        allow_null=True, help_text="After this attempt; null: unlimited."
+    )
+    key_revealed = serializers.BooleanField(
+        help_text="Whether `correct_choices` and `explanation` are shown: once the learner passed "
+        "the quiz or used the last attempt."
+    )
+    results = QuizAnswerResultSerializer(
+        many=True, help_text="One per question answered, in the quiz's current order."
+    )
     created_at = serializers.DateTimeField(source="attempt.created_at")
 
 
@@ -103,6 +116,7 @@ class SubmitterSerializer(serializers.Serializer):
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):
     user = SubmitterSerializer(read_only=True)
+    file = SubmissionFileUrlField(help_text="GET it (owner, tutor, staff); null without a file.")
 
     class Meta:
         model = Submission
@@ -122,9 +136,36 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class QuizAttemptCreateApi(APIView):
+class QuizAttemptCreateApi(GenericAPIView):
+    """The caller's attempts at a quiz: take one (POST) or review them (GET)."""
+
+    queryset = QuizAttempt.objects.none()  # for the schema
+
     class InputSerializer(serializers.Serializer):
         answers = QuizAnswersField()
+
+    serializer_class = InputSerializer  # what OPTIONS describes
+
+    @extend_schema(
+        operation_id="topics_quiz_attempts_list",
+        parameters=[TOPIC_ID],
+        responses={
+            200: QuizAttemptOutputSerializer(many=True),
+            400: error_response("`not_a_quiz`."),
+            403: error_response(NOT_ENTITLED),
+        },
+    )
+    def get(self, request, topic_id: int):
+        """The caller's own attempts, the latest first, each judged against the quiz as it is
+        now; the correct choices and explanations once the caller passed or has no attempt left."""
+        topic = topic_for_caller(request, topic_id)
+        attempts = self.paginate_queryset(
+            selectors.quiz_attempt_list(user=request.user, topic=topic)
+        )
+        reviewed = selectors.quiz_attempts_reviewed(
+            user=request.user, topic=topic, attempts=attempts
+        )
+        return self.get_paginated_response(QuizAttemptOutputSerializer(reviewed, many=True).data)
 
     @extend_schema(
         operation_id="topics_quiz_attempts_create",
@@ -145,7 +186,7 @@ class QuizAttemptCreateApi(APIView):
     )
     @idempotent
     def post(self, request, topic_id: int):
-        topic = topic_for_study(user=request.user, topic_id=topic_id)
+        topic = topic_for_caller(request, topic_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         graded = services.quiz_attempt_create(

@@ -1,11 +1,15 @@
-"""Reads for quizzes and assignments: questions to grade against, submissions and who may grade."""
+"""Reads for quizzes and assignments: questions to grade against, a learner's attempts as they
+may review them, submissions and who may grade."""
 
-from django.db.models import Max, Prefetch, QuerySet
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from core.exceptions import ApplicationError
-from courses.models import Choice, Course, Question, QuizAttempt, Submission, Topic
+from courses.models import Choice, Course, Question, QuizAttempt, Submission, Topic, TopicType
 
 
 def quiz_questions(*, topic: Topic) -> list[Question]:
@@ -17,10 +21,103 @@ def quiz_questions(*, topic: Topic) -> list[Question]:
     )
 
 
-def quiz_attempt_last_number(*, user, topic: Topic) -> int:
-    """The highest attempt number the user has used on this quiz (0 before the first)."""
-    result = QuizAttempt.objects.filter(user=user, topic=topic).aggregate(last=Max("number"))
-    return result["last"] or 0
+@dataclass(frozen=True)
+class QuizStanding:
+    last_number: int  # the highest attempt number used (0 before the first)
+    passed: bool  # any attempt passed
+
+
+def quiz_standing(*, user, topic: Topic) -> QuizStanding:
+    """Where the user stands on this quiz (one query)."""
+    result = QuizAttempt.objects.filter(user=user, topic=topic).aggregate(
+        last=Max("number"), passes=Count("pk", filter=Q(passed=True))
+    )
+    return QuizStanding(last_number=result["last"] or 0, passed=bool(result["passes"]))
+
+
+def quiz_key_revealed(*, passed: bool, attempts_used: int, limit: int) -> bool:
+    """Which choices were right, and why, is shown once the learner passed or has no attempt
+    left (limit 0: unlimited), like Moodle's "after the quiz is closed" review option. Before
+    that each answer is only marked right or wrong, so the next attempt cannot copy the key."""
+    return passed or bool(limit and attempts_used >= limit)
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    question: int
+    choice: int
+    correct: bool
+    correct_choices: list[int] | None  # None until the key is revealed
+    explanation: str | None
+
+
+@dataclass(frozen=True)
+class GradedAttempt:
+    attempt: QuizAttempt
+    results: list[AnswerResult]
+    attempts_left: int | None  # after this attempt; None: unlimited
+    pass_percent: int
+    key_revealed: bool
+
+
+def quiz_answer_results(
+    *, questions: list[Question], answers: dict[int, int], reveal: bool
+) -> list[AnswerResult]:
+    """One result per answered question, in the quiz's order: right or wrong always, the correct
+    choices and the explanation only when `reveal`."""
+    results = []
+    for question in questions:
+        if question.pk not in answers:
+            continue  # added to the quiz after the attempt
+        correct_choices = [choice.pk for choice in question.choices.all() if choice.is_correct]
+        results.append(
+            AnswerResult(
+                question=question.pk,
+                choice=answers[question.pk],
+                correct=answers[question.pk] in correct_choices,
+                correct_choices=correct_choices if reveal else None,
+                explanation=question.explanation if reveal else None,
+            )
+        )
+    return results
+
+
+def not_a_quiz() -> ApplicationError:
+    return ApplicationError("not_a_quiz", _("This topic is not a quiz."))
+
+
+def quiz_attempt_list(*, user, topic: Topic) -> QuerySet[QuizAttempt]:
+    """The user's own attempts at the quiz, the latest first."""
+    if topic.type != TopicType.QUIZ:
+        raise not_a_quiz()
+    return QuizAttempt.objects.filter(user=user, topic=topic).order_by("-number")
+
+
+def quiz_attempts_reviewed(
+    *, user, topic: Topic, attempts: list[QuizAttempt]
+) -> list[GradedAttempt]:
+    """`attempts` as their learner may review them now, judged against the quiz's current
+    questions (three queries, whatever the number of attempts)."""
+    questions = quiz_questions(topic=topic)
+    standing = quiz_standing(user=user, topic=topic)
+    limit = settings.QUIZ_MAX_ATTEMPTS
+    reveal = quiz_key_revealed(
+        passed=standing.passed, attempts_used=standing.last_number, limit=limit
+    )
+    return [
+        GradedAttempt(
+            attempt=attempt,
+            results=quiz_answer_results(
+                questions=questions,
+                answers={int(question): choice for question, choice in attempt.answers.items()},
+                reveal=reveal,
+            ),
+            attempts_left=max(limit - attempt.number, 0) if limit else None,
+            pass_percent=settings.QUIZ_PASS_PERCENT,
+            key_revealed=reveal,
+        )
+        for attempt in attempts
+    ]
 
 
 def user_can_grade(user, course: Course) -> bool:

@@ -7,7 +7,6 @@ SUBMISSION_ALLOWED_EXTENSIONS.
 import json
 import posixpath
 import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +20,15 @@ from rest_framework import status
 
 from core.exceptions import ApplicationError
 from courses.models import QuizAttempt, Submission, SubmissionStatus, Topic, TopicType
-from courses.selectors.learning import quiz_attempt_last_number, quiz_questions, user_can_grade
+from courses.selectors.learning import (
+    GradedAttempt,
+    not_a_quiz,
+    quiz_answer_results,
+    quiz_key_revealed,
+    quiz_questions,
+    quiz_standing,
+    user_can_grade,
+)
 from courses.services.enrollments import topic_progress_record
 
 # Leading bytes of each binary type: a renamed .exe is refused whatever its name says.
@@ -58,23 +65,6 @@ def submission_allowed_extensions() -> list[str]:
 
 
 # --- Quiz attempts -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerResult:
-    question: int
-    choice: int
-    correct: bool
-    correct_choices: list[int]
-    explanation: str
-
-
-@dataclass(frozen=True)
-class GradedAttempt:
-    attempt: QuizAttempt
-    results: list[AnswerResult]
-    attempts_left: int | None  # None: unlimited
-    pass_percent: int
 
 
 def attempts_exhausted() -> ApplicationError:
@@ -128,33 +118,25 @@ def _attempt_store(*, user, topic: Topic, number: int, limit: int, **fields) -> 
 
 def quiz_attempt_create(*, user, topic: Topic, answers: dict[int, int]) -> GradedAttempt:
     """Grade `answers` (question id → choice id) against the stored correct choices and store the
-    attempt; a pass (score >= QUIZ_PASS_PERCENT) completes the topic."""
+    attempt; a pass (score >= QUIZ_PASS_PERCENT) completes the topic. The result marks each answer
+    right or wrong; the correct choices and explanations come only once the learner passed or
+    used the last attempt (selectors.learning.quiz_key_revealed)."""
     if topic.type != TopicType.QUIZ:
-        raise ApplicationError("not_a_quiz", _("This topic is not a quiz."))
+        raise not_a_quiz()
     questions = quiz_questions(topic=topic)
     if not questions:
         raise ApplicationError(
             "quiz_empty", _("This quiz has no questions yet."), status.HTTP_409_CONFLICT
         )
     limit = quiz_max_attempts()
-    number = quiz_attempt_last_number(user=user, topic=topic) + 1
+    standing = quiz_standing(user=user, topic=topic)
+    number = standing.last_number + 1
     if limit and number > limit:
         raise attempts_exhausted()
     _answers_check(questions=questions, answers=answers)
 
-    results = []
-    for question in questions:
-        correct_choices = [choice.pk for choice in question.choices.all() if choice.is_correct]
-        results.append(
-            AnswerResult(
-                question=question.pk,
-                choice=answers[question.pk],
-                correct=answers[question.pk] in correct_choices,
-                correct_choices=correct_choices,
-                explanation=question.explanation,
-            )
-        )
-    correct = sum(result.correct for result in results)
+    graded = quiz_answer_results(questions=questions, answers=answers, reveal=False)
+    correct = sum(result.correct for result in graded)
     pass_percent = quiz_pass_percent()
     passed = 100 * correct >= pass_percent * len(questions)  # exact: no rounding at the border
 
@@ -164,18 +146,23 @@ def quiz_attempt_create(*, user, topic: Topic, answers: dict[int, int]) -> Grade
             topic=topic,
             number=number,
             limit=limit,
-            answers={str(r.question): r.choice for r in results},
+            answers={str(r.question): r.choice for r in graded},
             correct=correct,
             total=len(questions),
             passed=passed,
         )
         if passed:
             topic_progress_record(user=user, topic=topic, completed=True)
+    # The number actually stored decides: a concurrent attempt may have taken the one expected.
+    reveal = quiz_key_revealed(
+        passed=passed or standing.passed, attempts_used=attempt.number, limit=limit
+    )
     return GradedAttempt(
         attempt=attempt,
-        results=results,
+        results=quiz_answer_results(questions=questions, answers=answers, reveal=reveal),
         attempts_left=max(limit - attempt.number, 0) if limit else None,
         pass_percent=pass_percent,
+        key_revealed=reveal,
     )
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -39,6 +38,7 @@ ATTEMPT_KEYS = {
     "passed",
     "pass_percent",
     "attempts_left",
+    "key_revealed",
     "results",
     "created_at",
 }
@@ -59,13 +59,27 @@ SUBMISSION_KEYS = {
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
+def _media_in_tmp(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Assignment files live in the protected storage (outside MEDIA_ROOT): a fresh root per test.
+    for attribute in ("base_location", "location"):
+        monkeypatch.setattr(submission_storage(), attribute, str(tmp_path / "protected"))
+
+
+def submission_storage():
+    return Submission._meta.get_field("file").storage
 
 
 def stored_files(settings) -> list[str]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Every stored file, public or protected: only an accepted submission leaves one."""
+    roots = [Path(settings.MEDIA_ROOT), Path(submission_storage().location)]
+    return sorted(
+        str(p.relative_to(root))
+        for root in roots
+        if root.exists()
+        for p in root.rglob("*")
+        if p.is_file()
+    )
 
 
 def enrol(user, topic):
@@ -537,14 +551,15 @@ class TestSubmit:
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["text"] == ""
-        assert body["file"].startswith("http://testserver/media/submissions/")
-        assert body["file"].endswith(
+        submission = Submission.objects.get()
+        assert body["file"] == f"http://testserver/api/submissions/{submission.pk}/file/"
+        assert submission.file.name.endswith(
             "/" + name.rsplit(".", 1)[0] + "." + name.rsplit(".", 1)[1].lower()
         )
-        submission = Submission.objects.get()
-        with default_storage.open(submission.file.name) as stored:
+        with submission_storage().open(submission.file.name) as stored:
             assert stored.read() == GOOD_FILES[name]
         assert stored_files(settings) == [submission.file.name]
+        assert not (Path(settings.MEDIA_ROOT) / submission.file.name).exists()
         assert completed(user, assignment)
 
     def test_text_and_file_together_are_stored(self, auth_client, assignment):
@@ -575,7 +590,7 @@ class TestSubmit:
         assert (again.json()["text"], again.json()["file"]) == ("v2", None)
         submission = Submission.objects.get()
         assert (submission.text, submission.file.name) == ("v2", "")
-        assert not default_storage.exists(old_file)
+        assert not submission_storage().exists(old_file)
         assert stored_files(settings) == []
 
     def test_resubmission_after_grading_is_409_already_graded_and_changes_nothing(

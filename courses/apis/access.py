@@ -1,0 +1,25 @@
+"""How the courses endpoints answer a caller who may not study a topic."""
+
+from rest_framework.exceptions import NotAuthenticated
+
+from core.exceptions import ApplicationError
+from courses.models import Topic
+from courses.selectors.enrollments import topic_for_study
+
+NOT_AUTHENTICATED = (
+    "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`): log in, "
+    "then enrol."
+)
+NOT_ENTITLED = "`not_entitled`: signed in, but not enrolled; enrol in the course first."
+
+
+def topic_for_caller(request, topic_id: int) -> Topic:
+    """`topic_for_study` for this request. A caller without credentials who would need them is
+    asked to log in, 401 `not_authenticated` (the view adds WWW-Authenticate), as DRF answers
+    wherever a login is needed; a signed-in caller who is not entitled gets 403 `not_entitled`."""
+    try:
+        return topic_for_study(user=request.user, topic_id=topic_id)
+    except ApplicationError as error:
+        if error.code == "not_entitled" and not request.user.is_authenticated:
+            raise NotAuthenticated() from None
+        raise
