@@ -50,7 +50,10 @@ def _voters(count: int) -> tuple[list, int]:
     )
     unusable = make_password(None)  # one unusable value serves every voter: no login needed
     missing = [
-        CustomUser(email=f"{name}@example.com", username=name, password=unusable)
+        # bulk_create skips save(): the (ASCII, lowercase) canonical key is given as is.
+        CustomUser(
+            email=f"{name}@example.com", username=name, username_canonical=name, password=unusable
+        )
         for name in names
         if name not in existing
     ]

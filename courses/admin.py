@@ -15,7 +15,7 @@ from courses.models import (
     Submission,
     Topic,
 )
-from courses.services.enrollments import enrollment_revoke
+from courses.services.enrollments import enrollments_revoke_selected
 
 
 @admin.register(Category)
@@ -104,9 +104,18 @@ class CurriculumAdmin(admin.ModelAdmin):
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(admin.ModelAdmin):
-    """Adding an enrollment here is how staff grant a course."""
+    """Adding an enrollment here is how staff grant a course: a grant of its own, next to any
+    purchase, so a later refund does not take it away (and revoking it leaves the purchase)."""
 
-    list_display = ("user", "course", "source", "starts_at", "expires_at", "revoked_at")
+    list_display = (
+        "user",
+        "course",
+        "source",
+        "reference",
+        "starts_at",
+        "expires_at",
+        "revoked_at",
+    )
     list_filter = ("source", ("revoked_at", admin.EmptyFieldListFilter))
     list_select_related = ("user", "course")
     search_fields = ("user__email", "course__title", "reference")
@@ -115,9 +124,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected enrollments now"))
     def revoke(self, request, queryset):
-        revoked = sum(
-            enrollment_revoke(user=e.user, course=e.course) for e in queryset.select_related()
-        )
+        revoked = enrollments_revoke_selected(enrollment_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, _("%d enrollments revoked.") % revoked, messages.SUCCESS)
 
 

@@ -1,5 +1,9 @@
 """Demo catalogue (loaded by `manage.py seed_demo` after the demo accounts): two courses with a
-free preview topic each, a curriculum bundling them, and student1 enrolled in the first."""
+free preview topic each, a curriculum bundling them, and student1 enrolled in the first.
+
+Prices fit the default ORDER_MAX_TOTAL (50,000 KRW), so each product, the bundle included, can be
+bought with the default settings.
+"""
 
 from accounts.models import CustomUser
 from courses.models import Category, Course, Curriculum, EnrollmentSource
@@ -8,6 +12,10 @@ from courses.services.enrollments import enrollment_grant
 
 PYTHON_TITLE = "Python for the web"
 DJANGO_TITLE = "Django REST in practice"
+CURRICULUM_TITLE = "Backend track"
+PYTHON_PRICE, DJANGO_PRICE, CURRICULUM_PRICE = 20000, 30000, 40000
+# The demo's own source of student1's grant: seeding again finds it instead of adding one.
+DEMO_REFERENCE = "demo"
 
 
 def _course_tree(subject: str) -> list[dict]:
@@ -46,7 +54,8 @@ def load(*, stdout, style) -> None:
         slug="programming", defaults={"name": "Programming"}
     )
     courses = []
-    for title, subject, price in ((PYTHON_TITLE, "Python", 30000), (DJANGO_TITLE, "Django", 45000)):
+    products = ((PYTHON_TITLE, "Python", PYTHON_PRICE), (DJANGO_TITLE, "Django", DJANGO_PRICE))
+    for title, subject, price in products:
         course = Course.objects.filter(title=title).first() or course_save(
             tutor=tutor,
             data={
@@ -59,15 +68,22 @@ def load(*, stdout, style) -> None:
             },
         )
         courses.append(course)
-    if not Curriculum.objects.filter(title="Backend track").exists():
+    if not Curriculum.objects.filter(title=CURRICULUM_TITLE).exists():
         curriculum_save(
             tutor=tutor,
-            data={"title": "Backend track", "price": 60000, "is_published": True},
+            data={"title": CURRICULUM_TITLE, "price": CURRICULUM_PRICE, "is_published": True},
             courses=courses,
         )
     student = CustomUser.objects.get(email="student1@example.com")
-    if not student.enrollments.filter(course=courses[0]).exists():
-        enrollment_grant(user=student, course=courses[0], source=EnrollmentSource.GRANT)
+    if not student.enrollments.filter(course=courses[0], reference=DEMO_REFERENCE).exists():
+        enrollment_grant(
+            user=student,
+            course=courses[0],
+            source=EnrollmentSource.GRANT,
+            reference=DEMO_REFERENCE,
+        )
     stdout.write(
-        style.SUCCESS(f"Demo courses: {PYTHON_TITLE}, {DJANGO_TITLE}; curriculum Backend track")
+        style.SUCCESS(
+            f"Demo courses: {PYTHON_TITLE}, {DJANGO_TITLE}; curriculum {CURRICULUM_TITLE}"
+        )
     )

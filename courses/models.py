@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+from core.storage import protected_storage
 
 
 class SkillLevel(models.TextChoices):
@@ -190,7 +191,12 @@ class EnrollmentSource(models.TextChoices):
 
 
 class Enrollment(TimeStampedModel):
-    """The right of one user to study one course, for a while (or for good)."""
+    """One grant of the right to study one course, for a while (or for good), from one source:
+    an order (`reference` "order:<id>"), staff in the admin, or the demo.
+
+    A user may hold several grants of a course and may study it while any of them is active, so
+    taking one source back (a refunded order, a revoked staff grant) leaves the others standing.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
@@ -207,7 +213,13 @@ class Enrollment(TimeStampedModel):
     class Meta:
         ordering = ("-starts_at", "id")
         constraints = [
-            models.UniqueConstraint(fields=("user", "course"), name="enrollment_user_course"),
+            # A source grants a course once: an order's grants are written once and revoked
+            # together; blank references (ad-hoc staff grants) may repeat.
+            models.UniqueConstraint(
+                fields=("user", "course", "reference"),
+                condition=~Q(reference=""),
+                name="enrollment_one_grant_per_source",
+            ),
             models.CheckConstraint(
                 condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("starts_at")),
                 name="enrollment_expires_after_start",
@@ -216,9 +228,10 @@ class Enrollment(TimeStampedModel):
                 condition=Q(source__in=EnrollmentSource.values), name="enrollment_source_valid"
             ),
         ]
+        indexes = [models.Index(fields=("user", "course"), name="enrollment_user_course_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} → {self.course_id}"
+        return f"{self.user_id} → {self.course_id} ({self.reference or self.source})"
 
     def is_active(self, at=None) -> bool:
         at = at or timezone.now()
@@ -273,7 +286,9 @@ class Submission(TimeStampedModel):
     )
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="submissions")
     text = models.TextField(_("text"), blank=True, max_length=50000)
-    file = models.FileField(_("file"), upload_to="submissions/%Y/%m/", blank=True)
+    file = models.FileField(
+        _("file"), storage=protected_storage, upload_to="submissions/%Y/%m/", blank=True
+    )
     status = models.CharField(
         max_length=10, choices=SubmissionStatus.choices, default=SubmissionStatus.SUBMITTED
     )

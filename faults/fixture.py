@@ -50,7 +50,13 @@ def _users(prefix: str, count: int) -> list:
 
     unusable = make_password(None)  # no login needed: each gets a session directly
     CustomUser.objects.bulk_create(
-        CustomUser(email=f"{prefix}{i}@example.com", username=f"{prefix}{i}", password=unusable)
+        # bulk_create skips save(): the (ASCII, lowercase) canonical key is given as is.
+        CustomUser(
+            email=f"{prefix}{i}@example.com",
+            username=f"{prefix}{i}",
+            username_canonical=f"{prefix}{i}",
+            password=unusable,
+        )
         for i in range(count)
     )
     return list(CustomUser.objects.filter(username__startswith=prefix).order_by("pk"))

@@ -169,9 +169,9 @@ def checkout_flow(client: Client, buyer: Buyer, *, approve: bool = True) -> Flow
     redirect = step("GET sandbox page", "GET", page)
     if not redirect or not redirect.location:
         return flow
-    target = urlsplit(redirect.location)
-    pg_token = parse_qs(target.query)["pg_token"][0]
-    flow.approve_path = f"{target.path}?pg_token={pg_token}"
+    # The provider sends the browser to the frontend's route; the frontend then calls the API.
+    pg_token = parse_qs(urlsplit(redirect.location).query)["pg_token"][0]
+    flow.approve_path = f"/api/payments/{flow.payment_id}/approve/?pg_token={pg_token}"
     if approve:
         step("GET approve", "GET", flow.approve_path, token=token)
     return flow

@@ -34,7 +34,7 @@ PR_SET_PDEATHSIG = 1
 THROTTLE_SCOPES = (
     "LOGIN_IP", "LOGIN_ACCOUNT", "REGISTER_IP", "REGISTER_ACCOUNT", "REFRESH_IP",
     "REFRESH_SESSION", "PASSWORD_RESET_IP", "PASSWORD_RESET_ACCOUNT", "AVAILABILITY_IP",
-    "SOCIAL_IP",
+    "SOCIAL_IP", "IMAGE_UPLOAD", "VIDEO_UPLOAD",
 )  # fmt: skip
 # Folders the server writes uploads to; restored with the database on every reset.
 FILE_FOLDERS = ("media", "protected")
@@ -132,7 +132,7 @@ class Server:
             # Only the sandbox: no request ever leaves loopback (social login stays unconfigured,
             # so it answers 404 `unknown_provider` without calling Google or Kakao).
             "PAYMENT_PROVIDERS": "sandbox",
-            "PAYMENT_CALLBACK_BASE_URL": f"{self.base_url}/api/payments",
+            "FRONTEND_URL": self.base_url,
             "PAYMENT_SANDBOX_BASE_URL": self.base_url,
             # Tokens outlive a role's run: schemathesis logs in again only after a real logout.
             "ACCESS_TOKEN_LIFETIME_SECONDS": "3600",

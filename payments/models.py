@@ -1,5 +1,7 @@
 """Cart, orders with a price snapshot, billing addresses and payments through a provider."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -81,15 +83,22 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
     CANCELLED = "cancelled", _("Cancelled")
     FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
 
 
 # The only moves an order may make; services change status through order_transition().
 ORDER_TRANSITIONS: dict[str, set[str]] = {
-    OrderStatus.PENDING: {OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.FAILED},
+    OrderStatus.PENDING: {
+        OrderStatus.PAID,
+        OrderStatus.CANCELLED,
+        OrderStatus.FAILED,
+        OrderStatus.EXPIRED,
+    },
     OrderStatus.PAID: {OrderStatus.REFUNDED},
     OrderStatus.REFUNDED: set(),
     OrderStatus.CANCELLED: set(),
     OrderStatus.FAILED: set(),
+    OrderStatus.EXPIRED: set(),
 }
 
 
@@ -107,7 +116,10 @@ class Order(TimeStampedModel):
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     closed_at = models.DateTimeField(
-        _("closed at"), null=True, blank=True, help_text=_("Refunded, cancelled or failed at.")
+        _("closed at"),
+        null=True,
+        blank=True,
+        help_text=_("Refunded, cancelled, failed or expired at."),
     )
 
     class Meta:
@@ -137,6 +149,12 @@ class Order(TimeStampedModel):
     def reference(self) -> str:
         """How enrollments and the provider name this order."""
         return f"order:{self.pk}"
+
+    @property
+    def expires_at(self) -> datetime:
+        """When a pending order stops being payable: ORDER_PENDING_TTL seconds after it was
+        placed (its prices and the products' availability are that old)."""
+        return self.created_at + timedelta(seconds=settings.ORDER_PENDING_TTL)
 
 
 class OrderLine(models.Model):

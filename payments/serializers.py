@@ -3,7 +3,15 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from payments.models import BillingAddress, CartItem, Order, OrderEvent, OrderLine, Payment
+from payments.models import (
+    BillingAddress,
+    CartItem,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Payment,
+)
 from payments.services.refunds import refundable_until
 
 
@@ -57,6 +65,10 @@ class OrderSerializer(serializers.ModelSerializer):
     billing_address = BillingSnapshotSerializer(
         read_only=True, allow_null=True, help_text="As it was when the order was placed."
     )
+    expires_at = serializers.SerializerMethodField(
+        help_text="Pending orders: when the order stops being payable (ORDER_PENDING_TTL after "
+        "it was placed); then it is closed as `expired`. Null once not pending."
+    )
 
     class Meta:
         model = Order
@@ -68,9 +80,16 @@ class OrderSerializer(serializers.ModelSerializer):
             "lines",
             "billing_address",
             "created_at",
+            "expires_at",
             "paid_at",
             "closed_at",
         )
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_expires_at(self, order):
+        if order.status != OrderStatus.PENDING:
+            return None
+        return serializers.DateTimeField().to_representation(order.expires_at)
 
 
 class OrderEventSerializer(serializers.ModelSerializer):

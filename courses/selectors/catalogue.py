@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Role
 from courses.models import (
     Choice,
     Course,
@@ -25,7 +26,7 @@ from courses.models import (
     Topic,
     TopicProgress,
 )
-from courses.selectors.enrollments import active_enrollments, course_is_visible
+from courses.selectors.enrollments import active_enrollment_per_course, course_is_visible
 
 
 def course_list(*, user, mine: bool = False) -> QuerySet[Course]:
@@ -60,6 +61,37 @@ def course_tree(*, user, course_id: int) -> Course:
     return course
 
 
+def course_tree_for_editing(*, user, course_id: int) -> Course:
+    """The course with its whole tree, answers included (five queries): 404 for another's
+    draft; whether `user` may edit it is `user_can_edit_course`."""
+    choices = Choice.objects.order_by("position")
+    questions = Question.objects.order_by("position").prefetch_related(
+        Prefetch("choices", queryset=choices)
+    )
+    topics = Topic.objects.order_by("position").prefetch_related(
+        Prefetch("questions", queryset=questions)
+    )
+    lectures = Lecture.objects.order_by("position").prefetch_related(
+        Prefetch("topics", queryset=topics)
+    )
+    course = get_object_or_404(
+        Course.objects.select_related("category").prefetch_related(
+            Prefetch("lectures", queryset=lectures)
+        ),
+        pk=course_id,
+    )
+    if not course_is_visible(user, course):
+        raise Http404
+    return course
+
+
+def user_can_edit_course(user, course: Course) -> bool:
+    """Staff, and the course's tutor while they are a tutor (as for writing the course)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or (user.role == Role.TUTOR and course.tutor_id == user.pk)
+
+
 def topic_questions(*, topic: Topic) -> QuerySet[Question]:
     choices = Choice.objects.order_by("position")
     return topic.questions.order_by("position").prefetch_related(
@@ -86,7 +118,8 @@ def curriculum_get(*, user, curriculum_id: int) -> Curriculum:
 
 
 def my_enrollments(*, user) -> QuerySet[Enrollment]:
-    """Active enrollments with progress counts and the first topic not yet completed."""
+    """One active enrollment per course (the grant lasting longest) with progress counts and
+    the first topic not yet completed."""
     completed = TopicProgress.objects.filter(
         user=user, topic=OuterRef("pk"), completed_at__isnull=False
     )
@@ -112,8 +145,7 @@ def my_enrollments(*, user) -> QuerySet[Enrollment]:
         .values("n")
     )
     return (
-        active_enrollments()
-        .filter(user=user)
+        active_enrollment_per_course(user=user)
         .select_related("course__category", "course__tutor")
         .annotate(
             topic_count=Coalesce(Subquery(topic_count, output_field=IntegerField()), 0),

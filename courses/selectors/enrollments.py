@@ -1,8 +1,14 @@
-"""Who may study what: the entitlement rule, in one place."""
+"""Who may study what: the entitlement rule, in one place.
+
+Access is the union of a user's grants (Enrollment rows): any grant that is not revoked, has
+started and has not expired opens the course; the latest expiry among them is when access ends.
+"""
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -10,14 +16,32 @@ from rest_framework import status
 from core.exceptions import ApplicationError
 from courses.models import Course, Enrollment, Topic
 
+# Stands for "never expires" when grants are compared by how long they last.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
 
 def active_enrollments(*, at=None) -> QuerySet[Enrollment]:
+    """Grants in force at `at` (now): not revoked, started, not expired. Several may name the
+    same user and course."""
     at = at or timezone.now()
     return Enrollment.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=at),
         revoked_at__isnull=True,
         starts_at__lte=at,
     )
+
+
+def active_enrollment_per_course(*, user, at=None) -> QuerySet[Enrollment]:
+    """One active grant per course of `user`: the one lasting longest (no expiry first, then the
+    latest expiry; the oldest on a tie), so its `expires_at` is when access to the course ends.
+    One query, whatever the number of grants."""
+    lasting = Coalesce("expires_at", Value(NEVER, output_field=DateTimeField()))
+    active = active_enrollments(at=at).filter(user=user).annotate(lasts_until=lasting)
+    lasts_longer = active.filter(course=OuterRef("course")).filter(
+        Q(lasts_until__gt=OuterRef("lasts_until"))
+        | Q(lasts_until=OuterRef("lasts_until"), pk__lt=OuterRef("pk"))
+    )
+    return active.exclude(Exists(lasts_longer))
 
 
 def user_can_study_course(user, course: Course) -> bool:

@@ -1,14 +1,16 @@
-"""Granting and revoking the right to study; payments and staff call these."""
+"""Granting and revoking the right to study; payments and staff call these.
+
+Every source (an order, a staff grant, the demo) writes grants of its own and takes back only
+those: access is the union of what is still held (courses.selectors.enrollments).
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from courses.models import Course, Curriculum, Enrollment, EnrollmentSource, Topic, TopicProgress
-from courses.selectors.enrollments import active_enrollments
 
 
 def enrollment_grant(
@@ -19,20 +21,47 @@ def enrollment_grant(
     expires_at: datetime | None = None,
     reference: str = "",
 ) -> Enrollment:
-    """Enrol, or renew an existing enrollment: it starts now and is no longer revoked."""
-    now = timezone.now()
+    """A grant of `course` starting now. Granting again under the same non-blank `reference`
+    renews that grant (starts now, not revoked, the new expiry) instead of adding one; the
+    user's other grants of the course are never touched."""
+    fields = {
+        "source": source,
+        "starts_at": timezone.now(),
+        "expires_at": expires_at,
+        "revoked_at": None,
+    }
+    if not reference:
+        return Enrollment.objects.create(user=user, course=course, **fields)
     enrollment, _created = Enrollment.objects.update_or_create(
-        user=user,
-        course=course,
-        defaults={
-            "source": source,
-            "starts_at": now,
-            "expires_at": expires_at,
-            "revoked_at": None,
-            "reference": reference,
-        },
+        user=user, course=course, reference=reference, defaults=fields
     )
     return enrollment
+
+
+def enrollments_grant(
+    *,
+    user,
+    courses: Iterable[Course],
+    source: str,
+    expires_at: datetime | None,
+    reference: str,
+) -> list[Enrollment]:
+    """Grant many courses under one source at once (one query whatever their number), e.g. what
+    an order bought. Each course gets its own grant even if the user already holds it some other
+    way, so that taking this source back later (`enrollments_revoke`) leaves those alone. The
+    unique constraint refuses a second grant of the same source."""
+    now = timezone.now()
+    return Enrollment.objects.bulk_create(
+        Enrollment(
+            user=user,
+            course=course,
+            source=source,
+            starts_at=now,
+            expires_at=expires_at,
+            reference=reference,
+        )
+        for course in courses
+    )
 
 
 @transaction.atomic
@@ -44,7 +73,7 @@ def enrollment_grant_curriculum(
     expires_at: datetime | None = None,
     reference: str = "",
 ) -> list[Enrollment]:
-    """A curriculum enrols in each of its courses."""
+    """A curriculum grants each of its courses (under `reference`, if given)."""
     return [
         enrollment_grant(
             user=user, course=course, source=source, expires_at=expires_at, reference=reference
@@ -53,66 +82,26 @@ def enrollment_grant_curriculum(
     ]
 
 
-def enrollments_grant(
-    *,
-    user,
-    courses: Iterable[Course],
-    source: str,
-    expires_at: datetime | None,
-    reference: str,
-) -> list[Enrollment]:
-    """Enrol in many courses at once (two queries, whatever their number), e.g. for an order.
-
-    An active enrollment that already lasts at least as long is left as it is, so a later
-    refund of `reference` does not take away what the user had before.
-    """
-    courses = list(courses)
-    now = timezone.now()
-    lasts_as_long = Q(expires_at__isnull=True)
-    if expires_at is not None:
-        lasts_as_long |= Q(expires_at__gte=expires_at)
-    kept = set(
-        active_enrollments(at=now)
-        .filter(lasts_as_long, user=user, course__in=courses)
-        .values_list("course_id", flat=True)
-    )
-    enrollments = [
-        Enrollment(
-            user=user,
-            course=course,
-            source=source,
-            starts_at=now,
-            expires_at=expires_at,
-            revoked_at=None,
-            reference=reference,
-        )
-        for course in courses
-        if course.pk not in kept
-    ]
-    return Enrollment.objects.bulk_create(
-        enrollments,
-        update_conflicts=True,
-        unique_fields=("user", "course"),
-        update_fields=(
-            "source",
-            "starts_at",
-            "expires_at",
-            "revoked_at",
-            "reference",
-            "updated_at",
-        ),
-    )
-
-
 def enrollments_revoke(*, user, reference: str) -> int:
-    """Stop every active enrollment granted under `reference` (e.g. a refunded order)."""
+    """Take back one source (e.g. a refunded order): its active grants stop now; the user's
+    grants from other sources, for the same courses too, keep giving access."""
+    if not reference:
+        raise ValueError("A blank reference names no source.")
     return Enrollment.objects.filter(
         user=user, reference=reference, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
 
 
+def enrollments_revoke_selected(*, enrollment_ids: Iterable[int]) -> int:
+    """Revoke these grants only (staff, in the admin)."""
+    return Enrollment.objects.filter(pk__in=list(enrollment_ids), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
 def enrollment_revoke(*, user, course: Course) -> bool:
-    """Access stops at once; progress and submissions stay for a later re-enrolment."""
+    """Access to `course` stops at once, whatever granted it (every active grant is revoked);
+    progress and submissions stay for a later re-enrolment."""
     return bool(
         Enrollment.objects.filter(user=user, course=course, revoked_at__isnull=True).update(
             revoked_at=timezone.now()

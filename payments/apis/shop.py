@@ -52,7 +52,11 @@ class CartItemCreateApi(APIView):
         request=ProductInputSerializer,
         responses={
             201: CartItemSerializer,
-            400: error_response(NOT_FOR_SALE),
+            400: error_response(
+                f"{NOT_FOR_SALE} `order_limit_exceeded`: the item's price alone, or the cart's "
+                f"total with it, passes {settings.ORDER_MAX_TOTAL:,} KRW (ORDER_MAX_TOTAL), so "
+                "the cart could never be ordered."
+            ),
             409: error_response("`already_in_cart`, `already_owned` or `cart_full`."),
         },
         description="Adding a curriculum replaces the cart's items for its own courses.",
@@ -116,7 +120,9 @@ class OrderListCreateApi(ListAPIView):
                 "`idempotency_request_in_progress`."
             ),
         },
-        description="Prices are copied into the order now. A previous pending order is cancelled.",
+        description="Prices are copied into the order now. A previous pending order is cancelled "
+        "(or closed as expired). The order is payable until its `expires_at` (ORDER_PENDING_TTL "
+        "after now); after that it is closed as `expired` and must be placed again.",
     )
     @idempotent
     def post(self, request):
@@ -151,7 +157,10 @@ class OrderCancelApi(APIView):
         request=None,
         responses={
             200: OrderDetailSerializer,
-            409: error_response("`order_not_cancellable`: only a pending order can be."),
+            409: error_response(
+                "`order_not_cancellable`: only a pending order can be; `order_expired`: it "
+                "passed its `expires_at` and is now closed as expired."
+            ),
         },
     )
     def post(self, request, order_id: int):

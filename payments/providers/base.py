@@ -38,6 +38,16 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Where the provider's side of a transaction stands."""
+
+    approval: Approval | None = None  # the charge made, if any
+    # Nothing charged yet and the transaction still open: an approval (with the right pg_token,
+    # after the buyer finished at the provider) may still succeed.
+    approvable: bool = False
+
+
+@dataclass(frozen=True)
 class Cancellation:
     transaction_id: str
     amount: int
@@ -76,9 +86,10 @@ class PaymentProvider(abc.ABC):
         """Ask the provider to charge what the buyer authorised."""
 
     @abc.abstractmethod
-    def lookup(self, *, transaction_id: str) -> Approval | None:
-        """The charge already made for this transaction, if any (used to settle a retry after
-        an approve whose answer was lost)."""
+    def lookup(self, *, transaction_id: str) -> Lookup:
+        """The charge already made for this transaction, if any (to settle a retry after an
+        approve whose answer was lost), or whether it may still be approved (after a refused
+        approve: a wrong pg_token must not end a payment the buyer can still finish)."""
 
     @abc.abstractmethod
     def cancel(self, *, transaction_id: str, amount: int) -> Cancellation:

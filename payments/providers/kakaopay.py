@@ -13,6 +13,7 @@ from payments.providers.base import (
     Cancellation,
     Checkout,
     CheckoutRequest,
+    Lookup,
     PaymentProvider,
     ProviderDeclined,
     ProviderUnavailable,
@@ -20,6 +21,17 @@ from payments.providers.base import (
 
 CONNECT_TIMEOUT_SECONDS = 3.05
 APPROVED_STATUSES = {"SUCCESS_PAYMENT", "PART_CANCEL_PAYMENT"}
+# Not charged and not ended: the buyer may still finish at KakaoPay and be approved (a ready
+# payment is held 15 minutes). QUIT_PAYMENT, FAIL_PAYMENT, FAIL_AUTH_PASSWORD and
+# CANCEL_PAYMENT end it.
+APPROVABLE_STATUSES = {
+    "READY",
+    "SEND_TMS",
+    "OPEN_PAYMENT",
+    "SELECT_METHOD",
+    "ARS_WAITING",
+    "AUTH_PASSWORD",
+}
 CANCELLED_STATUS = "CANCEL_PAYMENT"
 # Request timeout and rate limit: KakaoPay did not process the call, so it may be retried.
 RETRYABLE_STATUSES = {408, 429}
@@ -163,15 +175,20 @@ class KakaoPayProvider(PaymentProvider):
             body, approval_id=body.get("aid", ""), approved_at=body.get("approved_at")
         )
 
-    def lookup(self, *, transaction_id: str) -> Approval | None:
+    def lookup(self, *, transaction_id: str) -> Lookup:
         body = self._post("/online/v1/payment/order", {"tid": transaction_id})
-        if body.get("status") not in APPROVED_STATUSES:
-            return None
+        state = _text(body.get("status"))
+        if state in APPROVABLE_STATUSES:
+            return Lookup(approvable=True)
+        if state not in APPROVED_STATUSES:
+            return Lookup()
         payment_action = next(iter(_actions(body, "PAYMENT")), {})
-        return self._approval(
-            body,
-            approval_id=payment_action.get("aid", ""),
-            approved_at=payment_action.get("approved_at") or body.get("approved_at"),
+        return Lookup(
+            approval=self._approval(
+                body,
+                approval_id=payment_action.get("aid", ""),
+                approved_at=payment_action.get("approved_at") or body.get("approved_at"),
+            )
         )
 
     def cancel(self, *, transaction_id: str, amount: int) -> Cancellation:

@@ -18,6 +18,7 @@ from payments.providers.base import (
     Cancellation,
     Checkout,
     CheckoutRequest,
+    Lookup,
     PaymentProvider,
     ProviderDeclined,
 )
@@ -65,20 +66,22 @@ class SandboxProvider(PaymentProvider):
         if not approved:
             # A real gateway refuses a second approval of the same transaction.
             raise ProviderDeclined("not_ready", "This transaction is not waiting for approval.")
-        return self.lookup(transaction_id=transaction_id)
+        return self.lookup(transaction_id=transaction_id).approval
 
-    def lookup(self, *, transaction_id: str) -> Approval | None:
-        transaction = SandboxTransaction.objects.filter(
-            transaction_id=transaction_id, state=SandboxTransaction.State.APPROVED
-        ).first()
-        if transaction is None:
-            return None
-        return Approval(
-            transaction_id=transaction.transaction_id,
-            approval_id=transaction.approval_id,
-            amount=transaction.amount,
-            method=METHOD,
-            approved_at=transaction.approved_at,
+    def lookup(self, *, transaction_id: str) -> Lookup:
+        transaction = SandboxTransaction.objects.filter(transaction_id=transaction_id).first()
+        if transaction is None or transaction.state == SandboxTransaction.State.CANCELLED:
+            return Lookup()
+        if transaction.state == SandboxTransaction.State.READY:
+            return Lookup(approvable=True)
+        return Lookup(
+            approval=Approval(
+                transaction_id=transaction.transaction_id,
+                approval_id=transaction.approval_id,
+                amount=transaction.amount,
+                method=METHOD,
+                approved_at=transaction.approved_at,
+            )
         )
 
     def cancel(self, *, transaction_id: str, amount: int) -> Cancellation:

@@ -1,5 +1,6 @@
 """Billing addresses: exactly one default per user once there is any (a DB constraint backs it)."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -9,8 +10,10 @@ from payments.models import BillingAddress
 
 
 def _locked_addresses(user):
-    # Locking every address of the user serialises default changes, so the partial unique
-    # constraint never fires between two concurrent requests.
+    # The user's row is the lock that serialises a user's address changes: locking the addresses
+    # alone locks nothing before the first one exists, and two concurrent first addresses would
+    # both become the default (the partial unique constraint would then fail one with a 500).
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     return list(BillingAddress.objects.select_for_update().filter(user=user).order_by("pk"))
 
 
@@ -52,8 +55,9 @@ def billing_address_delete(*, user, address_id: int) -> None:
     address = next((address for address in addresses if address.pk == address_id), None)
     if address is None:
         raise Http404
-    address.delete()
+    # Chosen before the delete, which sets the deleted instance's pk to None.
     remaining = [other for other in addresses if other.pk != address_id]
+    address.delete()
     if address.is_default and remaining:
         newest = max(remaining, key=lambda other: (other.created_at, other.pk))
         BillingAddress.objects.filter(pk=newest.pk).update(is_default=True)

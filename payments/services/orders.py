@@ -1,4 +1,11 @@
-"""Orders: a price snapshot of what is bought, moved through its states by compare-and-set."""
+"""Orders: a price snapshot of what is bought, moved through its states by compare-and-set.
+
+A pending order is payable until `Order.expires_at` (ORDER_PENDING_TTL after it was placed):
+whatever uses it checks that under its row lock and closes it as `expired` once past, and
+`orders_expire` (a purger run by `manage.py purge_expired`) closes the ones nobody came back to.
+"""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -92,9 +99,79 @@ def _cancel_pending_payments(*, order: Order) -> None:
     )
 
 
+def order_is_expired(order: Order, *, at=None) -> bool:
+    return order.status == OrderStatus.PENDING and (at or timezone.now()) >= order.expires_at
+
+
+def order_expired_error() -> ApplicationError:
+    return ApplicationError(
+        "order_expired",
+        _("This order has expired: its prices are no longer held. Place a new order."),
+        status.HTTP_409_CONFLICT,
+    )
+
+
+def order_expire(*, order: Order, actor=None) -> Order:
+    """Close a pending order (locked by the caller) as expired; its unfinished payments are
+    cancelled."""
+    _cancel_pending_payments(order=order)
+    return order_transition(
+        order=order, to=OrderStatus.EXPIRED, actor=actor, event="expired", at=str(order.expires_at)
+    )
+
+
+def order_expire_if_due(*, order: Order, actor=None) -> bool:
+    """Under the order's row lock: whether the order has expired, closing it as expired now if it
+    is pending past its expiry. The caller commits that and then answers
+    `order_expired_error()`."""
+    if order_is_expired(order):
+        order_expire(order=order, actor=actor)
+    return order.status == OrderStatus.EXPIRED
+
+
+def orders_expire(*, now=None, batch_size: int = 500) -> int:
+    """Close every pending order past its expiry whose payments can no longer be approved (none
+    started within PAYMENT_APPROVAL_WINDOW); returns how many. A purger of core.registry
+    (`manage.py purge_expired`): idempotent, `batch_size` orders read at a time, each closed in
+    its own transaction; an order being paid right now is locked and skipped (a later run finds
+    it, if it is still pending)."""
+    now = now or timezone.now()
+    still_approvable = Payment.objects.filter(
+        status=PaymentStatus.PENDING,
+        created_at__gt=now - timedelta(seconds=settings.PAYMENT_APPROVAL_WINDOW),
+    )
+    due = (
+        Order.objects.filter(
+            status=OrderStatus.PENDING,
+            created_at__lte=now - timedelta(seconds=settings.ORDER_PENDING_TTL),
+        )
+        .exclude(pk__in=still_approvable.values("order_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    expired, after = 0, 0
+    while batch := list(due.filter(pk__gt=after)[:batch_size]):
+        after = batch[-1]
+        for order_id in batch:
+            with transaction.atomic():
+                order = (
+                    Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
+                )
+                if order is None or not order_is_expired(order, at=now):
+                    continue
+                if still_approvable.filter(order=order).exists():
+                    continue  # a payment was started after the query above
+                order_expire(order=order)
+                expired += 1
+    return expired
+
+
 def _supersede_pending_orders(*, user) -> None:
-    """One pending order per user: a new order cancels the previous one."""
+    """One pending order per user: a new order closes the previous one (as expired if it was)."""
     for order in Order.objects.select_for_update().filter(user=user, status=OrderStatus.PENDING):
+        if order_is_expired(order):
+            order_expire(order=order, actor=user)
+            continue
         _cancel_pending_payments(order=order)
         order_transition(order=order, to=OrderStatus.CANCELLED, actor=user, event="superseded")
 
@@ -177,14 +254,49 @@ def order_for_update(*, user, order_id: int) -> Order:
     return order
 
 
-@transaction.atomic
 def order_cancel(*, user, order_id: int) -> Order:
-    order = order_for_update(user=user, order_id=order_id)
-    if order.status != OrderStatus.PENDING:
+    """409 `order_expired` (and the order closed as expired) once past its expiry."""
+    with transaction.atomic():
+        order = order_for_update(user=user, order_id=order_id)
+        if not order_expire_if_due(order=order, actor=user):
+            if order.status != OrderStatus.PENDING:
+                raise ApplicationError(
+                    "order_not_cancellable",
+                    _("Only an order waiting for payment can be cancelled."),
+                    status.HTTP_409_CONFLICT,
+                )
+            _cancel_pending_payments(order=order)
+            return order_transition(
+                order=order, to=OrderStatus.CANCELLED, actor=user, event="cancelled"
+            )
+    raise order_expired_error()
+
+
+def order_check_still_for_sale(*, order: Order) -> list[OrderLine]:
+    """Every line of `order` is still for sale at the price it was ordered at: 400
+    `not_for_sale` naming the lines that are not (unpublished, free, emptied), or 409
+    `price_changed` with the current prices and total in `fields` (`total`, `lines[i].price`)
+    so the buyer can order again at those. Returns the lines."""
+    lines = list(order.lines.all())
+    products = products_for_sale(
+        [ProductRef(course_id=line.course_id, curriculum_id=line.curriculum_id) for line in lines],
+        field_prefix="lines",
+    )
+    changed = {
+        f"lines[{index}].price": [str(product.price)]
+        for index, (line, product) in enumerate(zip(lines, products, strict=True))
+        if product.price != line.price
+    }
+    if changed:
+        total = sum(product.price for product in products)
         raise ApplicationError(
-            "order_not_cancellable",
-            _("Only an order waiting for payment can be cancelled."),
+            "price_changed",
+            _(
+                "Prices changed since this order was placed: it would now total %(total)s KRW. "
+                "Place a new order to pay the current prices."
+            )
+            % {"total": f"{total:,}"},
             status.HTTP_409_CONFLICT,
+            fields={"total": [str(total)], **changed},
         )
-    _cancel_pending_payments(order=order)
-    return order_transition(order=order, to=OrderStatus.CANCELLED, actor=user, event="cancelled")
+    return lines

@@ -5,9 +5,13 @@ and keeps the locks while the provider is called: a concurrent approve waits and
 payment settled, so the provider is asked to charge once and enrollments are granted once. The
 state changes are compare-and-set updates inside the same transaction; a provider failure rolls
 everything back.
+
+Starting a payment re-checks the order under its lock: not expired (409 `order_expired`), every
+line still for sale (400 `not_for_sale`) at its ordered price (409 `price_changed`). A payment
+started before the order expired is honoured at approval even after that moment: the buyer
+authorised that amount at the provider, which keeps its own time limit.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,14 +30,27 @@ from payments.models import CartItem, Order, OrderStatus, Payment, PaymentStatus
 from payments.providers import (
     Approval,
     CheckoutRequest,
+    Lookup,
+    PaymentProvider,
     ProviderDeclined,
     ProviderError,
     ProviderUnavailable,
     provider_get,
 )
-from payments.services.orders import order_event, order_for_update, order_transition
-
-logger = logging.getLogger(__name__)
+from payments.services.declines import (
+    amount_mismatch,
+    approval_refused,
+    payment_declined_error,
+)
+from payments.services.orders import (
+    order_check_still_for_sale,
+    order_event,
+    order_expire,
+    order_expire_if_due,
+    order_expired_error,
+    order_for_update,
+    order_transition,
+)
 
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 
@@ -43,14 +60,6 @@ def provider_unavailable_error(exc: ProviderError) -> ApplicationError:
         "payment_provider_unavailable",
         _("The payment provider did not answer in time. Try again: you will not be charged twice."),
         status.HTTP_502_BAD_GATEWAY,
-    )
-
-
-def _payment_declined(reason: str) -> ApplicationError:
-    return ApplicationError(
-        "payment_declined",
-        _("The payment provider refused this payment: %(reason)s") % {"reason": reason},
-        status.HTTP_402_PAYMENT_REQUIRED,
     )
 
 
@@ -65,24 +74,33 @@ def _item_name(lines: list) -> str:
     return _("%(title)s and %(count)d more") % {"title": lines[0].title, "count": len(lines) - 1}
 
 
-@transaction.atomic
 def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[str, str]]:
     """Register a payment for the whole order with `provider`; returns it and the URLs to send the
-    buyer to. An earlier unfinished payment of the order is cancelled."""
+    buyer to. An earlier unfinished payment of the order is cancelled. 409 `order_expired` (the
+    order is closed as expired), 400 `not_for_sale`, 409 `price_changed`."""
     gateway = provider_get(provider)
-    order = order_for_update(user=user, order_id=order_id)
+    with transaction.atomic():
+        order = order_for_update(user=user, order_id=order_id)
+        if not order_expire_if_due(order=order, actor=user):
+            return _payment_start_locked(order=order, user=user, provider=provider, gateway=gateway)
+    raise order_expired_error()
+
+
+def _payment_start_locked(
+    *, order: Order, user, provider: str, gateway: PaymentProvider
+) -> tuple[Payment, dict[str, str]]:
     if order.status != OrderStatus.PENDING:
         raise ApplicationError(
             "order_not_payable",
             _("Only an order waiting for payment can be paid."),
             status.HTTP_409_CONFLICT,
         )
+    lines = order_check_still_for_sale(order=order)
     Payment.objects.filter(order=order, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.CANCELLED, updated_at=timezone.now()
     )
     payment = Payment.objects.create(order=order, user=user, provider=provider, amount=order.total)
     urls = callback_urls(payment)
-    lines = list(order.lines.all())
     try:
         checkout = gateway.checkout(
             CheckoutRequest(
@@ -100,7 +118,7 @@ def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[
     except ProviderUnavailable as exc:
         raise provider_unavailable_error(exc) from exc
     except ProviderDeclined as exc:
-        raise _payment_declined(exc.message) from exc
+        raise payment_declined_error(exc.message) from exc
     payment.transaction_id = checkout.transaction_id
     payment.redirect_url = checkout.redirect_url
     payment.save(update_fields=["transaction_id", "redirect_url", "updated_at"])
@@ -127,17 +145,6 @@ def payment_locked(*, payment_id: int, user=None) -> tuple[Order, Payment]:
 class _Outcome:
     payment: Payment
     error: ApplicationError | None = None
-
-
-def _payment_fail(*, order: Order, payment: Payment, code: str, message: str, actor) -> None:
-    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-        status=PaymentStatus.FAILED,
-        failure_code=code[:60],
-        failure_message=message[:500],
-        updated_at=timezone.now(),
-    )
-    payment.refresh_from_db()
-    order_event(order=order, type="payment_failed", actor=actor, payment=payment.pk, code=code)
 
 
 def _order_courses(lines: list) -> list[Course]:
@@ -206,6 +213,11 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
                 status.HTTP_409_CONFLICT,
             ),
         )
+    if payment.created_at >= order.expires_at:
+        # Started after the order expired (ORDER_PENDING_TTL was shortened since): not honoured.
+        order_expire(order=order, actor=actor)
+        payment.refresh_from_db()
+        return _Outcome(payment, order_expired_error())
     gateway = provider_get(payment.provider)
     try:
         approval = gateway.approve(
@@ -217,63 +229,24 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
     except ProviderUnavailable as exc:
         raise provider_unavailable_error(exc) from exc
     except ProviderDeclined as declined:
-        # The first approve may have gone through with its answer lost (timeout): ask.
+        # The first approve may have gone through with its answer lost (timeout), or the buyer
+        # may still finish at the provider: ask where the transaction stands.
         try:
-            approval = gateway.lookup(transaction_id=payment.transaction_id)
+            state = gateway.lookup(transaction_id=payment.transaction_id)
         except ProviderUnavailable as exc:
             raise provider_unavailable_error(exc) from exc
         except ProviderDeclined:
-            approval = None
-        if approval is None:
-            _payment_fail(
-                order=order,
-                payment=payment,
-                code=declined.code,
-                message=declined.message,
-                actor=actor,
+            state = Lookup()
+        if state.approval is None:
+            error = approval_refused(
+                order=order, payment=payment, declined=declined, state=state, actor=actor
             )
-            return _Outcome(payment, _payment_declined(declined.message))
+            return _Outcome(payment, error)
+        approval = state.approval
     if approval.amount != payment.amount or payment.amount != order.total:
-        return _Outcome(payment, _amount_mismatch(order=order, payment=payment, approval=approval))
+        return _Outcome(payment, amount_mismatch(order=order, payment=payment, approval=approval))
     _settle(order=order, payment=payment, approval=approval, actor=actor)
     return _Outcome(payment)
-
-
-def _amount_mismatch(*, order: Order, payment: Payment, approval: Approval) -> ApplicationError:
-    """The provider charged another amount than the order's: fail the payment, grant nothing and
-    give the money back."""
-    logger.error(
-        "Payment %s: provider charged %s, order %s totals %s",
-        payment.pk,
-        approval.amount,
-        order.pk,
-        order.total,
-    )
-    _payment_fail(
-        order=order,
-        payment=payment,
-        code="amount_mismatch",
-        message=f"charged {approval.amount}, expected {order.total}",
-        actor=None,
-    )
-    try:
-        provider_get(payment.provider).cancel(
-            transaction_id=payment.transaction_id, amount=approval.amount
-        )
-    except ProviderError as exc:
-        # Staff find these by the event type and reverse the charge by hand.
-        logger.exception("Payment %s: reversing the mismatched charge failed", payment.pk)
-        order_event(order=order, type="mismatch_reversal_failed", payment=payment.pk, code=exc.code)
-        message = _(
-            "The amount charged did not match the order. The payment failed; the charge could "
-            "not be reversed automatically and will be refunded by our staff."
-        )
-    else:
-        order_event(order=order, type="mismatch_reversed", payment=payment.pk)
-        message = _(
-            "The amount charged did not match the order. The payment failed and was reversed."
-        )
-    return ApplicationError("amount_mismatch", message, status.HTTP_409_CONFLICT)
 
 
 @transaction.atomic

@@ -1,8 +1,14 @@
 """Steps of a purchase through the API, shared by the payments tests."""
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlparse
 
 from rest_framework.test import APIClient
+
+from conftest import CommittingAPIClient, client_for
+from core.testing import on_own_connection
 
 PAYMENT_FIELDS = {
     "id",
@@ -28,6 +34,7 @@ ORDER_FIELDS = {
     "lines",
     "billing_address",
     "created_at",
+    "expires_at",
     "paid_at",
     "closed_at",
 }
@@ -61,7 +68,10 @@ def pg_token_of(location: str) -> str:
 
 
 def approve(client: APIClient, payment_id: int, pg_token: str):
-    return client.get(f"/api/payments/{payment_id}/approve/", {"pg_token": pg_token})
+    """What the frontend's approval route does with the pg_token the provider handed it."""
+    return client.post(
+        f"/api/payments/{payment_id}/approve/", {"pg_token": pg_token}, format="json"
+    )
 
 
 def buy_with_sandbox(client: APIClient, *courses) -> dict:
@@ -72,3 +82,27 @@ def buy_with_sandbox(client: APIClient, *courses) -> dict:
     response = approve(client, started["payment"]["id"], token)
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def clients_of(user, count: int) -> list[CommittingAPIClient]:
+    """`count` clients holding one session's token, each for one thread; a crash is a 500."""
+    access = client_for(user).token_pair.access
+    clients = []
+    for _ in range(count):
+        client = CommittingAPIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        clients.append(client)
+    return clients
+
+
+def concurrently(requests: list[Callable]) -> list:
+    """Start every request at the same moment, each in its own thread and DB connection."""
+    barrier = threading.Barrier(len(requests))
+
+    @on_own_connection
+    def run(request):
+        barrier.wait(timeout=10)
+        return request()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(run, requests))

@@ -2,6 +2,7 @@
 (kept by the services and by a database constraint), and input validation."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 from core.testing import assert_error_envelope
 from payments.models import BillingAddress
 from payments.tests.factories import BillingAddressFactory
+from payments.tests.flows import clients_of, concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -361,6 +363,26 @@ def test_deleting_the_default_promotes_the_newest_remaining_address(auth_client,
     assert auth_client.get(ADDRESSES).json()["results"][0]["id"] == newest.pk
 
 
+def test_deleting_the_default_when_it_is_the_newest_promotes_the_next_newest(auth_client, user):
+    """The audit's case: the deleted row itself (its pk cleared by delete()) was "promoted"."""
+    now = timezone.now()
+    older = BillingAddressFactory(user=user, name="Older")
+    newer = BillingAddressFactory(user=user, name="Newer")
+    default = BillingAddressFactory(user=user, is_default=True)
+    for address, age in ((older, 3), (newer, 2), (default, 1)):
+        BillingAddress.objects.filter(pk=address.pk).update(created_at=now - timedelta(days=age))
+
+    response = auth_client.delete(f"{ADDRESSES}{default.pk}/")
+
+    assert response.status_code == 204
+    assert defaults(user) == [newer.pk]
+    body = auth_client.get(ADDRESSES).json()
+    assert [(a["id"], a["is_default"]) for a in body["results"]] == [
+        (newer.pk, True),
+        (older.pk, False),
+    ]
+
+
 def test_deleting_another_address_keeps_the_default(auth_client, user):
     default = BillingAddressFactory(user=user, is_default=True)
     other = BillingAddressFactory(user=user)
@@ -393,6 +415,25 @@ def test_the_database_refuses_a_second_default_for_one_user(user):
     assert defaults(user) == [first.pk]
     BillingAddressFactory(is_default=True)  # another user's default is no conflict
     assert BillingAddress.objects.filter(is_default=True).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_addresses_all_succeed_with_exactly_one_default(user):
+    """Real threads on PostgreSQL: nothing to lock existed yet, so both became the default and
+    the constraint answered one of them with a 500."""
+    for _round in range(3):
+        BillingAddress.objects.filter(user=user).delete()
+        clients = clients_of(user, 4)
+
+        responses = concurrently(
+            [partial(create, client, name=f"Address {n}") for n, client in enumerate(clients)]
+        )
+
+        assert [r.status_code for r in responses] == [201] * 4, [r.content for r in responses]
+        assert sorted(r.json()["is_default"] for r in responses) == [False, False, False, True]
+        assert BillingAddress.objects.filter(user=user).count() == 4
+        assert len(defaults(user)) == 1
 
 
 @pytest.mark.parametrize(

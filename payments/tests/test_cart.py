@@ -210,7 +210,7 @@ def test_another_users_cart_does_not_make_an_item_a_duplicate(auth_client, user)
 
 
 def test_adding_a_curriculum_removes_the_carts_items_for_its_own_courses(auth_client, user):
-    included, other_included, unrelated = CourseFactory.create_batch(3)
+    included, other_included, unrelated = CourseFactory.create_batch(3, price=10000)
     curriculum = CurriculumFactory(courses=[included, other_included])
     in_cart(user, included)
     in_cart(user, unrelated)
@@ -400,3 +400,58 @@ def test_shop_errors_are_in_korean_for_accept_language_ko(user, settings, code, 
     for messages in error["fields"].values():
         assert all(HANGUL.search(message) for message in messages), error["fields"]
     assert CartItem.objects.filter(user=user).count() == (1 if code == "already_in_cart" else 0)
+
+
+# --- what can never be ordered (ORDER_MAX_TOTAL) ----------------------------------------------
+
+
+@pytest.fixture
+def limit(settings) -> int:
+    settings.ORDER_MAX_TOTAL = 50000
+    return 50000
+
+
+def test_an_item_dearer_than_the_order_limit_is_400_and_not_added(auth_client, user, limit):
+    """The audit's case: the cart took what no order could ever hold."""
+    dear = CourseFactory(price=limit + 1)
+    bundle = CurriculumFactory(price=60000)
+
+    for product in ({"course": dear.pk}, {"curriculum": bundle.pk}):
+        error = assert_error_envelope(add(auth_client, **product), 400, "order_limit_exceeded")
+        assert "50,000" in error["message"]
+
+    assert not CartItem.objects.filter(user=user).exists()
+
+
+def test_an_item_taking_the_cart_over_the_limit_is_400_and_the_cart_is_unchanged(
+    auth_client, user, limit
+):
+    held = CourseFactory(price=30000)
+    in_cart(user, held)
+
+    response = add(auth_client, course=CourseFactory(price=20001).pk)
+
+    error = assert_error_envelope(response, 400, "order_limit_exceeded")
+    assert "50,001" in error["message"]
+    assert cart_products(user) == [(held.pk, None)]
+    assert add(auth_client, course=CourseFactory(price=20000).pk).status_code == 201
+    assert auth_client.get(CART).json()["total"] == limit
+
+
+def test_a_curriculum_is_judged_on_the_cart_it_leaves_after_replacing_its_courses(
+    auth_client, user, limit
+):
+    included, other = CourseFactory(price=30000), CourseFactory(price=30000)
+    in_cart(user, included)
+    bundle = CurriculumFactory(courses=[included, other], price=45000)
+
+    response = add(auth_client, curriculum=bundle.pk)
+
+    assert response.status_code == 201, response.content
+    assert cart_products(user) == [(None, bundle.pk)]
+    assert auth_client.post("/api/orders/", {"from_cart": True}, format="json").status_code == 201
+
+
+def test_without_a_limit_any_price_is_accepted(auth_client, user, settings):
+    settings.ORDER_MAX_TOTAL = 0
+    assert add(auth_client, course=CourseFactory(price=10_000_000).pk).status_code == 201

@@ -1,7 +1,6 @@
 """Paying under load: real threads and PostgreSQL row locks against the sandbox's own ledger,
 with the database checked afterwards."""
 
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.tests.factories import UserFactory
-from conftest import CommittingAPIClient, client_for
+from conftest import client_for
 from core.models import IdempotencyRecord
 from core.testing import assert_error_envelope, on_own_connection
 from courses.models import Enrollment
@@ -32,6 +31,8 @@ from payments.tests.flows import (
     PAYMENT_FIELDS,
     approve,
     buy_with_sandbox,
+    clients_of,
+    concurrently,
     order_for,
     payment_start,
     pg_token_of,
@@ -39,30 +40,6 @@ from payments.tests.flows import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def clients_of(user, count: int) -> list[CommittingAPIClient]:
-    """`count` clients holding one session's token, each for one thread; a crash is a 500."""
-    access = client_for(user).token_pair.access
-    clients = []
-    for _ in range(count):
-        client = CommittingAPIClient(raise_request_exception=False)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-        clients.append(client)
-    return clients
-
-
-def concurrently(requests: list[Callable]) -> list:
-    """Start every request at the same moment, each in its own thread and DB connection."""
-    barrier = threading.Barrier(len(requests))
-
-    @on_own_connection
-    def run(request):
-        barrier.wait(timeout=10)
-        return request()
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(run, requests))
 
 
 def statuses(responses) -> list[int]:

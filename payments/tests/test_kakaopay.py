@@ -16,6 +16,7 @@ from core.testing import assert_error_envelope
 from courses.models import Enrollment, EnrollmentSource
 from courses.tests.factories import CourseFactory
 from payments.models import Order, OrderStatus, Payment, PaymentStatus
+from payments.providers.kakaopay import APPROVABLE_STATUSES
 from payments.tests.flows import approve, order_for, payment_start
 
 KAKAOPAY = "https://open-api.kakaopay.com/online/v1/payment"
@@ -393,8 +394,10 @@ def test_amount_sent_by_the_client_is_ignored(auth_client, user, course, kakaopa
     assert payment.amount == PRICE
     stub(kakaopay, "approve", ok(approve_answer(payment)))
 
-    response = auth_client.get(
-        f"/api/payments/{payment.pk}/approve/", {"pg_token": PG_TOKEN, "amount": 1}
+    response = auth_client.post(
+        f"/api/payments/{payment.pk}/approve/",
+        {"pg_token": PG_TOKEN, "amount": 1},
+        format="json",
     )
 
     assert response.status_code == 200, response.content
@@ -410,15 +413,35 @@ def test_amount_sent_by_the_client_is_ignored(auth_client, user, course, kakaopa
 
 
 @pytest.mark.parametrize("new_price", [45000, 10000])
-def test_price_change_after_ordering_charges_the_ordered_price(
+def test_price_change_after_ordering_is_409_before_kakaopay_is_asked(
     auth_client, course, kakaopay, new_price
 ):
     order_id = order_for(auth_client, course)["id"]
     course.price = new_price
     course.save()
+
+    response = auth_client.post(
+        "/api/payments/", {"order": order_id, "provider": "kakaopay"}, format="json"
+    )
+
+    error = assert_error_envelope(response, 409, "price_changed")
+    assert error["fields"]["total"] == [str(new_price)]
+    assert not calls(kakaopay, "ready")
+    assert not Payment.objects.exists()
+    assert Order.objects.get(pk=order_id).status == OrderStatus.PENDING
+
+
+@pytest.mark.parametrize("new_price", [45000, 10000])
+def test_price_change_after_the_payment_started_charges_the_ordered_price(
+    auth_client, course, kakaopay, new_price
+):
+    """The buyer authorises the amount the payment was started with; it is honoured."""
+    order_id = order_for(auth_client, course)["id"]
     stub(kakaopay, "ready", ok(ready_answer()))
 
     started_ = payment_start(auth_client, order_id, "kakaopay")
+    course.price = new_price
+    course.save()
 
     assert started_["payment"]["amount"] == PRICE
     [ready] = sent(kakaopay, "ready")
@@ -561,12 +584,57 @@ def test_lost_approve_answer_is_settled_from_the_order_lookup(auth_client, cours
     assert enrollments(payment).count() == 1
 
 
+@pytest.mark.parametrize("lookup", sorted(APPROVABLE_STATUSES))
+def test_a_refused_approval_keeps_the_payment_pending_while_kakaopay_can_still_approve_it(
+    auth_client, course, kakaopay, lookup
+):
+    """A wrong pg_token (or a buyer who has not finished at KakaoPay yet) must not end a payment
+    KakaoPay would still approve: 402, pending, and the right pg_token then settles it."""
+    payment = started(auth_client, kakaopay, course)
+    stub(kakaopay, "approve", refusal("INVALID_PARAMS", "pg_token이 유효하지 않습니다."))
+    stub(kakaopay, "order", ok(order_answer(payment, lookup)))
+
+    response = approve(auth_client, payment.pk, "wrong-pg-token")
+
+    error = assert_error_envelope(response, 402, "approval_refused")
+    assert "pg_token이 유효하지 않습니다." in error["message"]
+    assert_still_payable(payment)
+    assert payment.failure_code == ""
+    assert sent(kakaopay, "order") == [{"cid": CID, "tid": TID}]
+    assert (
+        Order.objects.get(pk=payment.order_id).events.filter(type="approval_refused").count() == 1
+    )
+
+    kakaopay.replace(responses.POST, f"{KAKAOPAY}/approve", **ok(approve_answer(payment)))
+    retry = approve(auth_client, payment.pk, PG_TOKEN)
+
+    assert retry.status_code == 200, retry.content
+    assert retry.json()["status"] == "paid"
+    assert [call["pg_token"] for call in sent(kakaopay, "approve")] == ["wrong-pg-token", PG_TOKEN]
+    assert enrollments(payment).count() == 1
+
+
+def test_the_fifth_refused_approval_fails_the_payment(auth_client, course, kakaopay):
+    payment = started(auth_client, kakaopay, course)
+    stub(kakaopay, "approve", refusal("INVALID_PARAMS", "pg_token이 유효하지 않습니다."))
+    stub(kakaopay, "order", ok(order_answer(payment, "AUTH_PASSWORD")))
+
+    codes = [
+        approve(auth_client, payment.pk, f"wrong-{n}").json()["error"]["code"] for n in range(6)
+    ]
+
+    assert codes == ["approval_refused"] * 4 + ["payment_declined", "payment_not_pending"]
+    assert_still_payable(payment, PaymentStatus.FAILED)
+    assert len(calls(kakaopay, "approve")) == 5
+
+
 @pytest.mark.parametrize(
     ("error_code", "message", "lookup"),
     [
-        ("INVALID_PARAMS", "pg_token이 유효하지 않습니다.", "READY"),
+        ("INVALID_PARAMS", "pg_token이 유효하지 않습니다.", "QUIT_PAYMENT"),
         ("PAYMENT_NOT_READY", "결제 준비 상태가 아닙니다.", "FAIL_PAYMENT"),
-        ("APPROVAL_FAILED", "잔액이 부족합니다.", "QUIT_PAYMENT"),
+        ("APPROVAL_FAILED", "잔액이 부족합니다.", "FAIL_AUTH_PASSWORD"),
+        ("APPROVAL_FAILED", "잔액이 부족합니다.", "CANCEL_PAYMENT"),
     ],
 )
 def test_declined_approval_fails_the_payment_and_the_order_stays_payable(

@@ -383,8 +383,17 @@ def test_a_later_price_change_does_not_change_the_order(auth_client, user, no_li
     stored = Order.objects.get(pk=order["id"])
     assert stored.total == 70000
     assert list(stored.lines.values_list("price", flat=True)) == [30000, 40000]
-    # and the provider is asked for the stored total, not today's prices
-    assert payment_start(auth_client, order["id"])["payment"]["amount"] == 70000
+    # and paying it is refused rather than charging a stale price: the new total is given
+    response = auth_client.post(
+        "/api/payments/", {"order": order["id"], "provider": "sandbox"}, format="json"
+    )
+    error = assert_error_envelope(response, 409, "price_changed")
+    assert error["fields"] == {
+        "total": ["100000"],
+        "lines[0].price": ["99000"],
+        "lines[1].price": ["1000"],
+    }
+    assert not stored.payments.exists()
 
 
 # --- GET /api/orders/ , /api/orders/{id}/ -----------------------------------------------------

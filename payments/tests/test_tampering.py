@@ -24,7 +24,7 @@ from payments.models import (
     PaymentStatus,
     SandboxTransaction,
 )
-from payments.tests.factories import BillingAddressFactory
+from payments.tests.factories import BillingAddressFactory, CurriculumFactory
 from payments.tests.flows import (
     PAYMENT_FIELDS,
     approve,
@@ -253,14 +253,15 @@ def test_an_amount_in_the_approve_query_is_ignored(buyer_client, user):
 
 
 @pytest.mark.parametrize("new_price", [1000, 45000], ids=["cheaper", "dearer"])
-def test_a_price_change_after_ordering_changes_neither_the_charge_nor_the_receipt(
+def test_a_price_change_after_the_payment_started_changes_neither_the_charge_nor_the_receipt(
     buyer_client, user, new_price
 ):
+    """The buyer authorised the ordered amount at the provider: that payment is honoured."""
     course = CourseFactory(price=30000, title="Django")
     order = order_for(buyer_client, course)
+    started = payment_start(buyer_client, order["id"])
     Course.objects.filter(pk=course.pk).update(price=new_price)
 
-    started = payment_start(buyer_client, order["id"])
     token = pg_token_of(sandbox_authorise(buyer_client, started["redirect_url"]))
     paid = approve(buyer_client, started["payment"]["id"], token)
     receipt = buyer_client.get(f"/api/receipts/{started['payment']['id']}/")
@@ -279,31 +280,90 @@ def test_a_price_change_after_ordering_changes_neither_the_charge_nor_the_receip
     assert Enrollment.objects.filter(user=user, course=course).exists()
 
 
+@pytest.mark.parametrize("new_price", [1000, 38000], ids=["cheaper", "dearer"])
+def test_a_stale_price_is_409_price_changed_with_the_new_total_and_a_new_order_pays_it(
+    buyer_client, user, new_price
+):
+    """The audit's stale price: the tutor changes the price after the order was placed. Paying
+    the old order is refused (nothing starts); ordering again pays the current price."""
+    course, other = CourseFactory(price=30000), CourseFactory(price=10000)
+    order = order_for(buyer_client, course, other)
+    Course.objects.filter(pk=course.pk).update(price=new_price)
+    before = commerce_rows()
+
+    response = buyer_client.post(
+        "/api/payments/", {"order": order["id"], "provider": "sandbox"}, format="json"
+    )
+
+    error = assert_error_envelope(response, 409, "price_changed")
+    assert error["fields"] == {
+        "total": [str(new_price + 10000)],
+        "lines[0].price": [str(new_price)],
+    }
+    assert f"{new_price + 10000:,}" in error["message"]
+    assert commerce_rows() == before
+    again = order_for(buyer_client, course, other)
+    assert again["total"] == new_price + 10000
+    assert Order.objects.get(pk=order["id"]).status == OrderStatus.CANCELLED
+    paid = approve(
+        buyer_client,
+        (started := payment_start(buyer_client, again["id"]))["payment"]["id"],
+        pg_token_of(sandbox_authorise(buyer_client, started["redirect_url"])),
+    )
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["amount"] == new_price + 10000
+
+
+@pytest.mark.parametrize("change", ["unpublished", "free", "curriculum_emptied"])
+def test_an_order_of_something_no_longer_for_sale_cannot_be_paid(buyer_client, change):
+    course = CourseFactory(price=20000)
+    curriculum = CurriculumFactory(price=20000)
+    order = order_for(buyer_client, items=[{"course": course.pk}, {"curriculum": curriculum.pk}])
+    if change == "unpublished":
+        Course.objects.filter(pk=course.pk).update(is_published=False)
+    elif change == "free":
+        Course.objects.filter(pk=course.pk).update(price=0)
+    else:
+        curriculum.courses.clear()
+    before = commerce_rows()
+
+    response = buyer_client.post(
+        "/api/payments/", {"order": order["id"], "provider": "sandbox"}, format="json"
+    )
+
+    error = assert_error_envelope(response, 400, "not_for_sale")
+    field = "lines[1].curriculum" if change == "curriculum_emptied" else "lines[0].course"
+    assert list(error["fields"]) == [field]
+    assert commerce_rows() == before
+
+
 # --- pg_token -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("token_kind", ["made_up", "of_an_earlier_payment"])
-def test_a_wrong_pg_token_is_402_fails_the_payment_and_a_new_payment_succeeds(
+@pytest.mark.parametrize("token_kind", ["made_up", "of_an_earlier_payment", "empty_looking"])
+def test_a_wrong_pg_token_is_402_and_the_same_payment_can_still_be_approved(
     buyer_client, user, token_kind
 ):
     course = CourseFactory(price=30000)
     order, earlier, earlier_token = started_payment(buyer_client, course)
     started = payment_start(buyer_client, order["id"])
     payment_id = started["payment"]["id"]
-    wrong = "0" * 20 if token_kind == "made_up" else earlier_token
+    wrong = {"made_up": "0" * 20, "of_an_earlier_payment": earlier_token, "empty_looking": " "}
 
-    declined = approve(buyer_client, payment_id, wrong)
+    refused = approve(buyer_client, payment_id, wrong[token_kind])
 
-    assert_error_envelope(declined, 402, "payment_declined")
+    if token_kind == "empty_looking":
+        assert_error_envelope(refused, 400, "validation_error")
+    else:
+        assert_error_envelope(refused, 402, "approval_refused")
     payment = Payment.objects.get(pk=payment_id)
-    assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "invalid_pg_token")
+    assert (payment.status, payment.failure_code) == (PaymentStatus.PENDING, "")
     assert Order.objects.get(pk=order["id"]).status == OrderStatus.PENDING
     assert not SandboxTransaction.objects.filter(state="approved").exists()
     assert not Enrollment.objects.filter(user=user).exists()
 
-    retry = payment_start(buyer_client, order["id"])
-    token = pg_token_of(sandbox_authorise(buyer_client, retry["redirect_url"]))
-    paid = approve(buyer_client, retry["payment"]["id"], token)
+    token = pg_token_of(sandbox_authorise(buyer_client, started["redirect_url"]))
+    paid = approve(buyer_client, payment_id, token)
 
     assert paid.status_code == 200, paid.content
     assert paid.json()["status"] == "paid"
@@ -315,9 +375,31 @@ def test_a_wrong_pg_token_is_402_fails_the_payment_and_a_new_payment_succeeds(
     statuses = dict(Payment.objects.values_list("pk", "status"))
     assert statuses == {
         earlier["payment"]["id"]: PaymentStatus.CANCELLED,
-        payment_id: PaymentStatus.FAILED,
-        retry["payment"]["id"]: PaymentStatus.PAID,
+        payment_id: PaymentStatus.PAID,
     }
+
+
+def test_guessing_pg_tokens_fails_the_payment_on_the_fifth_and_a_new_payment_succeeds(
+    buyer_client, user
+):
+    course = CourseFactory(price=30000)
+    order, started, token = started_payment(buyer_client, course)
+    payment_id = started["payment"]["id"]
+
+    codes = [
+        approve(buyer_client, payment_id, f"{n:020d}").json()["error"]["code"] for n in range(6)
+    ]
+
+    assert codes == ["approval_refused"] * 4 + ["payment_declined", "payment_not_pending"]
+    payment = Payment.objects.get(pk=payment_id)
+    assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "invalid_pg_token")
+    assert_error_envelope(approve(buyer_client, payment_id, token), 409, "payment_not_pending")
+    assert not SandboxTransaction.objects.filter(state="approved").exists()
+
+    retry = payment_start(buyer_client, order["id"])
+    token = pg_token_of(sandbox_authorise(buyer_client, retry["redirect_url"]))
+    assert approve(buyer_client, retry["payment"]["id"], token).status_code == 200
+    assert Enrollment.objects.get(user=user).course == course
 
 
 # --- refunds ------------------------------------------------------------------------------------
