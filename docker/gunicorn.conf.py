@@ -31,11 +31,13 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 # nginx is the only client (see bind), so its X-Forwarded-Proto is trusted whatever its address.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
 
-# Logs go to stdout/stderr for `docker compose logs`; the client is nginx's X-Forwarded-For.
+# Logs go to stdout/stderr for `docker compose logs` (GUNICORN_ACCESS_LOG empty: no access log,
+# nginx logs every request too). The client is X-Real-IP, the address nginx saw: the first entry
+# of X-Forwarded-For is whatever the client chose to send.
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
-access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%({x-real-ip}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 # The worker heartbeat file on a disk-backed overlay filesystem can stall workers; /dev/shm is
 # memory.

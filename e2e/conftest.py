@@ -31,9 +31,16 @@ def edge(frontend_port) -> Stack:
         # Cookie mode as a browser frontend on another site uses it.
         AUTH_REFRESH_COOKIE="true",
         AUTH_REFRESH_COOKIE_SAMESITE="None",
-        # Login limits per IP would trip over the whole suite coming from one address; the
-        # per-account limit stays at its production value and is tested across instances.
+        # Django's limits per IP would trip over the whole suite coming from one address (and
+        # hide nginx's, which are tested); the per-account limits stay at their production
+        # values, and the login one is tested across instances.
         THROTTLE_LOGIN_IP="1000/min",
+        THROTTLE_REGISTER_IP="1000/min",
+        THROTTLE_REFRESH_IP="1000/min",
+        THROTTLE_PASSWORD_RESET_IP="1000/min",
+        THROTTLE_SOCIAL_IP="1000/min",
+        # gunicorn's access log, as the container writes it (docker/gunicorn.conf.py).
+        access_log=True,
     ) as running:
         running.manage("seed_demo")
         yield running
@@ -45,6 +52,34 @@ def login(edge: Stack, email: str, **request) -> dict:
     )
     assert reply.status == 200, reply.body
     return reply.json()
+
+
+def user_create(edge: Stack, email: str = "") -> str:
+    """A learner of a test's own (with DEMO_PASSWORD), so per-account throttles never carry over
+    from one test to the next; returns the email."""
+    email = email or f"e2e-{secrets.token_hex(4)}@example.com"
+    edge.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.contrib.auth import get_user_model;"
+        f"get_user_model().objects.create_user(email={email!r}, password={DEMO_PASSWORD!r},"
+        f" username={email.split('@')[0]!r})",
+    )
+    return email
+
+
+def staff_create(edge: Stack) -> str:
+    """A staff member of a test's own (with DEMO_PASSWORD); returns the email."""
+    email = user_create(edge)
+    edge.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.contrib.auth import get_user_model;"
+        f"get_user_model().objects.filter(email={email!r}).update(is_staff=True)",
+    )
+    return email
 
 
 def bearer(token: str) -> dict:

@@ -90,7 +90,9 @@ def test_nginx_spreads_requests_over_both_instances(edge):
     access, _cookie = _login_on(edge, 1, "student2@example.com")
     for _ in range(20):
         assert edge.request("GET", "/api/users/me/", headers=bearer(access)).status == 200
-    upstreams = {line.split()[-1] for line in _access_log(edge) if "/api/users/me/" in line}
+    upstreams = {
+        line.split()[-1] for line in _access_log(edge) if '"GET /api/users/me/ HTTP' in line
+    }
     assert upstreams == {f"127.0.0.1:{port}" for port in edge.gunicorn_ports}
 
 

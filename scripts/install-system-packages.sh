@@ -15,6 +15,10 @@ need openssl openssl
 need chromium chromium
 need docker-compose docker-compose
 need certbot certbot
+# e2e: HTTP/2 (curl), IPv6 clients in a network namespace (ip); backups (pg_dump, psql).
+need curl curl
+need ip iproute2
+need pg_dump postgresql-client
 
 if [ -z "$missing" ]; then
     echo "system packages: all present"

@@ -1,6 +1,7 @@
-"""What ships for deployment (Dockerfile, docker-compose.yml, docker/, nginx/init-letsencrypt.sh),
-checked without a Docker daemon: docker-compose validates, the scripts run against stubs or real
-local services, and the nginx configuration the stack would render passes `nginx -t`."""
+"""What ships for deployment (Dockerfile, docker-compose.yml, docker/, nginx/), checked without a
+Docker daemon: docker-compose validates, the scripts run against stubs or real local services, and
+the nginx configuration is in test_deployment_nginx.py, the data services' scripts (backups,
+roles, Redis) in test_deployment_data.py; nginx's behaviour is proven live by e2e/."""
 
 # Running the shipped scripts and the system's tools is what these tests are for.
 # ruff: noqa: S603, S607
@@ -40,9 +41,11 @@ FILLED_ENV = {
     "DJANGO_SECRET_KEY": "sample-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ",
     "JWT_SIGNING_KEY": "sample-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMN",
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
-    "DATABASE_URL": "postgres://postgres:sample-db-password@db:5432/lms",
-    "POSTGRES_PASSWORD": "sample-db-password",
-    "REDIS_URL": "redis://redis:6379/0",
+    "DATABASE_URL": "postgres://lms:sample-app-password@db:5432/lms",
+    "POSTGRES_PASSWORD": "sample-superuser-password",
+    "POSTGRES_APP_PASSWORD": "sample-app-password",
+    "REDIS_PASSWORD": "sample-redis-password",
+    "REDIS_URL": "redis://:sample-redis-password@redis:6379/0",
     "KAKAOPAY_SECRET_KEY": "sample-kakaopay-secret",
     "PAYMENT_CALLBACK_BASE_URL": "https://api.example.com/api/payments",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
@@ -107,23 +110,35 @@ def test_compose_file_passes_docker_compose_config(tmp_path, sample):
 
 
 @needs_docker_compose
-def test_compose_refuses_an_env_file_without_the_database_password(tmp_path):
-    values = {key: value for key, value in FILLED_ENV.items() if key != "POSTGRES_PASSWORD"}
+@pytest.mark.parametrize(
+    "secret", ["POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "REDIS_PASSWORD", "DATABASE_URL"]
+)
+def test_compose_refuses_an_env_file_without_a_secret(tmp_path, secret):
+    values = {key: value for key, value in FILLED_ENV.items() if key != secret}
     result = compose_config(write_env_file(tmp_path / ".env", values), "-q")
     assert result.returncode != 0
-    assert "POSTGRES_PASSWORD" in result.stderr
+    assert secret in result.stderr
 
 
-def test_compose_has_the_five_services_with_pinned_images(compose):
+def test_compose_services_use_pinned_images(compose):
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "nginx", "certbot"}
+    assert set(services) == {
+        *("db", "redis", "web", "nginx", "certbot"),
+        *("scheduler", "backup", "restore"),
+    }
     assert re.fullmatch(r"postgres:16\.\d+", services["db"]["image"])
     assert re.fullmatch(r"redis:7\.\d+\.\d+", services["redis"]["image"])
     assert re.fullmatch(r"nginx:\d+\.\d+\.\d+(-alpine)?", services["nginx"]["image"])
     assert re.fullmatch(r"certbot/certbot:v\d+\.\d+\.\d+", services["certbot"]["image"])
-    assert services["web"]["build"] == "."
+    # pg_dump must be as new as the server: the backup services run the server's own image.
+    assert services["backup"]["image"] == services["restore"]["image"] == services["db"]["image"]
+    for name in ("web", "scheduler"):
+        assert (services[name]["build"], services[name]["image"]) == (".", "lms-web")
     for name, service in services.items():
-        assert service["restart"] == "unless-stopped", name
+        if name == "restore":
+            assert service["profiles"] == ["restore"], "run by hand, never by `up`"
+        else:
+            assert service["restart"] == "unless-stopped", name
 
 
 def test_database_and_redis_have_healthchecks_that_the_web_service_waits_for(compose):
@@ -137,12 +152,81 @@ def test_database_and_redis_have_healthchecks_that_the_web_service_waits_for(com
     assert named_volume_mounts(services["db"]) == {"postgres_data": "/var/lib/postgresql/data"}
 
 
+def test_the_database_gives_the_application_a_role_of_its_own(compose):
+    db = compose["services"]["db"]
+    assert {
+        "./scripts/postgres-app-role.sh:/docker-entrypoint-initdb.d/10-app-role.sh:ro",
+        "./docker/postgres-superuser-local.sh:/docker-entrypoint-initdb.d/20-superuser-local.sh:ro",
+    } <= set(db["volumes"])
+    assert db["environment"]["POSTGRES_APP_USER"] == "${POSTGRES_APP_USER:-lms}"
+    # The samples connect as that role, never as the superuser.
+    example = dict(re.findall(r"^(\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    for values in (example, FILLED_ENV):
+        user = urlsplit(values["DATABASE_URL"]).username
+        assert user == example["POSTGRES_APP_USER"] != example["POSTGRES_USER"]
+
+
+def test_redis_needs_a_password_and_has_a_memory_policy(compose):
+    redis = compose["services"]["redis"]
+    assert redis["environment"] == {"REDISCLI_AUTH": "${REDIS_PASSWORD?set REDIS_PASSWORD in .env}"}
+    command = " ".join(redis["command"])
+    assert "redis-server /usr/local/etc/redis/redis.conf" in command
+    assert '--requirepass "$$REDISCLI_AUTH"' in command
+    assert '[ -n "$$REDISCLI_AUTH" ] ||' in command, "an empty password must not start Redis"
+    assert "./docker/redis.conf:/usr/local/etc/redis/redis.conf:ro" in redis["volumes"]
+    example = dict(re.findall(r"^(\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    assert urlsplit(example["REDIS_URL"]).password
+    assert urlsplit(FILLED_ENV["REDIS_URL"]).password == FILLED_ENV["REDIS_PASSWORD"]
+
+
+def test_backups_run_daily_with_both_upload_volumes_and_restore_writes_them(compose):
+    services = compose["services"]
+    backup, restore = services["backup"], services["restore"]
+    assert backup["entrypoint"] == ["/bin/sh", "/scripts/daily.sh"]
+    assert backup["command"] == ["/bin/sh", "/scripts/backup.sh"]
+    assert backup["environment"]["DAILY_AT"] == "${BACKUP_AT:-03:30}"
+    assert backup["environment"]["BACKUP_KEEP_DAILY"] == "${BACKUP_KEEP_DAILY:-14}"
+    assert "env_file" not in backup and "env_file" not in restore, "the database URL is enough"
+    for service, mode in ((backup, ":ro"), (restore, "")):
+        environment = service["environment"]
+        assert environment["DATABASE_URL"] == "${DATABASE_URL?set DATABASE_URL in .env}"
+        assert "./scripts:/scripts:ro" in service["volumes"]
+        mounts = named_volume_mounts(service)
+        assert mounts["media"] == environment["MEDIA_ROOT"] + mode
+        assert mounts["protected_media"] == environment["PROTECTED_MEDIA_ROOT"] + mode
+    assert named_volume_mounts(backup)["backups"] == backup["environment"]["BACKUP_DIR"]
+    assert named_volume_mounts(restore)["backups"] == "/backups:ro"
+    assert restore["entrypoint"] == ["/bin/sh", "/scripts/restore.sh"]
+
+
+def test_the_scheduler_purges_expired_rows_daily_from_the_web_image(compose):
+    scheduler = compose["services"]["scheduler"]
+    assert scheduler["command"] == [
+        "sh", "scripts/daily.sh", "python", "manage.py", "purge_expired"
+    ]  # fmt: skip
+    assert scheduler["environment"]["DAILY_AT"] == "${PURGE_AT:-04:00}"
+    assert scheduler["environment"]["DJANGO_MIGRATE_ON_START"] == "0"
+    assert scheduler["env_file"] == compose["services"]["web"]["env_file"]
+    assert scheduler["healthcheck"] == {"disable": True}, "the image's check asks gunicorn"
+    assert "volumes" not in scheduler
+    # manage.py knows the command.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", scheduler["command"][-1]],
+        cwd=ROOT,
+        env=clean_env(DJANGO_SETTINGS_MODULE="config.settings.test"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_web_runs_production_settings_from_the_env_file_unpublished_and_unprivileged(compose):
     web = compose["services"]["web"]
     assert web["env_file"] == "${ENV_FILE:-.env}"
     environment = web["environment"]
     assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
-    assert environment["VIDEO_ACCEL_REDIRECT_PREFIX"] == "/protected-videos/"
+    assert environment["PROTECTED_ACCEL_REDIRECT_PREFIX"] == "/protected-videos/"
     assert environment["DJANGO_MIGRATE_ON_START"] == "${DJANGO_MIGRATE_ON_START:-1}"
     assert "ports" not in web, "gunicorn is reached through nginx only"
     assert "user" not in web, "the image's non-root USER applies"
@@ -162,7 +246,7 @@ def test_nginx_serves_the_web_services_files_read_only_with_certbots_certificate
     assert environment["NGINX_UPSTREAM_SERVERS"] == "server web:8000 max_fails=0;"
     assert environment["NGINX_HTTPS_REDIRECT_PORT"] == ""
     assert "./nginx/templates:/etc/nginx/templates:ro" in nginx["volumes"]
-    assert "./nginx/django_proxy.conf:/etc/nginx/django_proxy.conf:ro" in nginx["volumes"]
+    assert "./nginx/snippets:/etc/nginx/snippets:ro" in nginx["volumes"]
     assert named_volume_mounts(nginx) == {
         "static": environment["NGINX_STATIC_ROOT"] + ":ro",
         "media": environment["NGINX_MEDIA_ROOT"] + ":ro",
@@ -209,55 +293,6 @@ def test_env_example_documents_every_variable_the_deployment_files_read():
     # Compose sets this one itself, always.
     undocumented = read - documented - {"DJANGO_COLLECTSTATIC_ON_START"}
     assert not undocumented, f"add to .env.example: {sorted(undocumented)}"
-
-
-@needs_docker_compose
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
-@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst (gettext) is not installed")
-def test_nginx_configuration_rendered_with_the_compose_environment_passes_nginx_t(tmp_path):
-    """What the nginx image's entrypoint does: envsubst the template with the NGINX_* variables.
-    Only the upstream ("web" resolves inside compose only) and the certificate paths change."""
-    result = compose_config(write_env_file(tmp_path / ".env", FILLED_ENV))
-    assert result.returncode == 0, result.stderr
-    variables = yaml.safe_load(result.stdout)["services"]["nginx"]["environment"]
-    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "1"),
-            *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    variables |= {
-        "NGINX_UPSTREAM_SERVERS": "server 127.0.0.1:8000;",
-        "NGINX_SSL_CERTIFICATE": str(cert),
-        "NGINX_SSL_CERTIFICATE_KEY": str(key),
-    }
-    variables = {name: str(value) for name, value in variables.items()}
-    (tmp_path / "conf.d").mkdir()
-    shutil.copy(ROOT / "nginx" / "django_proxy.conf", tmp_path / "django_proxy.conf")
-    rendered = subprocess.run(
-        ["envsubst", " ".join(f"${{{name}}}" for name in variables)],
-        input=(ROOT / "nginx" / "templates" / "default.conf.template").read_text(),
-        env=clean_env(**variables),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "${NGINX_" not in rendered
-    (tmp_path / "conf.d" / "default.conf").write_text(rendered)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
-        "http { include /etc/nginx/mime.types; include conf.d/*.conf; }\n"
-    )
-    check = subprocess.run(
-        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert check.returncode == 0, check.stderr
 
 
 # --- Dockerfile --------------------------------------------------------------------------------
@@ -317,7 +352,14 @@ def test_dockerfile_checks_health_and_starts_gunicorn_through_the_entrypoint():
     assert instructions["CMD"] == (
         '["gunicorn", "--config", "docker/gunicorn.conf.py", "config.wsgi:application"]'
     )
-    for script in (ENTRYPOINT, INIT_LETSENCRYPT, ROOT / "scripts" / "install-system-packages.sh"):
+    scripts = ROOT / "scripts"
+    for script in (
+        ENTRYPOINT,
+        INIT_LETSENCRYPT,
+        ROOT / "docker" / "postgres-superuser-local.sh",
+        *(scripts / name for name in ("install-system-packages.sh", "postgres-app-role.sh")),
+        *(scripts / name for name in ("backup.sh", "restore.sh", "daily.sh")),
+    ):
         assert os.access(script, os.X_OK), f"{script} is not executable"
 
 
@@ -414,6 +456,9 @@ def test_gunicorn_settings_default_sanely(monkeypatch):
     assert settings["keepalive"] > 60, "longer than nginx's upstream keep-alive"
     assert settings["forwarded_allow_ips"] == "*"
     assert settings["accesslog"] == "-"
+    # The client as nginx saw it, not the first (client-chosen) entry of X-Forwarded-For; e2e
+    # checks a forged entry stays out of the log.
+    assert settings["access_log_format"].startswith("%({x-real-ip}i)s ")
 
 
 def test_gunicorn_settings_come_from_the_environment(monkeypatch):
@@ -428,6 +473,7 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
         "GUNICORN_MAX_REQUESTS_JITTER": "50",
         "GUNICORN_FORWARDED_ALLOW_IPS": "172.18.0.0/16",
         "GUNICORN_LOG_LEVEL": "warning",
+        "GUNICORN_ACCESS_LOG": "",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -442,6 +488,7 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
     assert (settings["max_requests"], settings["max_requests_jitter"]) == (500, 50)
     assert settings["forwarded_allow_ips"] == "172.18.0.0/16"
     assert settings["loglevel"] == "warning"
+    assert settings["accesslog"] is None
 
 
 def test_gunicorn_accepts_the_settings_file():

@@ -1,0 +1,157 @@
+"""The nginx configuration as compose renders it (nginx/templates, nginx/snippets, the NGINX_*
+values of docker-compose.yml): `nginx -t`, and what e2e/ cannot see live because it runs the
+template with its own ports and values: compose's body limits and HSTS switch, and rules that
+must hold for every location, including ones added later."""
+
+# Running the system's tools is what these tests are for.
+# ruff: noqa: S603, S607
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.tests.test_deployment import (
+    FILLED_ENV,
+    ROOT,
+    clean_env,
+    compose_config,
+    write_env_file,
+)
+
+NGINX_TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
+
+
+def render_nginx_as_compose(tmp_path: Path, **env: str) -> str:
+    """What the nginx image's entrypoint does: envsubst the template with the NGINX_* variables
+    compose gives it (from FILLED_ENV plus `env`). Only the upstream ("web" resolves inside compose
+    only) and the certificate paths change. Returns the rendered default.conf; nginx.conf, the
+    snippets and conf.d/ are laid out in tmp_path as in the image."""
+    result = compose_config(write_env_file(tmp_path / ".env", {**FILLED_ENV, **env}))
+    assert result.returncode == 0, result.stderr
+    variables = yaml.safe_load(result.stdout)["services"]["nginx"]["environment"]
+    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "1"),
+            *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    variables |= {
+        "NGINX_UPSTREAM_SERVERS": "server 127.0.0.1:8000;",
+        "NGINX_SSL_CERTIFICATE": str(cert),
+        "NGINX_SSL_CERTIFICATE_KEY": str(key),
+    }
+    variables = {name: str(value) for name, value in variables.items()}
+    (tmp_path / "conf.d").mkdir()
+    shutil.copytree(ROOT / "nginx" / "snippets", tmp_path / "snippets")
+    rendered = subprocess.run(
+        ["envsubst", " ".join(f"${{{name}}}" for name in variables)],
+        input=NGINX_TEMPLATE.read_text(),
+        env=clean_env(**variables),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "${NGINX_" not in rendered
+    (tmp_path / "conf.d" / "default.conf").write_text(rendered)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
+        "http { include /etc/nginx/mime.types; include conf.d/*.conf; }\n"
+    )
+    return rendered
+
+
+def nginx_blocks(text: str) -> list[tuple[str, str]]:
+    """(header, own directives) of every `{...}` block, nested ones left out of their parent's
+    directives: `("location = /api/videos/", "client_max_body_size 520m; ...")`."""
+    text = re.sub(r"#[^\n]*", "", text)
+    text = re.sub(r"'[^']*'", "''", text)  # JSON bodies of `return` hold braces
+    text = re.sub(r"\$\{(\w+)\}", r"$<\1>", text)  # so do the template's ${NGINX_...}
+    blocks, stack, start = [], [], 0
+    for index, char in enumerate(text):
+        if char == "{":
+            header = re.split(r"[;{}]", text[:index])[-1].strip()
+            stack.append([header, ""])
+            start = index + 1
+        elif char == "}":
+            header, own = stack.pop()
+            own = " ".join((own + text[start:index]).split())
+            blocks.append(tuple(re.sub(r"\$<(\w+)>", r"${\1}", part) for part in (header, own)))
+            start = index + 1
+        elif stack and char == ";" and index >= start:
+            stack[-1][1] += text[start : index + 1]
+            start = index + 1
+    return blocks
+
+
+needs_nginx_tools = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("docker-compose", "nginx", "envsubst")),
+    reason="needs docker-compose, nginx and envsubst (make system-packages installs them)",
+)
+
+
+@needs_nginx_tools
+def test_nginx_configuration_rendered_with_the_compose_environment_passes_nginx_t(tmp_path):
+    render_nginx_as_compose(tmp_path)
+    check = subprocess.run(
+        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+@needs_nginx_tools
+def test_compose_gives_nginx_body_limits_per_location_and_streams_only_video_uploads(tmp_path):
+    blocks = dict(nginx_blocks(render_nginx_as_compose(tmp_path)))
+    https = next(own for header, own in blocks.items() if header == "server" and "ssl_cert" in own)
+    assert "client_max_body_size 6m;" in https
+    assert "client_max_body_size 11m;" in blocks["location ~ ^/api/topics/[0-9]+/submissions/$"]
+    videos = blocks["location = /api/videos/"]
+    assert "client_max_body_size 520m;" in videos
+    streamed = [header for header, own in blocks.items() if "proxy_request_buffering off" in own]
+    assert streamed == ["location = /api/videos/"]
+
+
+@needs_nginx_tools
+@pytest.mark.parametrize("preload", ["", "false", "true"])
+def test_compose_switches_hsts_preload_with_djangos_variable(tmp_path, preload):
+    """Off unless the operator opts in; e2e/test_edge.py shows nginx's header for each value."""
+    env = {"DJANGO_SECURE_HSTS_PRELOAD": preload} if preload else {}
+    rendered = render_nginx_as_compose(tmp_path, **env)
+    assert f'map "{preload or "false"}" $strict_transport_security' in rendered
+
+
+def test_every_location_with_headers_of_its_own_sends_the_security_headers_too():
+    """An add_header in a location drops every inherited one (nginx's own errors lost HSTS that
+    way): each such block includes the shared snippet again."""
+    blocks = nginx_blocks(NGINX_TEMPLATE.read_text())
+    own_headers = [(header, own) for header, own in blocks if "add_header" in own]
+    assert {header for header, _ in own_headers} >= {"location @throttled", "location /static/"}
+    for header, own in own_headers:
+        if header.startswith("location"):
+            assert "include snippets/security_headers.conf;" in own, header
+    https = [own for header, own in blocks if header == "server" and "ssl_certificate " in own]
+    assert len(https) == 1
+    assert "include snippets/security_headers.conf;" in https[0]
+
+
+def test_nginx_answers_only_its_own_name_and_speaks_http2():
+    blocks = nginx_blocks(NGINX_TEMPLATE.read_text())
+    servers = [own for header, own in blocks if header == "server"]
+    catch_all = [own for own in servers if "default_server" in own]
+    assert len(catch_all) == 2
+    plain, tls = sorted(catch_all, key=lambda own: "ssl" in own)
+    assert "listen ${NGINX_HTTP_PORT} default_server;" in plain and "return 444;" in plain
+    assert "listen ${NGINX_HTTPS_PORT} ssl http2 default_server;" in tls
+    assert "ssl_reject_handshake on;" in tls and "return 444;" in tls
+    named = [own for own in servers if "server_name ${NGINX_SERVER_NAME};" in own]
+    assert len(named) == 2
+    assert any("listen ${NGINX_HTTPS_PORT} ssl http2;" in own for own in named)

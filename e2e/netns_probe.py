@@ -1,0 +1,69 @@
+"""Requests from many IPv6 addresses to nginx, inside a network namespace of their own (run by
+e2e/test_ipv6_keys.py as `unshare --net python -m e2e.netns_probe`, which needs root).
+
+In the namespace the whole documentation prefix 2001:db8::/32 is local to the loopback and
+non-local binds are allowed, so a client may speak from any address in it. nginx runs rendered
+from the template as everywhere (e2e.stack.edge_only), with no upstream: a request that passes
+its limits gets nginx's 503, a refused one its 429. The machine's own network is never touched.
+
+stdin: a JSON list of requests {"method", "path", "source"}; stdout: a JSON list of
+{"status", "headers"} in the same order, sent one after the other.
+"""
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+PREFIX = "2001:db8::/32"
+
+
+class LoopbackV6Connection(http.client.HTTPSConnection):
+    """HTTPS to nginx on [::1] from `source`, with SNI and certificate check for the stack's
+    name (which may resolve to 127.0.0.1 only)."""
+
+    def __init__(self, port: int, context, source: str, server_name: str):
+        super().__init__(server_name, port, timeout=10, context=context)
+        self.v6_source = source
+
+    def connect(self):
+        raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        raw.settimeout(self.timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as http.client does
+        raw.bind((self.v6_source, 0))
+        raw.connect(("::1", self.port))
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def network_up() -> None:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "-6", "route", "add", "local", PREFIX, "dev", "lo"], check=True)
+    Path("/proc/sys/net/ipv6/ip_nonlocal_bind").write_text("1\n")
+
+
+def main() -> int:
+    plan = json.load(sys.stdin)
+    network_up()
+    from e2e.stack import SERVER_NAME, edge_only
+
+    results = []
+    with edge_only() as nginx:
+        for step in plan:
+            conn = LoopbackV6Connection(
+                nginx.https_port, nginx.ssl_context(), step["source"], SERVER_NAME
+            )
+            try:
+                conn.request(step["method"], step["path"], body=b"{}")
+                response = conn.getresponse()
+                response.read()
+                results.append({"status": response.status, "headers": response.getheaders()})
+            finally:
+                conn.close()
+    json.dump(results, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
