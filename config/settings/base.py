@@ -305,6 +305,9 @@ REST_FRAMEWORK = {
         "password_reset_account": env("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
         "availability_ip": env("THROTTLE_AVAILABILITY_IP", default="60/min"),
         "social_ip": env("THROTTLE_SOCIAL_IP", default="30/min"),
+        # Per user: every upload costs a decode (images) or a probe and a stored file (videos).
+        "image_upload": env("THROTTLE_IMAGE_UPLOAD", default="10/min"),
+        "video_upload": env("THROTTLE_VIDEO_UPLOAD", default="30/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -345,6 +348,13 @@ USE_TZ = True
 
 # --- Learning: quizzes and assignments ----------------------------------------------------------
 
+# The largest course tree one request may write (POST/PUT/PATCH /api/courses/): a bigger body is
+# a 400 naming the path. Topics and questions count over the whole course.
+COURSE_MAX_LECTURES = env.int("COURSE_MAX_LECTURES", default=100)
+COURSE_MAX_TOPICS = env.int("COURSE_MAX_TOPICS", default=1000)
+COURSE_MAX_QUESTIONS = env.int("COURSE_MAX_QUESTIONS", default=2000)
+QUIZ_MAX_QUESTIONS = env.int("QUIZ_MAX_QUESTIONS", default=100)
+
 # Attempts per learner per quiz (0 = unlimited); a pass scores at least this percent.
 QUIZ_MAX_ATTEMPTS = env.int("QUIZ_MAX_ATTEMPTS", default=3)
 QUIZ_PASS_PERCENT = env.int("QUIZ_PASS_PERCENT", default=60)
@@ -365,15 +375,19 @@ KAKAOPAY_CID = env("KAKAOPAY_CID", default="TC0ONETIME")
 KAKAOPAY_API_URL = env("KAKAOPAY_API_URL", default="https://open-api.kakaopay.com")
 # Seconds to wait for a provider's answer; then the payment stays pending and may be retried.
 PAYMENT_PROVIDER_TIMEOUT = env.float("PAYMENT_PROVIDER_TIMEOUT", default=10.0)
-# The provider sends the buyer back to <base>/<payment id>/approve|cancel|fail/ (?pg_token=...):
-# this API itself, or a frontend page that forwards the query to it.
-PAYMENT_CALLBACK_BASE_URL = env(
-    "PAYMENT_CALLBACK_BASE_URL", default="http://127.0.0.1:8000/api/payments"
-)
+# The provider sends the buyer's browser back to <base>/<payment id>/approve|cancel|fail/
+# (?pg_token=...): frontend routes, which call POST /api/payments/<id>/approve/ (or cancel/, fail/)
+# with the buyer's bearer token. A browser never holds that token, so not an /api/ URL.
+PAYMENT_CALLBACK_BASE_URL = env("PAYMENT_CALLBACK_BASE_URL", default=FRONTEND_URL + "/payments")
 # Where the sandbox's checkout page is served (this server).
 PAYMENT_SANDBOX_BASE_URL = env("PAYMENT_SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
-# Largest order total in KRW (0 = no limit).
+# Largest order total in KRW (0 = no limit); the cart refuses what would pass it.
 ORDER_MAX_TOTAL = env.int("ORDER_MAX_TOTAL", default=50_000)
+# Seconds a pending order stays payable (its prices are that old); `manage.py purge_expired` closes
+# it later. A payment started before then may still be approved within PAYMENT_APPROVAL_WINDOW
+# seconds of its start (KakaoPay holds a payment ready for 15 minutes).
+ORDER_PENDING_TTL = env.int("ORDER_PENDING_TTL", default=30 * 60)
+PAYMENT_APPROVAL_WINDOW = env.int("PAYMENT_APPROVAL_WINDOW", default=15 * 60)
 CART_MAX_ITEMS = env.int("CART_MAX_ITEMS", default=50)
 # A purchase gives this many days of access; the buyer may refund within the window.
 ENROLLMENT_PURCHASE_DAYS = env.int("ENROLLMENT_PURCHASE_DAYS", default=730)
@@ -385,6 +399,9 @@ REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=7)
 IMAGE_MAX_UPLOAD_BYTES = env.int("IMAGE_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
 # Decompression-bomb guard, read from the header before decoding. Keep <= Pillow's 89_478_485.
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=50_000_000)
+# Pixels decoded at once (a JPEG is decoded reduced towards IMAGE_MAX_BOX, a PNG or WebP whole):
+# a worker's peak is about 10 bytes a pixel (16 MP: ~160 MB; a 49 MP PNG took 370-570 MB).
+IMAGE_MAX_DECODED_PIXELS = env.int("IMAGE_MAX_DECODED_PIXELS", default=16_000_000)
 # Stored images fit this square box in px, aspect kept, never upscaled.
 IMAGE_MAX_BOX = env.int("IMAGE_MAX_BOX", default=1600)
 IMAGE_OUTPUT_FORMAT = env("IMAGE_OUTPUT_FORMAT", default="WEBP")  # WEBP or JPEG
@@ -393,22 +410,42 @@ IMAGE_OUTPUT_QUALITY = env.int("IMAGE_OUTPUT_QUALITY", default=85)
 # --- Videos ------------------------------------------------------------------------------------
 
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=500 * 1024 * 1024)
-# Behind nginx: stream through X-Accel-Redirect to this `internal` location (e.g.
-# "/protected-videos/"); empty: Django streams the bytes itself, honouring Range.
-VIDEO_ACCEL_REDIRECT_PREFIX = env("VIDEO_ACCEL_REDIRECT_PREFIX", default="")
-# Watched time a client may claim: at most the time since its last event at this playback rate,
-# plus slack; the very first event may claim the first-event slack.
+# Behind nginx: protected files (videos, assignment files) are sent through X-Accel-Redirect to
+# this `internal` location, which maps PROTECTED_MEDIA_ROOT (e.g. "/protected-videos/"); empty:
+# Django streams the bytes itself, honouring Range. VIDEO_ACCEL_REDIRECT_PREFIX is its old name.
+PROTECTED_ACCEL_REDIRECT_PREFIX = env(
+    "PROTECTED_ACCEL_REDIRECT_PREFIX", default=env("VIDEO_ACCEL_REDIRECT_PREFIX", default="")
+)
+# Watched time counted per (viewer, video) never exceeds the server time spent watching since the
+# first event x this rate, plus the allowance once; a gap between two events counts as watching
+# for at most VIDEO_WATCH_IDLE_SECONDS.
 VIDEO_MAX_PLAYBACK_RATE = env.float("VIDEO_MAX_PLAYBACK_RATE", default=2.0)
-VIDEO_EVENT_SLACK_SECONDS = env.float("VIDEO_EVENT_SLACK_SECONDS", default=5.0)
-VIDEO_FIRST_EVENT_SLACK_SECONDS = env.float("VIDEO_FIRST_EVENT_SLACK_SECONDS", default=15.0)
+VIDEO_WATCH_ALLOWANCE_SECONDS = env.float("VIDEO_WATCH_ALLOWANCE_SECONDS", default=5.0)
+VIDEO_WATCH_IDLE_SECONDS = env.float("VIDEO_WATCH_IDLE_SECONDS", default=60.0)
+
+# --- Retention: `manage.py purge_expired` (run it daily) deletes what is older ------------------
+
+# Idempotency-Key outcomes: a retry after this long runs the request again.
+IDEMPOTENCY_RETENTION = timedelta(hours=env.int("IDEMPOTENCY_RETENTION_HOURS", default=72))
+# Raw watch events (the staff history); the progress computed from them is kept.
+WATCH_EVENT_RETENTION_DAYS = env.int("WATCH_EVENT_RETENTION_DAYS", default=180)
+# Login sessions this many days after they expired or were revoked.
+AUTH_SESSION_RETENTION_DAYS = env.int("AUTH_SESSION_RETENTION_DAYS", default=90)
+# Rows deleted per statement, so a purge never holds long locks.
+PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=5000)
 
 # --- Static, media, uploads, email --------------------------------------------------------------
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "/media/"
+# Scheme and host clients reach this API at (https://api.example.com): every file URL in a
+# response is built on it, also where no request is at hand (the cached avatar). Empty: the
+# request's own host, and a relative URL where there is no request.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
-# Lecture videos: outside MEDIA_ROOT, never served by URL, only streamed after an access check.
+# Lecture videos and assignment files: outside MEDIA_ROOT, never served by URL, only sent after
+# an access check (core.protected_files).
 PROTECTED_MEDIA_ROOT = env("PROTECTED_MEDIA_ROOT", default=str(BASE_DIR / "protected_media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -24,6 +24,8 @@ SOCIAL_AUTH_KAKAO_APP_ID = "1234567"
 
 # Uploads go to throw-away folders, never into the checkout.
 MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-media-")
+# As production sets it: every file URL absolute on one base, with or without a request.
+PUBLIC_BASE_URL = "http://testserver"
 PROTECTED_MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-protected-")
 STORAGES = {
     **STORAGES,
