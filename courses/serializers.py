@@ -17,6 +17,7 @@ from courses.models import (
     Topic,
 )
 from courses.registry import topic_content_fields
+from courses.services.catalogue import COURSE_FIELDS
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -165,16 +166,7 @@ class CourseEditSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Course
-        fields = (
-            "title",
-            "short_description",
-            "description",
-            "category",
-            "skill_level",
-            "price",
-            "is_published",
-            "lectures",
-        )
+        fields = (*COURSE_FIELDS, "lectures")  # what course_save writes
         read_only_fields = fields
 
 
