@@ -32,7 +32,8 @@ RUN export DJANGO_SECRET_KEY=build-only-placeholder-0123456789-abcdefghijklmnopq
         DATABASE_URL=postgres://build@build.invalid:5432/build \
         REDIS_URL=redis://build.invalid:6379/0 \
         KAKAOPAY_SECRET_KEY=build-only-placeholder \
-        PAYMENT_CALLBACK_BASE_URL=https://build.invalid/api/payments \
+        PAYMENT_CALLBACK_BASE_URL=https://build.invalid/payments \
+        PUBLIC_BASE_URL=https://build.invalid \
     && python manage.py collectstatic --noinput -v 0 \
     && python manage.py compilemessages -v 0
 

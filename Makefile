@@ -67,7 +67,7 @@ check-deploy: install messages ## manage.py check --deploy with production setti
 	JWT_SIGNING_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DJANGO_ALLOWED_HOSTS=api.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 	REDIS_URL=redis://127.0.0.1:6379/0 KAKAOPAY_SECRET_KEY=dummy-kakaopay-secret \
-	PAYMENT_CALLBACK_BASE_URL=https://app.example.com/payments \
+	PAYMENT_CALLBACK_BASE_URL=https://app.example.com/payments PUBLIC_BASE_URL=https://api.example.com \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install ## Run every benchmark under bench/ (loopback only) and print the figures

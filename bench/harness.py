@@ -56,6 +56,7 @@ def bench_env(*, database_url: str, redis_url: str) -> dict:
         # real, so no provider is enabled (checkout.py turns the sandbox on for itself).
         "PAYMENT_PROVIDERS": "",
         "PAYMENT_CALLBACK_BASE_URL": CALLBACK_BASE_URL,
+        "PUBLIC_BASE_URL": "https://127.0.0.1",
     }
 
 

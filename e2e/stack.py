@@ -165,6 +165,7 @@ def django_env(run_dir: Path, database_url: str = DATABASE_URL, **overrides: str
         "NUM_PROXIES": "1",
         "KAKAOPAY_SECRET_KEY": "e2e-unused",
         "PAYMENT_CALLBACK_BASE_URL": f"https://{SERVER_NAME}/payments",  # frontend routes
+        "PUBLIC_BASE_URL": f"https://{SERVER_NAME}",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "PYTHONDONTWRITEBYTECODE": "1",
         # The access log is the container's (docker/gunicorn.conf.py) where a test reads it; off

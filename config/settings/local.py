@@ -41,5 +41,7 @@ CORS_ALLOWED_ORIGINS = env.list(
         "http://127.0.0.1:5173",
     ],
 )
+# `make run` serves here; file URLs (images, avatars, thumbnails) are absolute on it.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Plain-HTTP development server: a Secure cookie would never come back.
 AUTH_REFRESH_COOKIE_SECURE = env.bool("AUTH_REFRESH_COOKIE_SECURE", default=False)

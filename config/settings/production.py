@@ -34,6 +34,8 @@ if "sandbox" in PAYMENT_PROVIDERS:
 if "kakaopay" in PAYMENT_PROVIDERS:
     KAKAOPAY_SECRET_KEY = env("KAKAOPAY_SECRET_KEY")
 PAYMENT_CALLBACK_BASE_URL = env("PAYMENT_CALLBACK_BASE_URL")
+# Every file URL is absolute on it, also in payloads cached without a request (the avatar).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

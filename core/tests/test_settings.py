@@ -20,6 +20,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "KAKAOPAY_SECRET_KEY": "ci-kakaopay-secret",
     "PAYMENT_CALLBACK_BASE_URL": "https://app.example.com/payments",
+    "PUBLIC_BASE_URL": "https://api.example.com",
 }
 
 
@@ -76,6 +77,7 @@ def test_production_settings_pass_the_deploy_check():
         ({"PAYMENT_PROVIDERS": "kakaopay,sandbox"}, "sandbox payment provider"),
         ({"KAKAOPAY_SECRET_KEY": None}, "KAKAOPAY_SECRET_KEY"),
         ({"PAYMENT_CALLBACK_BASE_URL": None}, "PAYMENT_CALLBACK_BASE_URL"),
+        ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL"),
         ({"KAKAO_REST_API_KEY": "kakao-rest-key", "KAKAO_APP_ID": ""}, "KAKAO_APP_ID"),
     ],
 )
@@ -151,3 +153,15 @@ def test_env_example_documents_every_variable_the_settings_read():
     documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M))
     assert read, "no env() calls found"
     assert read <= documented, f"undocumented: {sorted(read - documented)}"
+
+
+def test_file_urls_are_absolute_in_development_too(tmp_path):
+    """The avatar is rendered into a cached payload without a request: only a configured base
+    keeps it as absolute as the image list's URLs for the same file."""
+    env = {key: value for key, value in os.environ.items() if key != "PUBLIC_BASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_ENV_FILE=str(tmp_path / "e"))
+    code = "from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
+    result = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:8000"
