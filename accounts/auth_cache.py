@@ -18,6 +18,7 @@ AUTH_LIVE_VERDICT_SECONDS, which bounds how long such a token can outlive its lo
 """
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 
@@ -39,6 +40,9 @@ CACHE_PAUSE_SECONDS = 5.0
 _cache_paused_until = 0.0
 # Revocations this process could not write to the cache: session key -> REVOKED.
 _revocations_not_cached: dict[str, str] = {}
+REVOCATION_RETRY_SECONDS = 0.5
+_revocations_retry_thread: threading.Thread | None = None
+_revocations_retry_lock = threading.Lock()
 _USER_FIELDS = tuple(
     field.attname for field in CustomUser._meta.concrete_fields if field.name != "password"
 )
@@ -113,9 +117,36 @@ def sessions_mark_revoked(session_ids: Iterable) -> None:
     """Call after the revocation is committed to the database."""
     keys = {_session_key(session_id): REVOKED for session_id in session_ids}
     if keys and _cache_call("set_many", keys, timeout=_session_ttl()) is None:
-        # Written as soon as this process reaches the cache again (and the "live" verdicts they
-        # overwrite expire within AUTH_LIVE_VERDICT_SECONDS anyway).
+        # Written as soon as the cache answers again: by this process's next request, or by a
+        # background retry, so the other processes (which trust the cache) learn of it even if
+        # this one serves nothing more. The "live" verdicts they overwrite expire within
+        # AUTH_LIVE_VERDICT_SECONDS anyway.
         _revocations_not_cached.update(keys)
+        _revocations_retry_start()
+
+
+def _revocations_retry_start() -> None:
+    global _revocations_retry_thread
+    with _revocations_retry_lock:
+        if _revocations_retry_thread is None or not _revocations_retry_thread.is_alive():
+            _revocations_retry_thread = threading.Thread(
+                target=_revocations_retry, name="auth-revocations-retry", daemon=True
+            )
+            _revocations_retry_thread.start()
+
+
+def _revocations_retry() -> None:
+    """Off the request path, so it ignores the pause: a timeout here costs no request."""
+    while _revocations_not_cached:
+        time.sleep(REVOCATION_RETRY_SECONDS)
+        pending = dict(_revocations_not_cached)
+        try:
+            cache.set_many(pending, timeout=_session_ttl())
+        except Exception:
+            logger.warning("auth cache still unreachable; %d revocations wait", len(pending))
+            continue
+        for key in pending:
+            _revocations_not_cached.pop(key, None)
 
 
 def _revocations_flush() -> None:

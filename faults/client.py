@@ -16,6 +16,11 @@ REQUEST_TIMEOUT = 40.0
 KEPT_BODY_BYTES = 16384
 
 
+# A response whose body stopped short: its upstream worker died mid-write, after nginx had
+# passed the status line on; no proxy can answer anything else by then.
+CUT_SHORT = "IncompleteRead"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """nginx's HTTPS port, reached by name with the stack's self-signed certificate as CA."""
@@ -51,7 +56,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 400
+        return self.status is not None and 200 <= self.status < 400 and self.error is None
 
     @property
     def code(self) -> str | None:
@@ -103,6 +108,11 @@ class Client:
             self.conn.request(method, path, body=raw, headers=headers)
             response = self.conn.getresponse()
             payload = response.read()
+        except http.client.IncompleteRead:
+            # The status line came: the worker was killed while it wrote the body.
+            self.conn.close()
+            latency = time.monotonic() - began
+            return Result(label, path, began, latency, status=response.status, error=CUT_SHORT)
         except (OSError, http.client.HTTPException) as exc:
             self.conn.close()
             return Result(label, path, began, time.monotonic() - began, error=type(exc).__name__)

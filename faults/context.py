@@ -4,7 +4,7 @@ pool), and how a failed request is judged."""
 from dataclasses import dataclass, field
 
 from faults.checks import Check, checkout_checks, stuck_idempotency_keys, votes_checks
-from faults.client import Client, Endpoint, Result
+from faults.client import CUT_SHORT, Client, Endpoint, Result
 from faults.fixture import Fixture
 from faults.servers import Postgres, Redis
 
@@ -64,6 +64,8 @@ def failure_checks(results: list[Result]) -> list[Check]:
     """Requests that failed did so as a fault should: a 5xx saying "retry later", from Django or
     from nginx in front of it; never a 500, another status, a bare error page or no answer."""
     failed = [r for r in results if not r.ok]
+    cut_short = [r for r in failed if r.error == CUT_SHORT]
+    failed = [r for r in failed if r.error != CUT_SHORT]
     server_errors = [r for r in failed if r.status == 500]
     unexpected = [r for r in failed if r.status is not None and r.status not in FAULT_STATUSES]
     bare = [r for r in failed if r.status in FAULT_STATUSES and not is_unavailable_envelope(r)]
@@ -82,5 +84,10 @@ def failure_checks(results: list[Result]) -> list[Check]:
             f"{len(failed) - len(no_answer) - len(bare)} with it, {len(bare)} without",
         ),
         Check("no connection errors: nginx always answered", not no_answer, str(len(no_answer))),
+        Check(
+            "answers cut short by a worker killed while writing them (retried like failures)",
+            None,
+            str(len(cut_short)),
+        ),
     ]
     return checks

@@ -322,6 +322,31 @@ def test_a_token_verified_earlier_in_this_process_still_expires(api_client, user
 
 
 @pytest.mark.django_db
+def test_a_revocation_the_cache_missed_reaches_it_without_another_request(
+    api_client, user, settings, django_capture_on_commit_callbacks
+):
+    """The other processes trust the cache: the revoking process must write the revocation
+    there once the cache is back even if it serves no further request (faults: Redis frozen)."""
+    from django.core.cache import cache
+
+    from accounts import auth_cache
+
+    session, pair = auth_session_start(user=user, client=CLIENT)
+    assert me(api_client, pair.access).status_code == 200  # "live" is cached
+    reachable = settings.CACHES
+    settings.CACHES = UNREACHABLE_CACHE
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_sessions_revoke(user=user, reason=RevokeReason.STAFF, session_ids=[session.pk])
+    settings.CACHES = reachable
+
+    deadline = time.monotonic() + 3
+    while cache.get(f"auth:session:{session.pk}") != auth_cache.REVOKED:
+        assert time.monotonic() < deadline, "the revocation never reached the cache"
+        time.sleep(0.05)
+    assert auth_cache._revocations_not_cached == {}
+
+
+@pytest.mark.django_db
 def test_a_revocation_the_cache_missed_is_written_once_it_is_back(
     api_client, user, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
