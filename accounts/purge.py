@@ -1,6 +1,6 @@
 """Retention of login sessions: a session expired or revoked more than
 AUTH_SESSION_RETENTION_DAYS ago can never be used again, and its row goes (manage.py
-purge_expired). Imported by AccountsConfig.ready(), which registers the purger."""
+purge_expired; registered by AccountsConfig.ready())."""
 
 from datetime import timedelta
 
@@ -9,13 +9,9 @@ from django.db.models import Q
 
 from accounts.models import AuthSession
 from core.purge import delete_in_batches
-from core.registry import purger_register
 
 
 def auth_sessions_purge(*, now, batch_size: int) -> int:
     cutoff = now - timedelta(days=settings.AUTH_SESSION_RETENTION_DAYS)
     ended_long_ago = AuthSession.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff))
     return delete_in_batches(ended_long_ago, batch_size=batch_size)
-
-
-purger_register("auth sessions", auth_sessions_purge)

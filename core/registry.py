@@ -10,7 +10,6 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.module_loading import import_string
 from rest_framework import serializers
 
 
@@ -43,24 +42,19 @@ class FieldRegistry:
 class PurgerRegistry:
     """Jobs that delete what has outlived its retention, run by `manage.py purge_expired`.
 
-    A purger is `purge(*, now, batch_size) -> rows deleted`, idempotent, deleting in batches of
-    at most `batch_size` rows; apps register theirs in AppConfig.ready(). A dotted path is taken
-    too, and imported only when the purge runs (core has no ready() of its own to register in).
+    A purger is `purge(*, now, batch_size) -> rows handled`, idempotent, working in batches of
+    at most `batch_size` rows; apps register theirs in AppConfig.ready().
     """
 
     def __init__(self) -> None:
-        self._purgers: dict[str, Callable[..., int] | str] = {}
+        self._purgers: dict[str, Callable[..., int]] = {}
 
-    def register(self, name: str, purge: Callable[..., int] | str) -> None:
+    def register(self, name: str, purge: Callable[..., int]) -> None:
         self._purgers[name] = purge
 
     def purgers(self) -> list[tuple[str, Callable[..., int]]]:
-        return [
-            (name, import_string(purge) if isinstance(purge, str) else purge)
-            for name, purge in self._purgers.items()
-        ]
+        return list(self._purgers.items())
 
 
 purger_registry = PurgerRegistry()
 purger_register = purger_registry.register
-purger_register("idempotency records", "core.idempotency.idempotency_records_purge")

@@ -7,6 +7,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.registry import purger_register
+        from payments.services.orders import orders_expire
 
         # Closes (as `expired`, with an order event) rather than deletes: orders are records.
-        purger_register("expired pending orders", "payments.services.orders.orders_expire")
+        purger_register("expired pending orders", orders_expire)

@@ -16,7 +16,7 @@ from accounts.models import AuthSession
 from accounts.tests.factories import UserFactory
 from conftest import client_for
 from core.models import IdempotencyRecord
-from core.registry import PurgerRegistry, purger_registry
+from core.registry import purger_registry
 from courses.models import TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory
 from videos.models import Video, VideoProgress, WatchEvent
@@ -169,12 +169,3 @@ def test_an_idempotency_key_purged_runs_its_request_again():
 def test_a_batch_size_below_one_is_refused():
     with pytest.raises(CommandError):
         purge(batch_size=-1)
-
-
-def test_a_purger_may_be_registered_by_its_dotted_path():
-    registry = PurgerRegistry()
-    registry.register("idempotency", "core.idempotency.idempotency_records_purge")
-    ((name, function),) = registry.purgers()
-    from core.idempotency import idempotency_records_purge
-
-    assert (name, function) == ("idempotency", idempotency_records_purge)
