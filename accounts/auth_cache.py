@@ -139,22 +139,25 @@ def _revocations_retry() -> None:
     """Off the request path, so it ignores the pause: a timeout here costs no request."""
     while _revocations_not_cached:
         time.sleep(REVOCATION_RETRY_SECONDS)
-        pending = dict(_revocations_not_cached)
+        if not _revocations_flush(despite_pause=True):
+            logger.warning("auth cache still unreachable; revocations wait")
+
+
+def _revocations_flush(*, despite_pause: bool = False) -> bool:
+    """Write the revocations the cache missed; False if it still cannot be reached."""
+    if not _revocations_not_cached:
+        return True
+    pending = dict(_revocations_not_cached)
+    if despite_pause:
         try:
             cache.set_many(pending, timeout=_session_ttl())
         except Exception:
-            logger.warning("auth cache still unreachable; %d revocations wait", len(pending))
-            continue
-        for key in pending:
-            _revocations_not_cached.pop(key, None)
-
-
-def _revocations_flush() -> None:
-    if _revocations_not_cached:
-        pending = dict(_revocations_not_cached)
-        if _cache_call("set_many", pending, timeout=_session_ttl()) is not None:
-            for key in pending:
-                _revocations_not_cached.pop(key, None)
+            return False
+    elif _cache_call("set_many", pending, timeout=_session_ttl()) is None:
+        return False
+    for key in pending:
+        _revocations_not_cached.pop(key, None)
+    return True
 
 
 # --- Users --------------------------------------------------------------------------------------
