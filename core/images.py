@@ -8,7 +8,8 @@ Shared by every app that stores pictures (videos' Image, courses' thumbnails).
 Memory: the pixel count is checked from the header (IMAGE_MAX_PIXELS), and again for what is
 decoded at once (IMAGE_MAX_DECODED_PIXELS): a JPEG is decoded reduced towards the box, a PNG or
 WebP whole, so a small, highly compressed PNG cannot unpack into hundreds of megabytes.
-Uploads through ImageUploadParser also count against the uploader's rate (core.throttles).
+The views that take images also count each upload against the uploader's rate
+(core.throttles.ImageUploadThrottle).
 
 Settings: IMAGE_MAX_UPLOAD_BYTES, IMAGE_MAX_PIXELS, IMAGE_MAX_DECODED_PIXELS, IMAGE_MAX_BOX,
 IMAGE_OUTPUT_FORMAT ("WEBP" or "JPEG") and IMAGE_OUTPUT_QUALITY.
@@ -30,7 +31,6 @@ from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 
 from core.exceptions import ApplicationError
-from core.throttles import ImageUploadThrottle
 
 # The only Pillow plugins tried on an upload: anything else (GIF, BMP, TIFF, SVG, ...) is not
 # recognised at all, and the other decoders stay out of an attacker's reach. A camera JPEG
@@ -248,12 +248,9 @@ class _UploadLimitHandler(FileUploadHandler):
 
 
 class ImageUploadParser(MultiPartParser):
-    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES; each
-    upload counts against the uploader's `image_upload` rate (429 beyond it) before any byte is
-    read, on every endpoint that takes images this way (/api/images/, course thumbnails)."""
+    """multipart/form-data whose files together may hold at most IMAGE_MAX_UPLOAD_BYTES."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"]
-        ImageUploadThrottle().check(request, parser_context.get("view"))
         request.upload_handlers.insert(0, _UploadLimitHandler(limit=image_max_upload_bytes()))
         return super().parse(stream, media_type, parser_context)

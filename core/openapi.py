@@ -64,7 +64,11 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path or self._is_paginated_list():
             statuses.append("404")
         statuses.append("406")  # DRF's content negotiation, before any view code
-        if getattr(self.view, "throttle_classes", None):
+        # A throttle may count some methods only (core.throttles.UploadThrottle: POST and PUT).
+        throttles = getattr(self.view, "throttle_classes", None) or ()
+        if any(
+            self.method in getattr(throttle, "methods", (self.method,)) for throttle in throttles
+        ):
             statuses.append("429")
         statuses.append("503")  # core.exceptions: a database error is never a 500
         return statuses

@@ -10,7 +10,6 @@ import hashlib
 import logging
 
 import redis
-from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -40,11 +39,6 @@ class SettingsRateThrottle(SimpleRateThrottle):
     def key(self, ident: str) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
         return self.cache_format % {"scope": self.scope, "ident": digest}
-
-    def check(self, request, view=None) -> None:
-        """For code outside a view's throttle_classes (a parser): raise 429 when over."""
-        if not self.allow_request(request, view):
-            raise Throttled(wait=self.wait())
 
 
 class UploadThrottle(SettingsRateThrottle):

@@ -15,6 +15,7 @@ from accounts.models import Role
 from core.images import ImageUploadParser
 from core.openapi import error_response
 from core.serializers import MAX_ID, StrictCharField
+from core.throttles import ImageUploadThrottle
 from courses.apis.access import NOT_AUTHENTICATED, NOT_ENTITLED, topic_for_caller
 from courses.apis.course_tree import TREE_INVALID, CourseInput
 from courses.models import Course, Curriculum, Enrollment, SkillLevel, TopicType
@@ -223,6 +224,7 @@ class CourseEditApi(APIView):
 class CourseThumbnailApi(APIView):
     permission_classes = (IsTutorOrStaffOrReadOnly, OwnerOrStaff)
     parser_classes = (ImageUploadParser,)
+    throttle_classes = (ImageUploadThrottle,)  # the upload (PUT), as on /api/images/
 
     class UploadSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="PNG, JPEG or WebP, judged by its content.")

@@ -16,6 +16,7 @@ from core.files import file_public_url
 from core.images import ImageUploadParser
 from core.openapi import error_response
 from core.parsers import JSONParser
+from core.throttles import ImageUploadThrottle
 from videos.models import Image
 from videos.selectors.images import image_get_own, image_list
 from videos.services.images import image_create, image_delete
@@ -40,6 +41,7 @@ class ImageOutputSerializer(serializers.ModelSerializer):
 
 class ImageListCreateApi(ListAPIView):
     parser_classes = (ImageUploadParser, JSONParser)
+    throttle_classes = (ImageUploadThrottle,)  # uploads only; listing is not counted
     serializer_class = ImageOutputSerializer
     queryset = Image.objects.none()  # for the schema
 
