@@ -62,6 +62,20 @@ def restored_target(edge, tmp_path):
     database_drop(name)
 
 
+def backup_made(edge, backups: Path) -> Path:
+    """scripts/backup.sh run on the stack's database and folders: the one set it made."""
+    made = run_script(
+        BACKUP,
+        DATABASE_URL=edge.env["DATABASE_URL"],
+        MEDIA_ROOT=edge.env["MEDIA_ROOT"],
+        PROTECTED_MEDIA_ROOT=edge.env["PROTECTED_MEDIA_ROOT"],
+        BACKUP_DIR=str(backups),
+    )
+    assert made.returncode == 0, made.stderr
+    (backup_set,) = [path for path in backups.iterdir() if not path.name.startswith(".")]
+    return backup_set
+
+
 def test_a_backup_restored_into_a_fresh_database_and_folders_is_served(
     edge, lecture_video, restored_target, tmp_path
 ):
@@ -78,16 +92,7 @@ def test_a_backup_restored_into_a_fresh_database_and_folders_is_served(
     image = uploaded.json()
     image_bytes = edge.request("GET", urlsplit(image["url"]).path).body
 
-    backups = tmp_path / "backups"
-    made = run_script(
-        BACKUP,
-        DATABASE_URL=edge.env["DATABASE_URL"],
-        MEDIA_ROOT=edge.env["MEDIA_ROOT"],
-        PROTECTED_MEDIA_ROOT=edge.env["PROTECTED_MEDIA_ROOT"],
-        BACKUP_DIR=str(backups),
-    )
-    assert made.returncode == 0, made.stderr
-    (backup_set,) = [path for path in backups.iterdir() if not path.name.startswith(".")]
+    backup_set = backup_made(edge, tmp_path / "backups")
     assert sorted(p.name for p in backup_set.iterdir()) == [
         "SHA256SUMS",
         "database.dump",
@@ -142,16 +147,7 @@ def test_a_backup_restored_into_a_fresh_database_and_folders_is_served(
 def test_restore_refuses_a_database_in_use_or_a_damaged_set_unless_told(
     edge, restored_target, tmp_path
 ):
-    backups = tmp_path / "backups"
-    made = run_script(
-        BACKUP,
-        DATABASE_URL=edge.env["DATABASE_URL"],
-        MEDIA_ROOT=edge.env["MEDIA_ROOT"],
-        PROTECTED_MEDIA_ROOT=edge.env["PROTECTED_MEDIA_ROOT"],
-        BACKUP_DIR=str(backups),
-    )
-    assert made.returncode == 0, made.stderr
-    (backup_set,) = [path for path in backups.iterdir() if not path.name.startswith(".")]
+    backup_set = backup_made(edge, tmp_path / "backups")
 
     assert run_script(RESTORE, str(backup_set), **restored_target).returncode == 0
     # Restoring over data: refused without --clean, the data untouched; with it, done again.
