@@ -8,6 +8,10 @@ its limits gets nginx's 503, a refused one its 429. The machine's own network is
 
 stdin: a JSON list of requests {"method", "path", "source"}; stdout: a JSON list of
 {"status", "headers"} in the same order, sent one after the other.
+
+Every connection (its TLS handshake included) is opened before the first request is sent, so the
+requests follow each other within milliseconds: what nginx's limits count is the order of the
+plan, not how fast this machine happens to make handshakes.
 """
 
 import http.client
@@ -50,16 +54,21 @@ def main() -> int:
 
     results = []
     with edge_only() as nginx:
-        for step in plan:
-            conn = LoopbackV6Connection(
-                nginx.https_port, nginx.ssl_context(), step["source"], SERVER_NAME
-            )
-            try:
+        context = nginx.ssl_context()
+        connections = [
+            LoopbackV6Connection(nginx.https_port, context, step["source"], SERVER_NAME)
+            for step in plan
+        ]
+        try:
+            for conn in connections:
+                conn.connect()
+            for step, conn in zip(plan, connections, strict=True):
                 conn.request(step["method"], step["path"], body=b"{}")
                 response = conn.getresponse()
                 response.read()
                 results.append({"status": response.status, "headers": response.getheaders()})
-            finally:
+        finally:
+            for conn in connections:
                 conn.close()
     json.dump(results, sys.stdout)
     return 0
