@@ -23,6 +23,15 @@ VERIFIED_TOKENS_MAX = 4096
 
 
 class SessionJWTAuthentication(JWTAuthentication):
+    # Its 401 codes beyond the framework's, for the schema (core.openapi).
+    error_codes = (
+        "token_not_valid",
+        "token_expired",
+        "session_revoked",
+        "user_not_found",
+        "user_inactive",
+    )
+
     def get_raw_token(self, header: bytes):
         # Authentication schemes are case-insensitive (RFC 9110 section 11.1): accept "bearer".
         scheme, _, rest = header.partition(b" ")

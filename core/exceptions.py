@@ -5,7 +5,7 @@ PermissionDenied and oversized bodies are converted here so that no bad input be
 """
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -20,22 +20,47 @@ logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
-    """A rule of the domain was broken; `code` is a stable string the frontend can switch on."""
+    """A rule was broken. Each rule is a subclass in its app's `errors.py` that sets `code` (a
+    stable snake_case string a frontend switches on), `status` and a default `message`:
+
+        class AlreadyVoted(ApplicationError):
+            code = "already_voted"
+            status = 409
+            message = _("You have already voted in this poll.")
+
+    `raise AlreadyVoted()` uses the default; `raise NotEligible(_("Another part's poll."))` says
+    more; `raise FileTooLarge(size="5 MB")` fills the placeholders of the default. Views list the
+    classes they may raise (`core.openapi.errors_of`), so the schema knows each operation's codes.
+    """
+
+    code: ClassVar[str] = "bad_request"
+    status: ClassVar[int] = status.HTTP_400_BAD_REQUEST
+    message: Any = _("The request cannot be processed.")
+    # The input field the rule is about, if one: the message is also given as its field error.
+    field: ClassVar[str | None] = None
 
     def __init__(
         self,
-        code: str,
-        message: Any,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
+        message: Any = None,
+        *legacy: Any,
         fields: dict | None = None,
         headers: dict | None = None,
+        **placeholders: Any,
     ):
-        super().__init__(str(message))
-        self.code = code
-        self.message = message
-        self.status_code = status_code
+        if legacy:  # LEGACY ApplicationError(code, message[, status]): goes once no app uses it
+            self.code, message = message, legacy[0]
+            self.status = legacy[1] if len(legacy) > 1 else status.HTTP_400_BAD_REQUEST
+        text = type(self).message if message is None else message
+        self.message = text % placeholders if placeholders else text
+        if fields is None and self.field:
+            fields = {self.field: [str(self.message)]}
         self.fields = fields or {}
         self.headers = headers or {}
+        super().__init__(str(self.message))
+
+    @property
+    def status_code(self) -> int:
+        return self.status
 
 
 def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
@@ -51,20 +76,11 @@ def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+SERVICE_UNAVAILABLE_MESSAGE = _("The service is temporarily unavailable. Retry shortly.")
+
+
 def database_unavailable_body() -> dict:
-    return error_body(
-        "service_unavailable", _("The service is temporarily unavailable. Retry shortly.")
-    )
-
-
-def error_response(
-    code: str,
-    message: Any,
-    status_code: int,
-    fields: dict | None = None,
-    headers: dict | None = None,
-) -> Response:
-    return Response(error_body(code, message, fields), status=status_code, headers=headers)
+    return error_body("service_unavailable", SERVICE_UNAVAILABLE_MESSAGE)
 
 
 def _flatten_errors(detail: Any, path: str, into: dict) -> None:
@@ -115,60 +131,84 @@ def _api_exception_message(exc: exceptions.APIException) -> str:
     return str(detail)
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    # Imported here: authentication classes import this module while rest_framework.views loads.
-    from rest_framework.views import set_rollback
+class _Enveloped(exceptions.APIException):
+    """An error DRF's handler does not know, carried through it for its headers and rollback."""
 
+    def __init__(self, *, code, message, status_code, fields=None, headers=None, wait=None):
+        super().__init__(detail=str(message), code=code)
+        self.status_code = status_code
+        self.envelope = error_body(code, message, fields)
+        self.extra_headers = headers or {}
+        self.wait = wait
+
+
+def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, ApplicationError):
-        set_rollback()
-        return error_response(exc.code, exc.message, exc.status_code, exc.fields, exc.headers)
-
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(_django_validation_fields(exc))
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        return error_response(
-            "request_too_large",
-            _("The request body is too large."),
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        return _Enveloped(
+            code=exc.code,
+            message=exc.message,
+            status_code=exc.status,
+            fields=exc.fields,
+            headers=exc.headers,
         )
-    elif isinstance(exc, SuspiciousOperation):
-        return error_response("bad_request", _("The request was malformed."), 400)
-    elif isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(_django_validation_fields(exc))
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()  # not Http404's own text, which may name a model
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return _Enveloped(
+            code="request_too_large",
+            message=_("The request body is too large."),
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return _Enveloped(
+            code="bad_request",
+            message=_("The request was malformed."),
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is down or restarting (or a deadlock was broken): retrying may work.
         logger.warning("Database unavailable: %s", exc)
-        return Response(
-            database_unavailable_body(),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        return _Enveloped(
+            code="service_unavailable",
+            message=SERVICE_UNAVAILABLE_MESSAGE,
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            wait=DATABASE_RETRY_AFTER_SECONDS,
         )
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    return None
 
-    if not isinstance(exc, exceptions.APIException):
-        return None
 
-    headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = f"{int(exc.wait)}"
-
-    set_rollback()
+def _envelope_of(exc: exceptions.APIException) -> dict:
+    if isinstance(exc, _Enveloped):
+        return exc.envelope
     if isinstance(exc, exceptions.ValidationError):
-        return error_response(
-            "validation_error",
-            _("Some fields are invalid."),
-            exc.status_code,
-            _validation_fields(exc.detail),
-            headers,
+        return error_body(
+            "validation_error", _("Some fields are invalid."), _validation_fields(exc.detail)
         )
     if isinstance(exc, exceptions.Throttled):
         message = _("Too many requests. Try again in %(seconds)d seconds.") % {
             "seconds": exc.wait or 1
         }
-        return error_response("throttled", message, exc.status_code, headers=headers)
-    return error_response(
-        _api_exception_code(exc), _api_exception_message(exc), exc.status_code, headers=headers
-    )
+        return error_body("throttled", message)
+    return error_body(_api_exception_code(exc), _api_exception_message(exc))
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's own handler answers (status, WWW-Authenticate, Retry-After, rollback); this one
+    converts what DRF does not know into its exceptions first and reshapes the body after."""
+    # Imported here: authentication classes import this module while rest_framework.views loads.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    api_exception = _as_api_exception(exc)
+    if api_exception is None:
+        return None
+    response = drf_exception_handler(api_exception, context)
+    response.data = _envelope_of(api_exception)
+    for header, value in getattr(api_exception, "extra_headers", {}).items():
+        response[header] = value
+    return response

@@ -13,12 +13,15 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import status
 from rest_framework.response import Response
 
-from core.exceptions import ApplicationError
+from core.errors import (
+    IDEMPOTENCY_ERRORS,
+    IdempotencyKeyReused,
+    IdempotencyRequestInProgress,
+    InvalidIdempotencyKey,
+)
 from core.models import IdempotencyRecord
 from core.purge import delete_in_batches
 
@@ -51,17 +54,9 @@ def _claim(*, user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
-        raise ApplicationError(
-            "idempotency_key_reused",
-            _("This Idempotency-Key was used with a different request."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise IdempotencyKeyReused()
     if record.status_code is None:
-        raise ApplicationError(
-            "idempotency_request_in_progress",
-            _("A request with this Idempotency-Key is still running. Retry shortly."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise IdempotencyRequestInProgress()
     return Response(
         record.response_body,
         status=record.status_code,
@@ -78,11 +73,7 @@ def idempotent(view_method):
         if key is None or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise ApplicationError(
-                "invalid_idempotency_key",
-                _("Idempotency-Key must be 1 to 255 characters."),
-                fields={"Idempotency-Key": [_("Must be 1 to 255 characters.")]},
-            )
+            raise InvalidIdempotencyKey()
         fingerprint = _fingerprint(request)
         with transaction.atomic():
             record, claimed = _claim(user=request.user, key=key, fingerprint=fingerprint)
@@ -101,6 +92,7 @@ def idempotent(view_method):
             )
         return response
 
+    wrapper.error_classes = IDEMPOTENCY_ERRORS  # core.openapi documents them for the operation
     return wrapper
 
 

@@ -27,9 +27,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
-from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 
+from core.errors import FileTooLarge, InvalidImage
 from core.exceptions import ApplicationError
 
 # The only Pillow plugins tried on an upload: anything else (GIF, BMP, TIFF, SVG, ...) is not
@@ -71,35 +71,25 @@ def image_output_quality() -> int:
 # --- Errors ---------------------------------------------------------------------------------------
 
 
-def invalid_image(message) -> ApplicationError:
-    return ApplicationError("invalid_image", message, fields={"file": [str(message)]})
-
-
-def image_too_large() -> ApplicationError:
-    message = _("Images may be at most %(size)s.") % {
-        "size": filesizeformat(image_max_upload_bytes())
-    }
-    return ApplicationError(
-        "file_too_large",
-        message,
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        fields={"file": [str(message)]},
+def image_too_large() -> FileTooLarge:
+    return FileTooLarge(
+        _("Images may be at most %(size)s."), size=filesizeformat(image_max_upload_bytes())
     )
 
 
-def not_an_image() -> ApplicationError:
-    return invalid_image(_("Upload a PNG, JPEG or WebP image."))
+def not_an_image() -> InvalidImage:
+    return InvalidImage()
 
 
-def damaged_image() -> ApplicationError:
-    return invalid_image(_("The image is damaged or incomplete."))
+def damaged_image() -> InvalidImage:
+    return InvalidImage(_("The image is damaged or incomplete."))
 
 
-def too_many_pixels(limit: int | None = None) -> ApplicationError:
+def too_many_pixels(limit: int | None = None) -> InvalidImage:
     limit = image_max_pixels() if limit is None else limit
-    return invalid_image(
-        _("The image has too many pixels; at most %(megapixels)s megapixels are accepted.")
-        % {"megapixels": f"{limit / 1_000_000:g}"}
+    return InvalidImage(
+        _("The image has too many pixels; at most %(megapixels)s megapixels are accepted."),
+        megapixels=f"{limit / 1_000_000:g}",
     )
 
 

@@ -1,4 +1,13 @@
-"""OpenAPI generation: each operation documents the error envelope for the statuses it returns."""
+"""OpenAPI generation: each operation documents the error envelope for the statuses it returns,
+with the codes it may answer at each as an `enum` (a typed client can switch on them).
+
+An operation's codes are the framework's for the statuses that apply to it (validation, auth,
+permissions, throttles...) and the rules it declares: `responses={201: Out, **errors_of(
+AlreadyVoted, PollClosed)}`, plus those of decorators such as `core.idempotency.idempotent`.
+"""
+
+import re
+from collections import defaultdict
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -34,10 +43,40 @@ ERROR_DESCRIPTIONS = {
     "503": "`service_unavailable`: the database is down or restarting; retry after Retry-After.",
 }
 NO_SUCH_PAGE = "no such page (`?page=` past the end, zero or not a number)"
+PLACEHOLDER = re.compile(r"%\(\w+\)\w")
+# The codes the framework answers with at each status (core.exceptions.exception_handler).
+# An authentication class adds its own 401 codes as `error_codes`.
+FRAMEWORK_CODES = {
+    "400": ("validation_error", "parse_error", "bad_request"),
+    "401": ("not_authenticated", "authentication_failed"),
+    "403": ("permission_denied",),
+    "404": ("not_found",),
+    "406": ("not_acceptable",),
+    "413": ("request_too_large",),
+    "415": ("unsupported_media_type",),
+    "429": ("throttled",),
+    "503": ("service_unavailable",),
+}
+
+
+class ErrorResponse(OpenApiResponse):
+    """The rules an operation may break at one status; made by `errors_of`."""
+
+    def __init__(self, error_classes: tuple):
+        self.error_classes = error_classes
+        super().__init__(ErrorEnvelopeSerializer)
+
+
+def errors_of(*error_classes) -> dict[int, ErrorResponse]:
+    """`@extend_schema(responses={200: Out, **errors_of(AlreadyVoted, PollClosed)})`."""
+    by_status = defaultdict(list)
+    for error_class in error_classes:
+        by_status[error_class.status].append(error_class)
+    return {status: ErrorResponse(tuple(classes)) for status, classes in by_status.items()}
 
 
 def error_response(description: str) -> OpenApiResponse:
-    """For `@extend_schema(responses={409: error_response("...")})` on domain errors."""
+    """LEGACY, until every app declares its errors with `errors_of`."""
     return OpenApiResponse(ErrorEnvelopeSerializer, description=description)
 
 
@@ -94,13 +133,59 @@ class AutoSchema(SpectacularAutoSchema):
             permission_class, "allows_anonymous_reads", False
         )
 
+    def _framework_codes(self, status_code: str) -> list[str]:
+        if status_code not in self._error_statuses():
+            return []
+        codes = list(FRAMEWORK_CODES[status_code])
+        if status_code == "401":
+            for authentication_class in self.view.authentication_classes:
+                codes += getattr(authentication_class, "error_codes", ())
+        return codes
+
+    def _decorator_errors(self) -> tuple:
+        view_method = getattr(self.view, self.method.lower(), None)
+        return getattr(view_method, "error_classes", ())
+
+    def _error_body(self, status_code: str, rules: tuple, direction: str) -> dict:
+        """The envelope with `code` narrowed to the operation's codes at this status."""
+        codes = self._framework_codes(status_code)
+        codes += [rule.code for rule in rules if rule.code not in codes]
+        lines = [self._error_description(status_code)] if status_code in ERROR_DESCRIPTIONS else []
+        lines += [f"`{rule.code}`: {PLACEHOLDER.sub('…', str(rule.message))}" for rule in rules]
+        schema = {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "allOf": [
+                        self.resolve_serializer(ErrorSerializer, direction).ref,
+                        {"type": "object", "properties": {"code": {"enum": codes}}},
+                    ]
+                }
+            },
+        }
+        response = OpenApiResponse(schema, description="\n\n".join(lines))
+        return super()._get_response_for_code(response, status_code, direction=direction)
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        if isinstance(serializer, ErrorResponse):
+            decorated = self._decorator_errors()
+            rules = serializer.error_classes + tuple(
+                rule for rule in decorated if str(rule.status) == status_code
+            )
+            return self._error_body(status_code, rules, direction)
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        for status_code in self._error_statuses():
+        by_status = defaultdict(list)
+        for rule in self._decorator_errors():
+            by_status[str(rule.status)].append(rule)
+        for status_code in [*self._error_statuses(), *by_status]:
             if status_code not in responses:
-                responses[status_code] = self._get_response_for_code(
-                    error_response(self._error_description(status_code)),
-                    status_code,
-                    direction=direction,
+                responses[status_code] = self._error_body(
+                    status_code, tuple(by_status[status_code]), direction
                 )
-        return responses
+        return dict(sorted(responses.items()))

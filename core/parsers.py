@@ -3,12 +3,11 @@
 import json
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
-from rest_framework import parsers, status
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils.json import strict_constant
 
-from core.exceptions import ApplicationError
+from core.errors import RequestTooLarge
 
 
 def _refuse_duplicate_keys(pairs: list[tuple]) -> dict:
@@ -31,11 +30,7 @@ class JSONParser(parsers.JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(body) > limit:
-            raise ApplicationError(
-                "request_too_large",
-                _("The request body is too large."),
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            raise RequestTooLarge()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(

@@ -3,6 +3,8 @@
 import re
 
 from django.db import connection
+from django.test import TestCase
+from rest_framework.test import APIClient
 
 NON_JSON_CONTENT_TYPES = [
     "text/plain",
@@ -45,3 +47,15 @@ def on_own_connection(request_fn):
             connection.close()
 
     return run
+
+
+class CommittingAPIClient(APIClient):
+    """Runs each request's on_commit callbacks as production's autocommit would.
+
+    Tests run inside a transaction that never commits, so without this a revocation or an email
+    scheduled with transaction.on_commit would never happen.
+    """
+
+    def request(self, **kwargs):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**kwargs)

@@ -26,9 +26,9 @@ from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
-from conftest import CommittingAPIClient, client_for
-from core.testing import assert_error_envelope
+from core.testing import CommittingAPIClient, assert_error_envelope
 from courses.models import TopicType
 from courses.tests.factories import (
     CourseFactory,

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, UserFactory
-from conftest import client_for
 
 DOC_PAGES = ["/api/docs/", "/api/redoc/"]
 

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, UserFactory
-from conftest import client_for
 
 # Acronyms and protocol words Korean text uses as they are.
 KEPT = {"API", "URL", "UUID", "JSON", "IPv4", "IPv6", "ID", "Accept", "Range", "PNG", "JPEG"}

@@ -6,8 +6,8 @@ import re
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory
-from conftest import client_for
 
 
 @pytest.mark.django_db

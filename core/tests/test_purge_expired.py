@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuthSession
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.models import IdempotencyRecord
 from core.registry import purger_registry
 from courses.models import TopicType

@@ -1,5 +1,7 @@
 """The OpenAPI schema is served, valid, and covers every API route."""
 
+import re
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
@@ -24,8 +26,6 @@ def api_routes() -> set[str]:
 
 
 def to_openapi(route: str) -> str:
-    import re
-
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
@@ -43,18 +43,39 @@ def test_every_api_route_is_in_the_schema(schema):
     assert {to_openapi(route) for route in api_routes()} <= set(schema["paths"])
 
 
-def test_every_operation_documents_its_errors_with_the_envelope(schema):
-    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+def error_codes(response: dict) -> list[str]:
+    """The `code` enum of an error response; asserts the envelope's shape on the way."""
+    body = response["content"]["application/json"]["schema"]
+    assert body["required"] == ["error"]
+    error_object, narrowed = body["properties"]["error"]["allOf"]
+    assert error_object == {"$ref": "#/components/schemas/Error"}
+    return narrowed["properties"]["code"]["enum"]
+
+
+def test_every_operation_documents_its_errors_with_the_envelope_and_their_codes(schema):
+    legacy = {"$ref": "#/components/schemas/ErrorEnvelope"}  # LEGACY: goes with error_response
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
             if path == "/api/health/":
                 continue
             assert errors, f"{method} {path} documents no error"
-            for code, response in errors.items():
-                assert response["content"]["application/json"]["schema"] == envelope, (
-                    f"{method} {path} {code}"
-                )
+            for status_code, response in errors.items():
+                if response["content"]["application/json"]["schema"] == legacy:
+                    continue
+                codes = error_codes(response)
+                assert codes, f"{method} {path} {status_code}"
+                assert all(re.fullmatch("[a-z][a-z0-9_]*", code) for code in codes), codes
+                assert len(set(codes)) == len(codes), f"{method} {path} {status_code}: {codes}"
+
+
+def test_the_framework_codes_are_listed_where_they_apply(schema):
+    login = schema["paths"]["/api/auth/login/"]["post"]["responses"]
+    assert {"validation_error", "parse_error"} <= set(error_codes(login["400"]))
+    assert error_codes(login["429"]) == ["throttled"]
+    me = schema["paths"]["/api/users/me/"]["get"]["responses"]
+    assert {"not_authenticated", "token_expired", "session_revoked"} <= set(error_codes(me["401"]))
+    assert error_codes(me["503"]) == ["service_unavailable"]
 
 
 def test_authenticated_operations_use_bearer_jwt(schema):

@@ -11,9 +11,9 @@ endpoints, actual (non-preflight) requests, error responses and Vary.
 import pytest
 
 from accounts.models import AuthSession
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from conftest import CommittingAPIClient, client_for
-from core.testing import assert_error_envelope
+from core.testing import CommittingAPIClient, assert_error_envelope
 from core.tests.security_cases import no_crash
 
 pytestmark = pytest.mark.django_db

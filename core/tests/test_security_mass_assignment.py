@@ -17,8 +17,7 @@ from PIL import Image as PILImage
 
 from accounts.models import CustomUser, Role
 from accounts.tests.factories import TeamFactory, TutorFactory
-from conftest import CommittingAPIClient
-from core.testing import assert_error_envelope
+from core.testing import CommittingAPIClient, assert_error_envelope
 from core.tests.security_cases import (
     MP4,
     assert_unchanged_except,

@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
 from accounts.models import AuthSession
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import CommittingAPIClient, client_for
-from core.testing import assert_error_envelope
+from core.testing import CommittingAPIClient, assert_error_envelope
 from core.tests.security_cases import SECRET, db_rows, no_crash, send
 from payments.models import BillingAddress
 from votes.models import Vote

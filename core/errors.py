@@ -1,0 +1,50 @@
+"""The rules core enforces for every app: body size, images, Idempotency-Key, the database."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from core.exceptions import ApplicationError
+
+
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    message = _("The request body is too large.")
+
+
+class InvalidImage(ApplicationError):
+    """Not a PNG, JPEG or WebP by content, damaged, or too many pixels (the message says which)."""
+
+    code = "invalid_image"
+    message = _("Upload a PNG, JPEG or WebP image.")
+    field = "file"
+
+
+class FileTooLarge(ApplicationError):
+    code = "file_too_large"
+    status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    message = _("Files may be at most %(size)s.")
+    field = "file"
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    code = "invalid_idempotency_key"
+    message = _("Idempotency-Key must be 1 to 255 characters.")
+
+    def __init__(self):
+        super().__init__(fields={"Idempotency-Key": [_("Must be 1 to 255 characters.")]})
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = status.HTTP_409_CONFLICT
+    message = _("This Idempotency-Key was used with a different request.")
+
+
+class IdempotencyRequestInProgress(ApplicationError):
+    code = "idempotency_request_in_progress"
+    status = status.HTTP_409_CONFLICT
+    message = _("A request with this Idempotency-Key is still running. Retry shortly.")
+
+
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyRequestInProgress)
