@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 from django.db import connection
-from django.test import TestCase
 from rest_framework.test import APIClient
 
-from accounts.services import ClientInfo, auth_session_start
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
+from core.testing import CommittingAPIClient
 
 
 @pytest.fixture(autouse=True)
@@ -42,18 +42,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-class CommittingAPIClient(APIClient):
-    """Runs each request's on_commit callbacks as production's autocommit would.
-
-    Tests run inside a transaction that never commits, so without this a revocation or an email
-    scheduled with transaction.on_commit would never happen.
-    """
-
-    def request(self, **kwargs):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return super().request(**kwargs)
-
-
 @pytest.fixture
 def api_client() -> APIClient:
     return CommittingAPIClient()
@@ -72,15 +60,6 @@ def tutor(db):
 @pytest.fixture
 def staff(db):
     return StaffFactory()
-
-
-def client_for(user) -> APIClient:
-    """An API client holding a fresh session's access token for `user`."""
-    _session, pair = auth_session_start(user=user, client=ClientInfo(user_agent="pytest"))
-    client = CommittingAPIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-    client.token_pair = pair
-    return client
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AuthSession, CustomUser, Role, Team
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 
 
 @pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 
 from accounts.models import AuthSession, CustomUser, RevokeReason
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
-from conftest import client_for
 
 USER_FIELDS = {
     "id",

@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from accounts.models import CustomUser
 from accounts.serializers import CurrentUserSerializer, UserSerializer
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, TeamFactory, UserFactory
-from conftest import client_for
 
 
 @pytest.fixture

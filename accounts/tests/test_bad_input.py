@@ -12,9 +12,9 @@ from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, CustomUser, Role
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, TeamFactory, UserFactory
 from accounts.tests.helpers import db_state, no_crash_client
-from conftest import client_for
 from core.testing import HANGUL, NON_JSON_CONTENT_TYPES, assert_error_envelope
 
 NEW_PASSWORD = "Quartz-Lantern-42"

@@ -16,9 +16,9 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import db_state, no_crash_client
-from conftest import client_for
 from core.testing import HANGUL, assert_error_envelope
 
 OTHER_KEY = "another-signing-key-that-is-long-enough-0123456789"

@@ -2,8 +2,8 @@
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD
-from conftest import client_for
 
 
 @pytest.mark.django_db

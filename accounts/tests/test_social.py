@@ -15,8 +15,8 @@ from social_django.utils import load_strategy
 from accounts import social
 from accounts.models import AuthSession, CustomUser, Role, username_validator
 from accounts.services import ClientInfo
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.exceptions import ApplicationError
 
 # The endpoints social-core 7.0.0 calls (GoogleOAuth2 still posts to the accounts.google.com

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from conftest import client_for
 
 
 @pytest.fixture

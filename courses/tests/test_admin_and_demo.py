@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from courses.models import Course, Curriculum, Enrollment
 from courses.tests.factories import EnrollmentFactory, TopicFactory, quiz_topic
 

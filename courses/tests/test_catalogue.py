@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Choice, Course, Curriculum, Lecture, Question, Topic
 from courses.tests.factories import (

@@ -7,8 +7,8 @@ import copy
 import pytest
 from rest_framework import serializers
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.apis.course_tree import CourseInput
 from courses.models import Choice, Question, Topic

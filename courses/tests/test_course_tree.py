@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Choice, Course, Lecture, Question, Topic
 from courses.services.catalogue import course_save

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Curriculum, Enrollment, EnrollmentSource, TopicProgress
 from courses.selectors.enrollments import studyable_course_ids, user_can_study

@@ -13,10 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
-from conftest import CommittingAPIClient, client_for
 from core.exceptions import ApplicationError
-from core.testing import assert_error_envelope, on_own_connection
+from core.testing import CommittingAPIClient, assert_error_envelope, on_own_connection
 from courses.models import QuizAttempt, Submission, SubmissionStatus, TopicProgress, TopicType
 from courses.services.learning import _attempt_store, quiz_attempt_create
 from courses.tests.factories import (

@@ -5,8 +5,8 @@ The same rule on every courses endpoint, and in the schema."""
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Curriculum, QuizAttempt, Submission, TopicProgress, TopicType
 from courses.tests.factories import CourseFactory, LectureFactory, TopicFactory, quiz_topic

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import QuizAttempt, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory, quiz_topic

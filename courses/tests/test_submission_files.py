@@ -7,8 +7,8 @@ from urllib.parse import quote
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Submission, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory

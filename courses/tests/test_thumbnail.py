@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Course
 from courses.tests.factories import CourseFactory

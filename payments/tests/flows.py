@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 
 from rest_framework.test import APIClient
 
-from conftest import CommittingAPIClient, client_for
-from core.testing import on_own_connection
+from accounts.testing import client_for
+from core.testing import CommittingAPIClient, on_own_connection
 
 PAYMENT_FIELDS = {
     "id",

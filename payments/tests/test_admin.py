@@ -2,8 +2,8 @@
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from courses.models import Enrollment
 from courses.tests.factories import CourseFactory
 from payments.models import Order, OrderStatus, Payment, PaymentStatus, SandboxTransaction

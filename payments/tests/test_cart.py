@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import client_for
+from accounts.testing import client_for
 from core.testing import HANGUL, assert_error_envelope
 from courses.tests.factories import CourseFactory, EnrollmentFactory
 from payments.models import CartItem

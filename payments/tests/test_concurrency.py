@@ -10,8 +10,8 @@ from functools import partial
 import pytest
 from django.db import connection, transaction
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.models import IdempotencyRecord
 from core.testing import assert_error_envelope, on_own_connection
 from courses.models import Enrollment

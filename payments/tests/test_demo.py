@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from accounts.models import CustomUser
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from courses.demo import CURRICULUM_TITLE, DJANGO_TITLE
 from courses.models import Course, Curriculum, Enrollment
 from payments.models import Order, OrderStatus, SandboxTransaction

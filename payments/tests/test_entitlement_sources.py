@@ -8,8 +8,8 @@ from functools import partial
 import pytest
 from django.utils import timezone
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from courses.models import Enrollment
 from courses.services.enrollments import enrollment_grant
 from courses.tests.factories import CourseFactory, TopicFactory

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from courses.models import Enrollment, EnrollmentSource, TopicType
 from courses.tests.factories import CourseFactory, LectureFactory, TopicFactory
 from payments.models import Order, OrderStatus, Payment, PaymentStatus, SandboxTransaction

@@ -10,7 +10,7 @@ import responses
 from django.utils import timezone
 from requests.exceptions import ConnectTimeout, ReadTimeout
 
-from conftest import client_for
+from accounts.testing import client_for
 from core.models import IdempotencyRecord
 from core.testing import assert_error_envelope
 from courses.models import Enrollment, EnrollmentSource

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import HANGUL, assert_error_envelope, on_own_connection
 from courses.models import Enrollment
 from courses.tests.factories import CourseFactory

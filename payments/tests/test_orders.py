@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import client_for
+from accounts.testing import client_for
 from core.exceptions import ApplicationError
 from core.models import IdempotencyRecord
 from core.testing import assert_error_envelope

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from conftest import client_for
+from accounts.testing import client_for
 from core.testing import assert_error_envelope
 from courses.tests.factories import CourseFactory
 from payments.models import Order, OrderLine, OrderStatus, Payment, PaymentStatus

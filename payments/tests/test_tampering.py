@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 import pytest
 from django.db.models import F
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import Course, Enrollment
 from courses.tests.factories import CourseFactory

@@ -2,8 +2,8 @@
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from videos.models import UserAvatar
 from videos.tests.factories import ImageFactory

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.test import TestCase
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory

@@ -3,8 +3,8 @@ list and course thumbnails give the same absolute URL for the same stored file."
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from conftest import client_for
 from courses.models import Course
 from courses.tests.factories import CourseFactory, EnrollmentFactory
 from videos.models import UserAvatar

@@ -18,8 +18,8 @@ from PIL import ExifTags, ImageCms
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.exceptions import ApplicationError
 from core.testing import assert_error_envelope
 from videos.models import Image

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from courses.models import TopicProgress, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import client_for
 from core.testing import on_own_connection
 from courses.models import TopicProgress, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory

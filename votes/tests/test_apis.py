@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import CustomUser, Team
+from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from votes.models import Ballot, Candidate, Poll, ResultsVisibility, Vote
 from votes.tests.factories import (

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from conftest import CommittingAPIClient, client_for
-from core.testing import on_own_connection
+from core.testing import CommittingAPIClient, on_own_connection
 from votes import selectors
 from votes.models import Candidate, Vote
 from votes.tests.factories import CandidateFactory, PollFactory

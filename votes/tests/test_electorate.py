@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TeamFactory, UserFactory
-from conftest import client_for
 from core.testing import assert_error_envelope
 from votes.models import Candidate, CandidateStatus, Vote
 from votes.tests.factories import (
