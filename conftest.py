@@ -10,6 +10,8 @@ from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
 from core.testing import CommittingAPIClient
 
+pytest_plugins = ["core.error_contract"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
