@@ -44,8 +44,8 @@ demo: migrate ## Load the demo users (idempotent) and print their logins
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install-dev messages ## Run the whole test suite (DATABASE_URL picks PostgreSQL)
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
+test: install-dev messages ## Run the whole test suite (DATABASE_URL picks PostgreSQL), with line coverage and its floor
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest --cov --cov-report=
 
 lint: install-dev ## ruff lint and format check
 	$(BIN)/ruff check .
