@@ -24,10 +24,14 @@ def _isolated_cache(settings):
 
 
 @pytest.fixture(autouse=True)
-def _auth_cache_not_paused(monkeypatch):
-    """A test that made the cache fail must not leave the next one skipping it."""
-    monkeypatch.setattr("accounts.auth_cache._cache_paused_until", 0.0)
-    monkeypatch.setattr("accounts.auth_cache._revocations_not_cached", {})
+def _auth_state_reset():
+    """A test that made the cache fail must not leave the next one skipping it, nor hand it the
+    revocations it could not write or the tokens it verified (accounts.auth.state)."""
+    from accounts.auth.state import auth_state
+
+    auth_state.reset()
+    yield
+    auth_state.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.auth.services import auth_sessions_revoke
 from accounts.forms import CustomUserChangeForm, CustomUserCreationForm
 from accounts.models import AuthSession, CustomUser, RevokeReason, Team
 
@@ -66,9 +67,7 @@ class CustomUserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("End every session of the selected users"))
     def end_all_sessions(self, request, queryset):
-        ended = sum(
-            services.auth_sessions_revoke(user=user, reason=RevokeReason.STAFF) for user in queryset
-        )
+        ended = sum(auth_sessions_revoke(user=user, reason=RevokeReason.STAFF) for user in queryset)
         self.message_user(request, _("%d sessions ended.") % ended, messages.SUCCESS)
 
 
@@ -91,7 +90,7 @@ class AuthSessionAdmin(admin.ModelAdmin):
     def end_sessions(self, request, queryset):
         ended = 0
         for session in queryset.select_related("user").filter(revoked_at__isnull=True):
-            ended += services.auth_sessions_revoke(
+            ended += auth_sessions_revoke(
                 user=session.user, reason=RevokeReason.STAFF, session_ids=[session.pk]
             )
         self.message_user(request, _("%d sessions ended.") % ended, messages.SUCCESS)

@@ -1,11 +1,8 @@
 """The admin's login form, throttled like the API's: per client network and per account.
 
 It shares the API login's counters (scopes `login_ip` and `login_account`, the account keyed by
-its canonical email), so a guesser gains nothing by alternating between the two forms. A refused
-attempt never reaches the password hasher."""
-
-import math
-from types import SimpleNamespace
+its canonical email; accounts.auth.throttles.admin_login_wait_seconds), so a guesser gains nothing
+by alternating between the two forms. A refused attempt never reaches the password hasher."""
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -14,27 +11,13 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from accounts.throttles import LoginAccountThrottle, LoginIpThrottle
-
-
-class AdminLoginAccountThrottle(LoginAccountThrottle):
-    field = "username"  # the admin form's name for the email
-
-
-def _wait_seconds(request) -> int | None:
-    """None if the attempt may go on, else how long to wait; records the attempt."""
-    form_request = SimpleNamespace(data=request.POST, META=request.META, headers=request.headers)
-    waits = []
-    for throttle in (LoginIpThrottle(), AdminLoginAccountThrottle()):
-        if not throttle.allow_request(form_request, None):
-            waits.append(throttle.wait() or 1)
-    return math.ceil(max(waits)) if waits else None
+from accounts.auth.throttles import admin_login_wait_seconds
 
 
 @never_cache
 def admin_login(request, extra_context=None):
     if request.method == "POST":
-        wait = _wait_seconds(request)
+        wait = admin_login_wait_seconds(request)
         if wait is not None:
             return _refused(request, wait)
     return admin.site.login(request, extra_context)

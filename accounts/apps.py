@@ -7,8 +7,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI auth extension and the cache-invalidating signal receivers.
-        from accounts import auth_cache, schema  # noqa: F401
-        from accounts.purge import auth_sessions_purge
+        from accounts.auth import cache, schema  # noqa: F401
+        from accounts.auth.purge import auth_sessions_purge
         from core.registry import purger_register
 
         purger_register("auth sessions", auth_sessions_purge)

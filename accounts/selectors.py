@@ -2,10 +2,9 @@
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from accounts.identity import email_canonical_or_none, login_canonical, username_canonical
-from accounts.models import AuthSession, CustomUser
+from accounts.models import CustomUser
 
 
 def user_get_by_login(*, login: str) -> CustomUser | None:
@@ -45,19 +44,8 @@ def email_is_available(*, email: str) -> bool:
     return canonical is None or not CustomUser.objects.filter(email=canonical).exists()
 
 
-def auth_session_list_live(*, user: CustomUser) -> QuerySet[AuthSession]:
-    return AuthSession.objects.filter(
-        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).order_by("-last_used_at")
-
-
-def refresh_token_is_current(*, token) -> bool:
-    """The refresh token is the one live token of a live session of an active user."""
-    return AuthSession.objects.filter(
-        pk=token["sid"],
-        user_id=token["user_id"],
-        refresh_jti=token["jti"],
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-        user__is_active=True,
-    ).exists()
+def identity_is_available(*, field: str, value: str) -> bool:
+    """Whether sign-up could take this `username` or `email` now (compared canonically)."""
+    if field == "username":
+        return username_is_available(username=value)
+    return email_is_available(email=value)

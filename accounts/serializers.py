@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.auth_cache import user_contributions
+from accounts.auth.cache import user_contributions
 from accounts.identity import EMAIL_MAX_LENGTH, email_canonical_or_none, username_display
 from accounts.models import (
     AuthSession,

@@ -2,7 +2,7 @@
 
 from rest_framework.test import APIClient
 
-from accounts.services import ClientInfo, auth_session_start
+from accounts.auth.services import ClientInfo, auth_session_start
 from core.testing import CommittingAPIClient
 
 

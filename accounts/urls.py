@@ -1,21 +1,21 @@
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from accounts.apis import auth, passwords, social, teams, users
+from accounts.apis import auth, passwords, sessions, social, teams, users
 
 # Tokens and personal data: never stored by a browser or a proxy (Cache-Control: no-store).
 private_urlpatterns = [
     path("auth/register/", auth.RegisterApi.as_view(), name="auth-register"),
     path("auth/availability/", auth.AvailabilityApi.as_view(), name="auth-availability"),
     path("auth/login/", auth.LoginApi.as_view(), name="auth-login"),
-    path("auth/token/refresh/", auth.TokenRefreshApi.as_view(), name="auth-token-refresh"),
-    path("auth/token/verify/", auth.TokenVerifyApi.as_view(), name="auth-token-verify"),
-    path("auth/logout/", auth.LogoutApi.as_view(), name="auth-logout"),
-    path("auth/logout-all/", auth.LogoutAllApi.as_view(), name="auth-logout-all"),
-    path("auth/sessions/", auth.SessionListApi.as_view(), name="auth-sessions"),
+    path("auth/token/refresh/", sessions.TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/token/verify/", sessions.TokenVerifyApi.as_view(), name="auth-token-verify"),
+    path("auth/logout/", sessions.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/logout-all/", sessions.LogoutAllApi.as_view(), name="auth-logout-all"),
+    path("auth/sessions/", sessions.SessionListApi.as_view(), name="auth-sessions"),
     path(
         "auth/sessions/<uuid:session_id>/",
-        auth.SessionDeleteApi.as_view(),
+        sessions.SessionDeleteApi.as_view(),
         name="auth-session-delete",
     ),
     path(

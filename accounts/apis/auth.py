@@ -1,51 +1,40 @@
-"""Sign-up, login, token refresh/verify, logout and the user's sessions."""
+"""Sign-up, username/email availability and login; the helpers the session-starting endpoints
+share (client details, the `{user, access, refresh}` response)."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from accounts import selectors, services
-from accounts.authentication import SessionJWTAuthentication
-from accounts.cookies import (
-    cookie_mode,
-    origin_check,
-    refresh_cookie_clear,
-    refresh_cookie_set,
-    refresh_token_from_request,
-    token_pair_body,
+from accounts.auth.cookies import refresh_cookie_set, token_pair_body
+from accounts.auth.services import ClientInfo
+from accounts.auth.throttles import (
+    AvailabilityIpThrottle,
+    LoginAccountThrottle,
+    LoginIpThrottle,
+    RegisterAccountThrottle,
+    RegisterIpThrottle,
 )
-from accounts.models import AuthSession, RevokeReason
+from accounts.errors import InvalidCredentials
 from accounts.serializers import (
-    AuthSessionSerializer,
     CanonicalEmailField,
     CurrentUserSerializer,
     SessionResponseSerializer,
     StaffAssignedFieldsRefused,
-    TokenPairSerializer,
     UsernameField,
 )
-from accounts.services import ClientInfo
-from accounts.throttles import (
-    AvailabilityIpThrottle,
-    LoginAccountThrottle,
-    LoginIpThrottle,
-    RefreshIpThrottle,
-    RefreshSessionThrottle,
-    RegisterAccountThrottle,
-    RegisterIpThrottle,
-)
-from accounts.tokens import access_token_decode, refresh_token_decode, token_not_valid
-from core.exceptions import ApplicationError
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.serializers import StrictCharField
 
-PASSWORD_FIELD = {"max_length": 128, "trim_whitespace": False, "write_only": True}
+
+
+def password_field() -> StrictCharField:
+    """A password as typed: never trimmed, never echoed back."""
+    return StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
 def client_info(request) -> ClientInfo:
@@ -63,22 +52,6 @@ def session_response(user, pair, *, status_code=status.HTTP_200_OK, extra=None) 
     return response
 
 
-def refresh_token_required(request) -> str:
-    raw = refresh_token_from_request(request)
-    if raw is None:
-        if hasattr(request.data, "get") and "refresh" in request.data:
-            raise token_not_valid()
-        if cookie_mode():
-            # No cookie: logged out (or it expired); the frontend must log in, not fix a field.
-            raise ApplicationError(
-                "not_authenticated",
-                _("No refresh token was sent. Log in again."),
-                status.HTTP_401_UNAUTHORIZED,
-            )
-        raise serializers.ValidationError({"refresh": [_("This field is required.")]})
-    return raw
-
-
 class RegisterApi(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -87,8 +60,8 @@ class RegisterApi(APIView):
     class InputSerializer(StaffAssignedFieldsRefused, serializers.Serializer):
         email = CanonicalEmailField()
         username = UsernameField()
-        password = StrictCharField(**PASSWORD_FIELD)
-        password_confirm = StrictCharField(**PASSWORD_FIELD)
+        password = password_field()
+        password_confirm = password_field()
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
 
         def validate_email(self, value: str) -> str:
@@ -151,10 +124,7 @@ class AvailabilityApi(APIView):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         ((field, value),) = query.validated_data.items()
-        if field == "username":
-            available = selectors.username_is_available(username=value)
-        else:
-            available = selectors.email_is_available(email=value)
+        available = selectors.identity_is_available(field=field, value=value)
         return Response({"field": field, "value": value, "available": available})
 
 
@@ -165,156 +135,15 @@ class LoginApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         login = StrictCharField(max_length=254, help_text="Email or username.")
-        password = StrictCharField(**PASSWORD_FIELD)
+        password = password_field()
 
     @extend_schema(
         operation_id="auth_login",
         request=InputSerializer,
-        responses={
-            200: SessionResponseSerializer,
-            401: error_response("`invalid_credentials`: unknown login or wrong password."),
-        },
+        responses={200: SessionResponseSerializer, **errors_of(InvalidCredentials)},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, pair = services.user_login(**serializer.validated_data, client=client_info(request))
         return session_response(user, pair)
-
-
-class TokenRefreshApi(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-    throttle_classes = (RefreshIpThrottle, RefreshSessionThrottle)
-
-    class InputSerializer(serializers.Serializer):
-        refresh = StrictCharField(
-            required=False, help_text="Omit in cookie mode: the cookie is read instead."
-        )
-
-    @extend_schema(
-        operation_id="auth_token_refresh",
-        request=InputSerializer,
-        responses={
-            200: TokenPairSerializer,
-            401: error_response(
-                "`token_not_valid`: expired, forged or already used; reuse ends the session."
-            ),
-            403: error_response("`origin_not_allowed` (cookie mode)."),
-        },
-    )
-    def post(self, request):
-        origin_check(request)
-        pair = services.auth_session_refresh(
-            raw_refresh=refresh_token_required(request), client=client_info(request)
-        )
-        response = Response(token_pair_body(pair))
-        refresh_cookie_set(response, pair)
-        return response
-
-
-class TokenVerifyApi(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
-    class InputSerializer(serializers.Serializer):
-        token = StrictCharField()
-
-    @extend_schema(
-        operation_id="auth_token_verify",
-        request=InputSerializer,
-        responses={
-            200: inline_serializer("TokenVerified", fields={}),
-            401: error_response(
-                "`token_not_valid`, or `token_expired` for an expired access token."
-            ),
-        },
-    )
-    def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        raw = serializer.validated_data["token"]
-        try:
-            token = access_token_decode(raw)
-        except ApplicationError as exc:
-            if exc.code == "token_expired":
-                raise
-            token = refresh_token_decode(raw)
-            if not selectors.refresh_token_is_current(token=token):
-                raise token_not_valid() from None
-        else:
-            try:
-                SessionJWTAuthentication().get_user(token)
-            except AuthenticationFailed:
-                raise token_not_valid() from None
-        return Response({})
-
-
-class LogoutApi(APIView):
-    """The refresh token is the credential, so logout works even after the access token expired."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
-    class InputSerializer(serializers.Serializer):
-        refresh = StrictCharField(required=False, help_text="Omit in cookie mode.")
-
-    @extend_schema(
-        operation_id="auth_logout",
-        request=InputSerializer,
-        responses={
-            204: None,
-            401: error_response("`token_not_valid`."),
-            403: error_response("`origin_not_allowed` (cookie mode)."),
-        },
-    )
-    def post(self, request):
-        origin_check(request)
-        services.auth_session_logout(raw_refresh=refresh_token_required(request))
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        refresh_cookie_clear(response)
-        return response
-
-
-class LogoutAllApi(APIView):
-    @extend_schema(operation_id="auth_logout_all", request=None, responses={204: None})
-    def post(self, request):
-        services.auth_sessions_revoke(user=request.user, reason=RevokeReason.LOGOUT_ALL)
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        refresh_cookie_clear(response)
-        return response
-
-
-class SessionListApi(ListAPIView):
-    serializer_class = AuthSessionSerializer
-    queryset = AuthSession.objects.none()  # for the schema; the real one is the caller's
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
-        return selectors.auth_session_list_live(user=self.request.user)
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if self.request.auth is not None:
-            context["current_session_id"] = str(self.request.auth["sid"])
-        return context
-
-    @extend_schema(operation_id="auth_sessions_list")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-class SessionDeleteApi(APIView):
-    @extend_schema(
-        operation_id="auth_sessions_delete",
-        parameters=[OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
-        responses={204: None},
-    )
-    def delete(self, request, session_id):
-        ended = services.auth_sessions_revoke(
-            user=request.user, reason=RevokeReason.SESSION_DELETED, session_ids=[session_id]
-        )
-        if not ended:
-            raise ApplicationError("not_found", _("No such session."), status.HTTP_404_NOT_FOUND)
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.apis.auth import PASSWORD_FIELD, client_info
-from accounts.cookies import refresh_cookie_set, token_pair_body
+from accounts.apis.auth import client_info, password_field
+from accounts.auth.cookies import refresh_cookie_set, token_pair_body
+from accounts.auth.throttles import PasswordResetAccountThrottle, PasswordResetIpThrottle
+from accounts.errors import InvalidResetToken
 from accounts.serializers import CanonicalEmailField, TokenPairSerializer
-from accounts.throttles import PasswordResetAccountThrottle, PasswordResetIpThrottle
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.serializers import StrictCharField
 
 DetailSerializer = inline_serializer("Detail", fields={"detail": serializers.CharField()})
@@ -20,8 +21,8 @@ DetailSerializer = inline_serializer("Detail", fields={"detail": serializers.Cha
 
 class PasswordChangeApi(APIView):
     class InputSerializer(serializers.Serializer):
-        current_password = StrictCharField(**PASSWORD_FIELD)
-        new_password = StrictCharField(**PASSWORD_FIELD)
+        current_password = password_field()
+        new_password = password_field()
 
     @extend_schema(
         operation_id="auth_password_change",
@@ -70,15 +71,12 @@ class PasswordResetConfirmApi(APIView):
     class InputSerializer(serializers.Serializer):
         uid = StrictCharField(max_length=64)
         token = StrictCharField(max_length=128)
-        new_password = StrictCharField(**PASSWORD_FIELD)
+        new_password = password_field()
 
     @extend_schema(
         operation_id="auth_password_reset_confirm",
         request=InputSerializer,
-        responses={
-            200: DetailSerializer,
-            400: error_response("`invalid_reset_token` or `validation_error`."),
-        },
+        responses={200: DetailSerializer, **errors_of(InvalidResetToken)},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -6,11 +6,22 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from accounts import social
 from accounts.apis.auth import client_info, session_response
+from accounts.auth.throttles import SocialIpThrottle
+from accounts.errors import (
+    EmailUnverified,
+    InvalidCredentials,
+    ProviderUnavailable,
+    SocialAuthFailed,
+    SocialEmailRequired,
+    SocialTokenRejected,
+    SocialTokenUnverifiable,
+    UnknownProvider,
+)
 from accounts.serializers import SessionResponseSerializer
-from accounts.throttles import SocialIpThrottle
-from core.openapi import error_response
+from accounts.social.providers import PROVIDERS
+from accounts.social.services import social_login, social_provider_check
+from core.openapi import errors_of
 from core.serializers import StrictCharField
 
 
@@ -79,37 +90,31 @@ class SocialLoginApi(APIView):
                 "provider",
                 str,
                 OpenApiParameter.PATH,
-                enum=list(social.PROVIDERS),
+                enum=list(PROVIDERS),
                 description="The sign-in provider.",
             )
         ],
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            400: error_response(
-                "`validation_error`: neither `code` nor `access_token`, or `code` without "
-                "`redirect_uri`; `social_email_required`: the provider shared no email address."
-            ),
-            401: error_response(
-                "`social_auth_failed`: the provider rejected the code or token; "
-                "`social_token_rejected`: the access token was issued to another application; "
-                "`invalid_credentials`: the local account is deactivated."
-            ),
-            404: error_response("`unknown_provider`: not `google` or `kakao`, or not set up."),
-            409: error_response(
-                "`email_unverified`: an account has this email, but the provider has not "
-                "verified it, so the two are not linked."
-            ),
-            502: error_response(
-                "`provider_unavailable`: the provider failed, timed out or could not be reached."
+            **errors_of(
+                SocialEmailRequired,
+                SocialTokenUnverifiable,
+                SocialAuthFailed,
+                SocialTokenRejected,
+                InvalidCredentials,
+                UnknownProvider,
+                EmailUnverified,
+                ProviderUnavailable,
             ),
         },
     )
     def post(self, request, provider: str):
-        social.social_provider_check(provider=provider)
+        # An unknown provider is a 404 whatever the body (like an unknown object id).
+        social_provider_check(provider=provider)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, pair, created = social.social_login(
+        user, pair, created = social_login(
             provider=provider, **serializer.validated_data, client=client_info(request)
         )
         return session_response(user, pair, extra={"created": created})

@@ -5,10 +5,11 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from accounts.errors import TeamExists
 from accounts.models import Team
 from accounts.serializers import TeamSerializer
 from accounts.services import team_create
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.permissions import IsStaffOrReadOnly
 from core.serializers import StrictCharField
 
@@ -29,7 +30,7 @@ class TeamListCreateApi(ListAPIView):
     @extend_schema(
         operation_id="teams_create",
         request=InputSerializer,
-        responses={201: TeamSerializer, 409: error_response("`team_exists`.")},
+        responses={201: TeamSerializer, **errors_of(TeamExists)},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.cookies import refresh_cookie_clear
+from accounts.auth.cookies import refresh_cookie_clear
 from accounts.filters import UserFilter
 from accounts.models import Part, Team, phone_validator
 from accounts.registry import profile_input_fields
@@ -20,7 +20,6 @@ from accounts.serializers import (
     UsernameField,
     UserSerializer,
 )
-from core.openapi import error_response
 from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 
 USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH)
@@ -90,7 +89,7 @@ class UserDetailApi(APIView):
     @extend_schema(
         operation_id="users_retrieve",
         parameters=[USER_ID],
-        responses={200: UserSerializer, 404: error_response("No such user.")},
+        responses={200: UserSerializer},
     )
     def get(self, request, user_id: int):
         return Response(UserSerializer(selectors.user_get(user_id=user_id)).data)
@@ -99,7 +98,7 @@ class UserDetailApi(APIView):
         operation_id="users_membership_update",
         parameters=[USER_ID],
         request=MembershipSerializer,
-        responses={200: UserSerializer, 404: error_response("No such user.")},
+        responses={200: UserSerializer},
         description="Staff only: the user's part and team, which decide poll eligibility.",
     )
     def patch(self, request, user_id: int):

@@ -9,16 +9,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import AuthSession, RevokeReason
-from accounts.services import (
+from accounts.auth import cache as auth_cache
+from accounts.auth.services import (
     ClientInfo,
     auth_session_refresh,
     auth_session_start,
     auth_sessions_revoke,
 )
+from accounts.auth.state import auth_state
+from accounts.auth.tokens import token_pair_issue
+from accounts.errors import TokenNotValid
+from accounts.models import AuthSession, RevokeReason
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from accounts.tokens import token_pair_issue
-from core.exceptions import ApplicationError
 
 CLIENT = ClientInfo(user_agent="pytest", ip="127.0.0.1")
 
@@ -122,7 +124,7 @@ class TestRotation:
         _first, first_pair = auth_session_start(user=user, client=CLIENT)
         second, second_pair = auth_session_start(user=user, client=CLIENT)
         auth_session_refresh(raw_refresh=first_pair.refresh, client=CLIENT)
-        with pytest.raises(ApplicationError):
+        with pytest.raises(TokenNotValid):
             auth_session_refresh(raw_refresh=first_pair.refresh, client=CLIENT)
         second.refresh_from_db()
         assert second.revoked_at is None
@@ -278,7 +280,7 @@ def test_concurrent_refreshes_with_one_token_yield_at_most_one_live_successor():
         barrier.wait()
         try:
             outcomes.append(auth_session_refresh(raw_refresh=pair.refresh, client=CLIENT))
-        except ApplicationError as exc:
+        except TokenNotValid as exc:
             outcomes.append(exc.code)
         finally:
             connection.close()
@@ -329,8 +331,6 @@ def test_a_revocation_the_cache_missed_reaches_it_without_another_request(
     there once the cache is back even if it serves no further request (faults: Redis frozen)."""
     from django.core.cache import cache
 
-    from accounts import auth_cache
-
     session, pair = auth_session_start(user=user, client=CLIENT)
     assert me(api_client, pair.access).status_code == 200  # "live" is cached
     reachable = settings.CACHES
@@ -343,7 +343,7 @@ def test_a_revocation_the_cache_missed_reaches_it_without_another_request(
     while cache.get(f"auth:session:{session.pk}") != auth_cache.REVOKED:
         assert time.monotonic() < deadline, "the revocation never reached the cache"
         time.sleep(0.05)
-    assert auth_cache._revocations_not_cached == {}
+    assert auth_state.revocations_not_cached == {}
 
 
 @pytest.mark.django_db
@@ -352,8 +352,6 @@ def test_a_revocation_the_cache_missed_is_written_once_it_is_back(
 ):
     from django.core.cache import cache
 
-    from accounts import auth_cache
-
     session, pair = auth_session_start(user=user, client=CLIENT)
     assert me(api_client, pair.access).status_code == 200  # "live" is cached
     reachable = settings.CACHES
@@ -361,10 +359,10 @@ def test_a_revocation_the_cache_missed_is_written_once_it_is_back(
     with django_capture_on_commit_callbacks(execute=True):
         auth_sessions_revoke(user=user, reason=RevokeReason.STAFF, session_ids=[session.pk])
     settings.CACHES = reachable
-    monkeypatch.setattr(auth_cache, "_cache_paused_until", 0.0)  # the pause is over
+    monkeypatch.setattr(auth_state, "cache_paused_until", 0.0)  # the pause is over
     assert (
         cache.get(f"auth:session:{session.pk}") == f"{auth_cache.LIVE}:{user.pk}"
     )  # stale, for now
     assert me(api_client, pair.access).status_code == 401
     assert cache.get(f"auth:session:{session.pk}") == auth_cache.REVOKED
-    assert auth_cache._revocations_not_cached == {}
+    assert auth_state.revocations_not_cached == {}

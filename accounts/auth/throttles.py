@@ -2,12 +2,16 @@
 
 They run in DRF's `initial()`, before the view body, so a throttled login never reaches the
 password hasher. The shared behaviour (rates from settings, failing open, IPv6 by /64) is
-core.throttles.SettingsRateThrottle.
+core.throttles.SettingsRateThrottle. The admin's login form counts against the same buckets as
+the API's login (`admin_login_wait_seconds`).
 """
+
+import math
+from types import SimpleNamespace
 
 import jwt
 
-from accounts.cookies import refresh_token_from_request
+from accounts.auth.cookies import refresh_token_from_request
 from accounts.identity import login_canonical
 from core.throttles import SettingsRateThrottle
 
@@ -75,3 +79,18 @@ class RefreshSessionThrottle(SettingsRateThrottle):
             return None
         session_id = claims.get("sid")
         return self.key(str(session_id)) if session_id else None
+
+
+class AdminLoginAccountThrottle(LoginAccountThrottle):
+    field = "username"  # the admin form's name for the email
+
+
+def admin_login_wait_seconds(request) -> int | None:
+    """A POST of the admin's login form: None if the attempt may go on, else how many seconds
+    to wait. Records the attempt, per client network and per account like the API's login."""
+    form_request = SimpleNamespace(data=request.POST, META=request.META, headers=request.headers)
+    waits = []
+    for throttle in (LoginIpThrottle(), AdminLoginAccountThrottle()):
+        if not throttle.allow_request(form_request, None):
+            waits.append(throttle.wait() or 1)
+    return math.ceil(max(waits)) if waits else None

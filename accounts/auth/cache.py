@@ -29,6 +29,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts.auth.state import auth_state
 from accounts.models import AuthSession, CustomUser, Team
 from accounts.registry import current_user_contributions
 
@@ -37,12 +38,7 @@ logger = logging.getLogger(__name__)
 LIVE, REVOKED = "1", "0"
 USER_SNAPSHOT_TTL = 120
 CACHE_PAUSE_SECONDS = 5.0
-_cache_paused_until = 0.0
-# Revocations this process could not write to the cache: session key -> REVOKED.
-_revocations_not_cached: dict[str, str] = {}
 REVOCATION_RETRY_SECONDS = 0.5
-_revocations_retry_thread: threading.Thread | None = None
-_revocations_retry_lock = threading.Lock()
 _USER_FIELDS = tuple(
     field.attname for field in CustomUser._meta.concrete_fields if field.name != "password"
 )
@@ -71,13 +67,12 @@ def _verdict_ttl(verdict: str) -> int:
 
 
 def _cache_call(method: str, *args, **kwargs):
-    global _cache_paused_until
-    if time.monotonic() < _cache_paused_until:
+    if time.monotonic() < auth_state.cache_paused_until:
         return None
     try:
         return getattr(cache, method)(*args, **kwargs)
     except Exception:
-        _cache_paused_until = time.monotonic() + CACHE_PAUSE_SECONDS
+        auth_state.cache_paused_until = time.monotonic() + CACHE_PAUSE_SECONDS
         logger.warning("auth cache unreachable (%s); using the database", method, exc_info=True)
         return None
 
@@ -121,23 +116,24 @@ def sessions_mark_revoked(session_ids: Iterable) -> None:
         # background retry, so the other processes (which trust the cache) learn of it even if
         # this one serves nothing more. The "live" verdicts they overwrite expire within
         # AUTH_LIVE_VERDICT_SECONDS anyway.
-        _revocations_not_cached.update(keys)
+        auth_state.revocations_not_cached.update(keys)
         _revocations_retry_start()
 
 
 def _revocations_retry_start() -> None:
-    global _revocations_retry_thread
-    with _revocations_retry_lock:
-        if _revocations_retry_thread is None or not _revocations_retry_thread.is_alive():
-            _revocations_retry_thread = threading.Thread(
+    with auth_state.revocations_retry_lock:
+        thread = auth_state.revocations_retry_thread
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(
                 target=_revocations_retry, name="auth-revocations-retry", daemon=True
             )
-            _revocations_retry_thread.start()
+            auth_state.revocations_retry_thread = thread
+            thread.start()
 
 
 def _revocations_retry() -> None:
     """Off the request path, so it ignores the pause: a timeout here costs no request."""
-    while _revocations_not_cached:
+    while auth_state.revocations_not_cached:
         time.sleep(REVOCATION_RETRY_SECONDS)
         if not _revocations_flush(despite_pause=True):
             logger.warning("auth cache still unreachable; revocations wait")
@@ -145,9 +141,9 @@ def _revocations_retry() -> None:
 
 def _revocations_flush(*, despite_pause: bool = False) -> bool:
     """Write the revocations the cache missed; False if it still cannot be reached."""
-    if not _revocations_not_cached:
+    if not auth_state.revocations_not_cached:
         return True
-    pending = dict(_revocations_not_cached)
+    pending = dict(auth_state.revocations_not_cached)
     if despite_pause:
         try:
             cache.set_many(pending, timeout=_session_ttl())
@@ -156,7 +152,7 @@ def _revocations_flush(*, despite_pause: bool = False) -> bool:
     elif _cache_call("set_many", pending, timeout=_session_ttl()) is None:
         return False
     for key in pending:
-        _revocations_not_cached.pop(key, None)
+        auth_state.revocations_not_cached.pop(key, None)
     return True
 
 

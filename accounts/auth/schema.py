@@ -5,7 +5,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 
 class SessionJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.SessionJWTAuthentication"
+    target_class = "accounts.auth.authentication.SessionJWTAuthentication"
     name = "jwtAuth"
 
     def get_security_definition(self, auto_schema):

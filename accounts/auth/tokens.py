@@ -7,13 +7,11 @@ from datetime import datetime
 import jwt
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
-from core.exceptions import ApplicationError
+from accounts.errors import TokenExpired, TokenNotValid
 
 SESSION_CLAIM = "sid"
 
@@ -54,20 +52,6 @@ def token_pair_issue(*, user_id: int, session_id, refresh_jti: str, cap: datetim
     )
 
 
-def token_not_valid() -> ApplicationError:
-    return ApplicationError(
-        "token_not_valid", _("Token is invalid or expired."), status.HTTP_401_UNAUTHORIZED
-    )
-
-
-TOKEN_EXPIRED_MESSAGE = _("The access token has expired. Refresh it.")
-
-
-def token_expired() -> ApplicationError:
-    """Only for a well-signed access token past its `exp`: the client should refresh."""
-    return ApplicationError("token_expired", TOKEN_EXPIRED_MESSAGE, status.HTTP_401_UNAUTHORIZED)
-
-
 def access_token_has_expired(raw: str | bytes) -> bool:
     """True only for a well-signed access token whose expiry alone fails (PyJWT checks the
     signature before `exp`, so only then may the payload be read unverified)."""
@@ -83,13 +67,13 @@ def access_token_has_expired(raw: str | bytes) -> bool:
 
 def _decode(token_class: type[Token], raw: str | bytes) -> Token:
     if token_class is AccessToken and access_token_has_expired(raw):
-        raise token_expired()
+        raise TokenExpired()
     try:
         token = token_class(raw)
     except TokenError as exc:
-        raise token_not_valid() from exc
+        raise TokenNotValid() from exc
     if not claims_are_well_formed(token):
-        raise token_not_valid()
+        raise TokenNotValid()
     return token
 
 
@@ -108,8 +92,10 @@ def claims_are_well_formed(token: Token) -> bool:
 
 
 def refresh_token_decode(raw: str) -> Token:
+    """Raises TokenNotValid."""
     return _decode(RefreshToken, raw)
 
 
 def access_token_decode(raw: str) -> Token:
+    """Raises TokenExpired or TokenNotValid."""
     return _decode(AccessToken, raw)

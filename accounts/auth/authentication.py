@@ -7,29 +7,28 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.auth_cache import SessionEnded, authenticated_user
-from accounts.tokens import (
-    SESSION_CLAIM,
-    TOKEN_EXPIRED_MESSAGE,
-    access_token_has_expired,
-    claims_are_well_formed,
-)
+from accounts.auth.cache import SessionEnded, authenticated_user
+from accounts.auth.state import auth_state
+from accounts.auth.tokens import SESSION_CLAIM, access_token_has_expired, claims_are_well_formed
+from accounts.errors import TokenExpired, TokenNotValid
 
-# Access tokens whose signature and claims already checked out in this process, by raw value.
-# The check's outcome cannot change for the same bytes except through expiry, which is tested on
-# every hit; revocation is checked on every request regardless. Bounded: cleared when full.
-_verified_tokens: dict[bytes, object] = {}
+# auth_state.verified_tokens: the check's outcome cannot change for the same bytes except through
+# expiry, which is tested on every hit; revocation is checked on every request regardless.
+# Bounded: cleared when full.
 VERIFIED_TOKENS_MAX = 4096
 
 
 class SessionJWTAuthentication(JWTAuthentication):
+    """Refusals are DRF's AuthenticationFailed, so that the 401 carries WWW-Authenticate."""
+
     # Its 401 codes beyond the framework's, for the schema (core.openapi).
     error_codes = (
-        "token_not_valid",
-        "token_expired",
+        TokenNotValid.code,
+        TokenExpired.code,
         "session_revoked",
         "user_not_found",
         "user_inactive",
+        "bad_authorization_header",  # simplejwt: not `<scheme> <token>`
     )
 
     def get_raw_token(self, header: bytes):
@@ -41,24 +40,25 @@ class SessionJWTAuthentication(JWTAuthentication):
         return super().get_raw_token(header)
 
     def get_validated_token(self, raw_token):
-        token = _verified_tokens.get(raw_token)
+        verified = auth_state.verified_tokens
+        token = verified.get(raw_token)
         if token is not None and token["exp"] > time.time():
             return token
         try:
             token = super().get_validated_token(raw_token)
         except InvalidToken:
             if access_token_has_expired(raw_token):
-                raise AuthenticationFailed(TOKEN_EXPIRED_MESSAGE, code="token_expired") from None
+                raise AuthenticationFailed(TokenExpired.message, code=TokenExpired.code) from None
             raise
         if not claims_are_well_formed(token):
-            raise AuthenticationFailed(_("Token is invalid or expired."), code="token_not_valid")
-        if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
-            _verified_tokens.clear()
-        _verified_tokens[raw_token] = token
+            raise AuthenticationFailed(TokenNotValid.message, code=TokenNotValid.code)
+        if len(verified) >= VERIFIED_TOKENS_MAX:
+            verified.clear()
+        verified[raw_token] = token
         return token
 
     def get_user(self, validated_token):
-        """The session's verdict and the user come from one cache round trip (see auth_cache)."""
+        """The session's verdict and the user come from one cache round trip (see auth.cache)."""
         try:
             user = authenticated_user(
                 session_id=validated_token[SESSION_CLAIM], user_id=validated_token["user_id"]

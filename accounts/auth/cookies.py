@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from rest_framework import serializers
 
-from accounts.tokens import TokenPair
-from core.exceptions import ApplicationError
+from accounts.auth.tokens import TokenPair
+from accounts.errors import OriginNotAllowed, RefreshTokenMissing, TokenNotValid
 
 
 def cookie_mode() -> bool:
@@ -36,17 +36,23 @@ def origin_check(request) -> None:
     if (
         not origin
         or origin.rstrip("/") not in allowed
-        or urlsplit(origin).scheme
-        not in (
-            "http",
-            "https",
-        )
+        or urlsplit(origin).scheme not in ("http", "https")
     ):
-        raise ApplicationError(
-            "origin_not_allowed",
-            _("This request must come from an allowed origin."),
-            status.HTTP_403_FORBIDDEN,
-        )
+        raise OriginNotAllowed()
+
+
+def refresh_token_presented(request) -> str:
+    """The refresh token a refresh or logout request presents: the cookie, from an allowed
+    Origin, in cookie mode; the `refresh` field otherwise."""
+    origin_check(request)
+    raw = refresh_token_from_request(request)
+    if raw is not None:
+        return raw
+    if hasattr(request.data, "get") and "refresh" in request.data:
+        raise TokenNotValid()  # sent, but not a token string
+    if cookie_mode():
+        raise RefreshTokenMissing()
+    raise serializers.ValidationError({"refresh": [_("This field is required.")]})
 
 
 def token_pair_body(pair: TokenPair) -> dict:
