@@ -57,7 +57,7 @@ def load(*, stdout, style) -> None:
     products = ((PYTHON_TITLE, "Python", PYTHON_PRICE), (DJANGO_TITLE, "Django", DJANGO_PRICE))
     for title, subject, price in products:
         course = Course.objects.filter(title=title).first() or course_save(
-            tutor=tutor,
+            actor=tutor,
             data={
                 "title": title,
                 "short_description": f"A practical {subject} course.",
@@ -70,9 +70,9 @@ def load(*, stdout, style) -> None:
         courses.append(course)
     if not Curriculum.objects.filter(title=CURRICULUM_TITLE).exists():
         curriculum_save(
-            tutor=tutor,
+            actor=tutor,
             data={"title": CURRICULUM_TITLE, "price": CURRICULUM_PRICE, "is_published": True},
-            courses=courses,
+            course_ids=[course.pk for course in courses],
         )
     student = CustomUser.objects.get(email="student1@example.com")
     if not student.enrollments.filter(course=courses[0], reference=DEMO_REFERENCE).exists():

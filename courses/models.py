@@ -99,6 +99,8 @@ class Topic(models.Model):
         max_length=100000,
         help_text=_("The article, the assignment prompt, or the quiz's introduction."),
     )
+    # Not a field: set by selectors.topic_content (the quiz's questions in order, with choices).
+    question_list: list["Question"]
 
     class Meta:
         ordering = ("lecture", "position")

@@ -1,6 +1,8 @@
 """Output shapes of the courses endpoints. Nothing here carries premium content except
 TopicContentSerializer, which only an entitled caller ever gets."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -15,6 +17,7 @@ from courses.models import (
     Lecture,
     Question,
     Topic,
+    TopicProgress,
 )
 from courses.registry import topic_content_fields
 from courses.services.catalogue import COURSE_FIELDS
@@ -117,10 +120,11 @@ class CurriculumSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(CurriculumCourseSerializer(many=True))
-    def get_courses(self, curriculum: Curriculum) -> list:
+    def get_courses(self, curriculum: Curriculum) -> list[dict[str, Any]]:
         # In order, from the prefetched through rows (curriculum_list).
         links = curriculum.curriculumcourse_set.all()
-        return CurriculumCourseSerializer([link.course for link in links], many=True).data
+        course = CurriculumCourseSerializer()
+        return [course.to_representation(link.course) for link in links]
 
 
 class ChoiceEditSerializer(serializers.ModelSerializer):
@@ -161,7 +165,9 @@ class CourseEditSerializer(serializers.ModelSerializer):
     """The course as its tutor edits it, answers included: exactly the body PUT accepts (less
     the staff-only `tutor`), so it can be changed and sent back as it is."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     lectures = LectureEditSerializer(many=True, read_only=True)
 
     class Meta:
@@ -200,6 +206,18 @@ class TopicContentSerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         return {**super().get_fields(), **topic_content_fields()}
+
+
+class TopicProgressSerializer(serializers.ModelSerializer):
+    last_opened_at = serializers.DateTimeField(read_only=True)
+    completed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="null until the topic is completed."
+    )
+
+    class Meta:
+        model = TopicProgress
+        fields = ("topic", "last_opened_at", "completed_at")
+        read_only_fields = fields
 
 
 class CourseSummarySerializer(serializers.ModelSerializer):

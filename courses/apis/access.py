@@ -2,15 +2,9 @@
 
 from rest_framework.exceptions import NotAuthenticated
 
-from core.exceptions import ApplicationError
+from courses.errors import NotEntitled
 from courses.models import Topic
 from courses.selectors.enrollments import topic_for_study
-
-NOT_AUTHENTICATED = (
-    "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`): log in, "
-    "then enrol."
-)
-NOT_ENTITLED = "`not_entitled`: signed in, but not enrolled; enrol in the course first."
 
 
 def topic_for_caller(request, topic_id: int) -> Topic:
@@ -19,7 +13,7 @@ def topic_for_caller(request, topic_id: int) -> Topic:
     wherever a login is needed; a signed-in caller who is not entitled gets 403 `not_entitled`."""
     try:
         return topic_for_study(user=request.user, topic_id=topic_id)
-    except ApplicationError as error:
-        if error.code == "not_entitled" and not request.user.is_authenticated:
+    except NotEntitled:
+        if not request.user.is_authenticated:
             raise NotAuthenticated() from None
         raise

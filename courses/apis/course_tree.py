@@ -3,6 +3,7 @@
 tutor's editor can load a course, change it and send it back."""
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
@@ -10,14 +11,8 @@ from rest_framework import serializers
 from accounts.models import CustomUser, Role
 from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 from courses.models import Category, SkillLevel, TopicType
-from courses.services.catalogue import QUESTION_MAX_CHOICES, course_tree_size_errors
+from courses.services.course_tree import QUESTION_MAX_CHOICES, course_tree_size_errors
 
-TREE_INVALID = (
-    "`validation_error` (or `parse_error`); `fields` names the path, e.g. "
-    "`lectures[1].topics[0].questions`. A tree over its caps (COURSE_MAX_LECTURES, "
-    "COURSE_MAX_TOPICS and COURSE_MAX_QUESTIONS in the course, QUIZ_MAX_QUESTIONS per quiz, 10 "
-    "choices per question) is refused before its items are checked."
-)
 KEPT_WHEN_LEFT_OUT = "Left out: kept for an item with `id`, false for a new one."
 
 
@@ -36,7 +31,9 @@ class QuestionInput(serializers.Serializer):
         allow_blank=True,
         help_text="Shown to a learner once they passed or used their last attempt.",
     )
-    choices = ChoiceInput(many=True, max_length=QUESTION_MAX_CHOICES)
+    choices = ChoiceInput(  # type: ignore[call-arg]  # stubs lack many=True's max_length
+        many=True, max_length=QUESTION_MAX_CHOICES
+    )
 
 
 class TopicInput(serializers.Serializer):
@@ -45,7 +42,7 @@ class TopicInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=TopicType.choices)
     is_preview = serializers.BooleanField(required=False, help_text=KEPT_WHEN_LEFT_OUT)
     body = StrictCharField(max_length=100000, required=False, allow_blank=True)
-    questions = QuestionInput(
+    questions = QuestionInput(  # type: ignore[call-arg]  # stubs lack many=True's max_length
         many=True,
         required=False,
         max_length=settings.QUIZ_MAX_QUESTIONS,
@@ -57,7 +54,7 @@ class TopicInput(serializers.Serializer):
 class LectureInput(serializers.Serializer):
     id = serializers.IntegerField(required=False, min_value=1)
     title = StrictCharField(max_length=200)
-    topics = TopicInput(
+    topics = TopicInput(  # type: ignore[call-arg]  # stubs lack many=True's max_length
         many=True,
         required=False,
         max_length=settings.COURSE_MAX_TOPICS,
@@ -80,7 +77,7 @@ class CourseInput(serializers.Serializer):
         required=False,
         help_text="Staff only: whose course it is (default: the caller).",
     )
-    lectures = LectureInput(
+    lectures = LectureInput(  # type: ignore[call-arg]  # stubs lack many=True's max_length
         many=True,
         required=False,
         max_length=settings.COURSE_MAX_LECTURES,
@@ -93,19 +90,20 @@ class CourseInput(serializers.Serializer):
         if not isinstance(data, Mapping):
             return super().to_internal_value(data)
         # Counting is cheap; validating tens of thousands of items is not.
-        if errors := course_tree_size_errors(data.get("lectures")):
-            raise serializers.ValidationError(errors)
+        if size_errors := course_tree_size_errors(data.get("lectures")):
+            raise serializers.ValidationError(size_errors)
         if not (self.partial and "lectures" in data):
             return super().to_internal_value(data)
         # A PATCH may leave the tree out, never half of it: nested items lose their required
         # fields under a partial root, so the tree is validated on its own, whole.
-        errors, validated = {}, {}
+        errors: dict[str, Any] = {}
+        validated: dict[str, Any] = {}
         try:
             validated = super().to_internal_value(
                 {k: v for k, v in data.items() if k != "lectures"}
             )
         except serializers.ValidationError as error:
-            errors.update(error.detail)
+            errors.update(serializers.as_serializer_error(error))
         tree = LectureInput(many=True, data=data["lectures"])
         if tree.is_valid():
             validated["lectures"] = tree.validated_data

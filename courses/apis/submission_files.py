@@ -2,36 +2,19 @@
 course's tutor, staff), like lecture videos; they have no public URL."""
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.views import APIView
 
-from core.exceptions import ApplicationError
+from core.errors import RangeNotSatisfiable
 from core.files import public_url
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.protected_files import download_filename, protected_file_response
 from courses.models import Submission
-from courses.selectors.learning import user_can_grade
+from courses.selectors.learning import submission_for_download
 
 SUBMISSION_ID = OpenApiParameter("submission_id", int, OpenApiParameter.PATH)
-
-
-def submission_get_for_download(*, user, submission_id: int) -> Submission:
-    """A submission with a file, for its learner, the course's tutor or staff; anyone else gets
-    404 like an unknown id, so nobody learns that another learner's work exists."""
-    submission = (
-        Submission.objects.select_related("topic__lecture__course")
-        .filter(pk=submission_id)
-        .exclude(file="")
-        .first()
-    )
-    if submission is not None and (
-        submission.user_id == user.pk or user_can_grade(user, submission.topic.lecture.course)
-    ):
-        return submission
-    raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -60,17 +43,15 @@ class SubmissionFileApi(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
-            404: error_response(
-                "`not_found`: no such submission, no file, or not yours to read (only its "
-                "learner, the course's tutor and staff may)."
-            ),
-            416: error_response("`range_not_satisfiable` (with `Content-Range: bytes */size`)."),
+            **errors_of(RangeNotSatisfiable),
         },
-        description="The submitted file as an attachment under its original name. Behind nginx "
+        description="The submitted file as an attachment under its original name, for its "
+        "learner, the course's tutor and staff (anyone else: 404, as for no file). Behind nginx "
         "the response is empty with `X-Accel-Redirect`, and nginx serves the bytes.",
     )
     def get(self, request, submission_id: int):
-        submission = submission_get_for_download(user=request.user, submission_id=submission_id)
+        submission = submission_for_download(user=request.user, submission_id=submission_id)
+        assert submission.file.name  # the selector returns only submissions with a file
         return protected_file_response(
             fieldfile=submission.file,
             content_type="application/octet-stream",

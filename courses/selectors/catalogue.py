@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role
+from courses.errors import TutorOrStaffOnly
 from courses.models import (
     Choice,
     Course,
@@ -25,23 +25,27 @@ from courses.models import (
     Question,
     Topic,
     TopicProgress,
+    TopicType,
 )
+from courses.permissions import user_can_edit
 from courses.selectors.enrollments import active_enrollment_per_course, course_is_visible
 
 
-def course_list(*, user, mine: bool = False) -> QuerySet[Course]:
-    """Published courses; with `mine`, every course the caller teaches, drafts included."""
-    courses = (
-        Course.objects.select_related("category", "tutor")
+def course_list(*, user) -> QuerySet[Course]:
+    """The courses `user` may list: the published ones and their own drafts. CourseFilter picks
+    the published catalogue or, with `mine`, the caller's own."""
+    visible = Q(is_published=True)
+    if user.is_authenticated:
+        visible |= Q(tutor=user)
+    return (
+        Course.objects.filter(visible)
+        .select_related("category", "tutor")
         .annotate(
             lecture_count=Count("lectures", distinct=True),
             topic_count=Count("lectures__topics", distinct=True),
         )
         .order_by("-created_at", "id")
     )
-    if mine:
-        return courses.filter(tutor=user) if user.is_authenticated else courses.none()
-    return courses.filter(is_published=True)
 
 
 def course_tree(*, user, course_id: int) -> Course:
@@ -62,8 +66,8 @@ def course_tree(*, user, course_id: int) -> Course:
 
 
 def course_tree_for_editing(*, user, course_id: int) -> Course:
-    """The course with its whole tree, answers included (five queries): 404 for another's
-    draft; whether `user` may edit it is `user_can_edit_course`."""
+    """The course with its whole tree, answers included (five queries), for those who may edit
+    it: 404 for another's draft, TutorOrStaffOnly for anyone else."""
     choices = Choice.objects.order_by("position")
     questions = Question.objects.order_by("position").prefetch_related(
         Prefetch("choices", queryset=choices)
@@ -82,21 +86,23 @@ def course_tree_for_editing(*, user, course_id: int) -> Course:
     )
     if not course_is_visible(user, course):
         raise Http404
+    if not user_can_edit(user, course):
+        raise TutorOrStaffOnly(TutorOrStaffOnly.EDIT)
     return course
 
 
-def user_can_edit_course(user, course: Course) -> bool:
-    """Staff, and the course's tutor while they are a tutor (as for writing the course)."""
-    if not user.is_authenticated:
-        return False
-    return user.is_staff or (user.role == Role.TUTOR and course.tutor_id == user.pk)
-
-
-def topic_questions(*, topic: Topic) -> QuerySet[Question]:
-    choices = Choice.objects.order_by("position")
-    return topic.questions.order_by("position").prefetch_related(
-        Prefetch("choices", queryset=choices)
-    )
+def topic_content(*, topic: Topic) -> Topic:
+    """A topic as its learner studies it: a quiz with its questions and their choices in order
+    (`question_list`, two queries), other types with none."""
+    topic.question_list = []
+    if topic.type == TopicType.QUIZ:
+        choices = Choice.objects.order_by("position")
+        topic.question_list = list(
+            topic.questions.order_by("position").prefetch_related(
+                Prefetch("choices", queryset=choices)
+            )
+        )
+    return topic
 
 
 def curriculum_list(*, user) -> QuerySet[Curriculum]:

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 
 from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
+from courses.errors import NotEntitled
 from courses.models import Course, Enrollment, Topic
 
 # Stands for "never expires" when grants are compared by how long they last.
@@ -59,21 +58,13 @@ def user_can_study(user, topic: Topic) -> bool:
     return topic.is_preview or user_can_study_course(user, topic.lecture.course)
 
 
-def not_entitled() -> ApplicationError:
-    return ApplicationError(
-        "not_entitled",
-        _("Enrol in this course to study this topic."),
-        status.HTTP_403_FORBIDDEN,
-    )
-
-
 def topic_for_study(*, user, topic_id: int) -> Topic:
-    """The topic (404 if unknown or unpublished for this user), or 403 `not_entitled`."""
+    """The topic (404 if unknown or unpublished for this user), or NotEntitled."""
     topic = Topic.objects.select_related("lecture__course").filter(pk=topic_id).first()
     if topic is None or not course_is_visible(user, topic.lecture.course):
-        raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+        raise Http404
     if not user_can_study(user, topic):
-        raise not_entitled()
+        raise NotEntitled()
     return topic
 
 

@@ -1,15 +1,15 @@
 """Reads for quizzes and assignments: questions to grade against, a learner's attempts as they
-may review them, submissions and who may grade."""
+may review them, and submissions as their learner, the course's tutor and staff may read them."""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from django.http import Http404
 
-from core.exceptions import ApplicationError
-from courses.models import Choice, Course, Question, QuizAttempt, Submission, Topic, TopicType
+from courses.errors import NotAQuiz, TutorOrStaffOnly
+from courses.models import Choice, Question, QuizAttempt, Submission, Topic, TopicType
+from courses.permissions import user_can_grade
 
 
 def quiz_questions(*, topic: Topic) -> list[Question]:
@@ -82,14 +82,10 @@ def quiz_answer_results(
     return results
 
 
-def not_a_quiz() -> ApplicationError:
-    return ApplicationError("not_a_quiz", _("This topic is not a quiz."))
-
-
 def quiz_attempt_list(*, user, topic: Topic) -> QuerySet[QuizAttempt]:
     """The user's own attempts at the quiz, the latest first."""
     if topic.type != TopicType.QUIZ:
-        raise not_a_quiz()
+        raise NotAQuiz()
     return QuizAttempt.objects.filter(user=user, topic=topic).order_by("-number")
 
 
@@ -120,22 +116,21 @@ def quiz_attempts_reviewed(
     ]
 
 
-def user_can_grade(user, course: Course) -> bool:
-    """The course's tutor and staff grade its assignments."""
-    return bool(user.is_authenticated and (user.is_staff or course.tutor_id == user.pk))
-
-
-def submission_list(*, topic: Topic, user=None) -> QuerySet[Submission]:
-    """Submissions for a topic, newest first; only `user`'s own when given."""
+def submission_list(*, user, topic: Topic, every_learner: bool = False) -> QuerySet[Submission]:
+    """`user`'s own submissions for the topic, newest first; with `every_learner`, everyone's,
+    which only the course's tutor and staff see (else TutorOrStaffOnly)."""
     submissions = Submission.objects.filter(topic=topic).select_related("user")
-    if user is not None:
+    if not every_learner:
         submissions = submissions.filter(user=user)
+    elif not user_can_grade(user, topic.lecture.course):
+        raise TutorOrStaffOnly(TutorOrStaffOnly.SEE_ALL_SUBMISSIONS)
     return submissions.order_by("-updated_at", "-id")
 
 
 def submission_for_grading(*, user, submission_id: int) -> Submission:
-    """The submission if `user` may grade it. A learner's own submission is 403; anyone else's,
-    or an unknown id, is 404 so that nobody learns that another learner's work exists."""
+    """The submission if `user` may grade it. A learner's own submission is TutorOrStaffOnly;
+    anyone else's, or an unknown id, is 404 so that nobody learns that another learner's work
+    exists."""
     submission = (
         Submission.objects.select_related("user", "topic__lecture__course")
         .filter(pk=submission_id)
@@ -144,9 +139,22 @@ def submission_for_grading(*, user, submission_id: int) -> Submission:
     if submission is not None and user_can_grade(user, submission.topic.lecture.course):
         return submission
     if submission is not None and submission.user_id == user.pk:
-        raise ApplicationError(
-            "permission_denied",
-            _("Only the course's tutor or staff can grade a submission."),
-            status.HTTP_403_FORBIDDEN,
-        )
-    raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+        raise TutorOrStaffOnly(TutorOrStaffOnly.GRADE)
+    raise Http404
+
+
+def submission_for_download(*, user, submission_id: int) -> Submission:
+    """A submission with a file, for its learner, the course's tutor or staff; anyone else gets
+    404 like an unknown id or a submission without a file, so nobody learns that another
+    learner's work exists."""
+    submission = (
+        Submission.objects.select_related("topic__lecture__course")
+        .filter(pk=submission_id)
+        .exclude(file="")
+        .first()
+    )
+    if submission is not None and (
+        submission.user_id == user.pk or user_can_grade(user, submission.topic.lecture.course)
+    ):
+        return submission
+    raise Http404

@@ -1,42 +1,27 @@
-"""Writing courses (with their lectures, topics and quiz questions in one go) and curriculums.
-
-A course tree is validated as a whole and written in one transaction: an error anywhere writes
-nothing. Children named by `id` are updated in place (so progress and attempts that point at
-them survive; a field the item leaves out keeps its value), children without `id` are created,
-and children left out are deleted. Positions follow the order of the lists, so they are always
-0..n-1 without gaps or duplicates.
-
-The tree is written a level at a time (lectures, topics, questions, choices), each with a few
-bulk statements, and only rows that change are written: the number of queries does not grow with
-the tree. Its size is capped by COURSE_MAX_LECTURES, COURSE_MAX_TOPICS, COURSE_MAX_QUESTIONS and
-QUIZ_MAX_QUESTIONS.
-"""
+"""Writing courses (with their whole tree in one go: courses.services.course_tree), their
+thumbnails, and curriculums, as an actor: who may is courses.permissions; whose a course is and
+which courses a curriculum bundles are decided here."""
 
 import secrets
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, models, transaction
-from django.db.models import F, ProtectedError
+from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
 from core.images import image_encode
-from courses.models import (
-    Choice,
-    Course,
-    Curriculum,
-    CurriculumCourse,
-    Lecture,
-    Question,
-    Topic,
-    TopicType,
+from courses.errors import (
+    CourseHasEnrollments,
+    CourseHasOrders,
+    CurriculumHasOrders,
+    TutorOrStaffOnly,
 )
+from courses.models import Course, Curriculum, CurriculumCourse
+from courses.permissions import user_can_edit, user_can_write_catalogue
 from courses.selectors.enrollments import active_enrollments
+from courses.services.course_tree import course_tree_replace, course_tree_size_errors
 
 COURSE_FIELDS = (
     "title",
@@ -47,235 +32,45 @@ COURSE_FIELDS = (
     "price",
     "is_published",
 )
-QUESTION_MAX_CHOICES = 10
-MAX_LECTURES = _("A course may have at most %(max)d lectures.")
-MAX_TOPICS = _("A course may have at most %(max)d topics.")
-MAX_QUESTIONS = _("A course may have at most %(max)d quiz questions.")
-MAX_QUIZ_QUESTIONS = _("A quiz may have at most %(max)d questions.")
-MAX_CHOICES = _("A question may have at most %(max)d choices.")
-# Positions that change are moved out of the way first, so that reordering never trips the
-# unique (parent, position) constraints halfway through.
-_POSITION_OFFSET = 30000
-_BATCH_SIZE = 1000
+CURRICULUM_FIELDS = ("title", "description", "price", "is_published")
 
 
-@dataclass(frozen=True)
-class _Level:
-    model: type[models.Model]
-    parent_field: str
-    course_lookup: str  # from this model to its course
-    fields: tuple[str, ...]  # written when the item gives them
-    children: str | None  # the key of the next level's items
+def _edit_check(actor, item: Course | Curriculum | None) -> None:
+    """A new item: tutors and staff; an existing one: those who may edit it."""
+    if item is None and not user_can_write_catalogue(actor):
+        raise TutorOrStaffOnly()
+    if item is not None and not user_can_edit(actor, item):
+        raise TutorOrStaffOnly(TutorOrStaffOnly.EDIT if isinstance(item, Course) else None)
 
 
-_LEVELS = (
-    _Level(Lecture, "course", "course", ("title",), "topics"),
-    _Level(
-        Topic, "lecture", "lecture__course", ("title", "type", "is_preview", "body"), "questions"
-    ),
-    _Level(Question, "topic", "topic__lecture__course", ("prompt", "explanation"), "choices"),
-    _Level(Choice, "question", "question__topic__lecture__course", ("text", "is_correct"), None),
-)
-_TOPICS, _QUESTIONS, _CHOICES = 1, 2, 3
-
-
-def _children(item, key: str) -> list:
-    value = item.get(key) if isinstance(item, dict) else None
-    return value if isinstance(value, list) else []
-
-
-def course_tree_size_errors(lectures) -> dict[str, list[str]]:
-    """The caps on a tree's size, by path. Reads raw input as well as validated input, so that
-    an oversized body is refused before its items are validated one by one."""
-    errors: dict[str, list[str]] = {}
-
-    def cap(path: str, count: int, limit: int, message) -> None:
-        if count > limit:
-            errors.setdefault(path, []).append(str(message % {"max": limit}))
-
-    lectures = lectures if isinstance(lectures, list) else []
-    topics = [
-        (f"lectures[{li}].topics[{ti}].questions", topic)
-        for li, lecture in enumerate(lectures)
-        for ti, topic in enumerate(_children(lecture, "topics"))
-    ]
-    cap("lectures", len(lectures), settings.COURSE_MAX_LECTURES, MAX_LECTURES)
-    cap("lectures", len(topics), settings.COURSE_MAX_TOPICS, MAX_TOPICS)
-    question_count = 0
-    for path, topic in topics:
-        questions = _children(topic, "questions")
-        question_count += len(questions)
-        cap(path, len(questions), settings.QUIZ_MAX_QUESTIONS, MAX_QUIZ_QUESTIONS)
-        for qi, question in enumerate(questions):
-            choices = _children(question, "choices")
-            cap(f"{path}[{qi}].choices", len(choices), QUESTION_MAX_CHOICES, MAX_CHOICES)
-    cap("lectures", question_count, settings.COURSE_MAX_QUESTIONS, MAX_QUESTIONS)
-    return errors
-
-
-def _stored_tree(course: Course) -> list[dict[int, models.Model]]:
-    """Every stored row of the course's tree, per level, by id (one query a level)."""
-    return [
-        {row.pk: row for row in level.model.objects.filter(**{level.course_lookup: course})}
-        for level in _LEVELS
-    ]
-
-
-def _tree_errors(*, course: Course, lectures: list[dict], stored: list[dict]) -> dict:
-    """Ids that are not the stored children of their parent (or repeat), and the rules that span
-    several items; the serializers checked each item alone."""
-    errors = {}
-
-    def walk(depth: int, parent_pk: int | None, items: list[dict], path: str) -> None:
-        level = _LEVELS[depth]
-        known, unknown = set(), []
-        for item in items:
-            pk = item.get("id")
-            row = stored[depth].get(pk) if pk is not None else None
-            if row is not None and getattr(row, f"{level.parent_field}_id") == parent_pk:
-                if pk in known:
-                    unknown.append(pk)
-                known.add(pk)
-            elif pk is not None:
-                unknown.append(pk)
-        if unknown:
-            errors.setdefault(path, []).append(
-                _("Unknown or repeated ids: %(ids)s") % {"ids": unknown}
-            )
-        for index, item in enumerate(items):
-            here = f"{path}[{index}]"
-            pk = item.get("id") if item.get("id") in known else None
-            if depth == _TOPICS:
-                _topic_errors(item, here, errors)
-            elif depth == _QUESTIONS:
-                _question_errors(item, pk, here, stored[_CHOICES], errors)
-            if level.children:
-                walk(depth + 1, pk, item.get(level.children, []), f"{here}.{level.children}")
-
-    walk(0, course.pk, lectures, "lectures")
-    return errors
-
-
-def _topic_errors(topic: dict, path: str, errors: dict) -> None:
-    questions = topic.get("questions", [])
-    if topic["type"] != TopicType.QUIZ and questions:
-        errors.setdefault(f"{path}.questions", []).append(_("Only quiz topics have questions."))
-    if topic["type"] == TopicType.QUIZ and not questions:
-        errors.setdefault(f"{path}.questions", []).append(_("A quiz needs at least one question."))
-
-
-def _question_errors(question: dict, pk: int | None, path: str, stored: dict, errors) -> None:
-    choices = question.get("choices", [])
-
-    def is_correct(choice: dict) -> bool:
-        # Left out: the stored value of a choice of this question, false for a new one.
-        if "is_correct" in choice:
-            return choice["is_correct"]
-        row = stored.get(choice.get("id"))
-        return bool(row is not None and pk is not None and row.question_id == pk and row.is_correct)
-
-    if len(choices) < 2:
-        errors.setdefault(f"{path}.choices", []).append(_("A question needs at least two choices."))
-    elif not any(is_correct(choice) for choice in choices):
-        errors.setdefault(f"{path}.choices", []).append(_("At least one choice must be correct."))
-
-
-def _tree_write(*, course: Course, lectures: list[dict], stored: list[dict]) -> None:
-    """Make the stored tree exactly `lectures`, a level at a time: deletes, moves, updates and
-    inserts each in bulk, touching only the rows that change."""
-    parents, parents_kept = [(course, lectures)], {course.pk}
-    for depth, level in enumerate(_LEVELS):
-        created, changed, moved, kept, changed_fields, next_parents = [], [], [], set(), set(), []
-        for parent, items in parents:
-            for position, item in enumerate(items):
-                values = {field: item[field] for field in level.fields if field in item}
-                if item.get("id") is None:
-                    row = level.model(**{level.parent_field: parent}, position=position, **values)
-                    created.append(row)
-                else:
-                    row = stored[depth][item["id"]]
-                    kept.add(row.pk)
-                    fields = {
-                        field for field, value in values.items() if getattr(row, field) != value
-                    }
-                    if row.position != position:
-                        moved.append(row.pk)
-                        fields.add("position")
-                    for field, value in {**values, "position": position}.items():
-                        setattr(row, field, value)
-                    if fields:
-                        changed.append(row)
-                        changed_fields |= fields
-                if level.children:
-                    next_parents.append((row, item.get(level.children, [])))
-        parent_attname = f"{level.parent_field}_id"
-        gone = [
-            pk
-            for pk, row in stored[depth].items()
-            if pk not in kept and getattr(row, parent_attname) in parents_kept
-        ]
-        manager = level.model.objects
-        if gone:
-            manager.filter(pk__in=gone).delete()
-        if moved:
-            manager.filter(pk__in=moved).update(position=F("position") + _POSITION_OFFSET)
-        if changed:
-            _update_rows(level.model, changed, sorted(changed_fields))
-        manager.bulk_create(created, batch_size=_BATCH_SIZE)
-        parents, parents_kept = next_parents, kept
-
-
-def _update_rows(model: type[models.Model], rows: list, fields: list[str]) -> None:
-    """Store `fields` of `rows` with one UPDATE ... FROM (VALUES ...) a batch (PostgreSQL and
-    SQLite). bulk_update() builds a CASE WHEN per row and field, which costs about a millisecond
-    a row in Python: seconds for a tree at the caps."""
-    columns = [model._meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    match = f"{table}.{quote(model._meta.pk.column)} = v.column1"
-    casts = "".join(f", CAST(%s AS {field.cast_db_type(connection)})" for field in columns)
-    assignments = ", ".join(
-        f"{quote(field.column)} = v.column{index}" for index, field in enumerate(columns, start=2)
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _BATCH_SIZE):
-            batch = rows[start : start + _BATCH_SIZE]
-            params = []
-            for row in batch:
-                params.append(row.pk)
-                params += [field.get_db_prep_save(getattr(row, field.attname), connection)
-                           for field in columns]  # fmt: skip
-            values = ", ".join([f"(%s{casts})"] * len(batch))
-            # Only quoted names from the model's _meta go into the text; every value is a param.
-            sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v WHERE {match}"  # noqa: S608  # nosec B608
-            cursor.execute(sql, params)
-
-
-def course_save(*, course: Course | None = None, tutor, data: dict) -> Course:
-    """Create (course=None) or update a course; `lectures`, when given, replaces the tree."""
+def course_save(*, actor, course: Course | None = None, data: dict) -> Course:
+    """Create (course=None) or update a course as `actor`; `lectures`, when given, replaces the
+    tree. A new course is the actor's; staff may name its tutor (`tutor`, on create or update),
+    which is ignored from anyone else."""
+    _edit_check(actor, course)
     lectures = data.get("lectures")
     if lectures is not None and (errors := course_tree_size_errors(lectures)):
         raise ValidationError(errors)
     with transaction.atomic():
         created = course is None
-        if created:
-            course = Course(tutor=tutor)
+        if course is None:
+            course = Course(tutor=actor)
+        if data.get("tutor") is not None and actor.is_staff:
+            course.tutor = data["tutor"]
         for field in COURSE_FIELDS:
             if field in data:
                 setattr(course, field, data[field])
         # Updating the course row first also locks it: concurrent writes of one tree queue up.
         course.save()
         if lectures is not None:
-            stored = [{} for _level in _LEVELS] if created else _stored_tree(course)
-            if errors := _tree_errors(course=course, lectures=lectures, stored=stored):
-                raise ValidationError(errors)
-            _tree_write(course=course, lectures=lectures, stored=stored)
+            course_tree_replace(course=course, lectures=lectures, created=created)
     return course
 
 
-def course_thumbnail_set(*, course: Course, file: UploadedFile | None) -> Course:
+def course_thumbnail_set(*, actor, course: Course, file: UploadedFile | None) -> Course:
     """Store a checked, re-encoded copy of `file` (core.images) as the thumbnail; None removes
     it. The previous file goes once the change is committed."""
+    _edit_check(actor, course)
     previous = course.thumbnail.name
     storage = course.thumbnail.storage
     if file is None:
@@ -299,32 +94,47 @@ def course_thumbnail_set(*, course: Course, file: UploadedFile | None) -> Course
     return course
 
 
-def course_delete(*, course: Course) -> None:
+def course_delete(*, actor, course: Course) -> None:
     """Refused while anyone may study it, or once it was ordered: unpublish it instead."""
+    _edit_check(actor, course)
     if active_enrollments().filter(course=course).exists():
-        raise ApplicationError(
-            "course_has_enrollments",
-            _("Learners are enrolled in this course; unpublish it instead of deleting it."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise CourseHasEnrollments()
     try:
         course.delete()
     except ProtectedError:
         # Order lines protect what they sold (receipts show it); the delete changed nothing.
-        raise ApplicationError(
-            "course_has_orders",
-            _("This course has been ordered; unpublish it instead of deleting it."),
-            status.HTTP_409_CONFLICT,
-        ) from None
+        raise CourseHasOrders() from None
+
+
+def _courses_to_bundle(*, actor, course_ids: list[int]) -> list[Course]:
+    """The courses named, in order: each once, each existing, each the actor's own (staff may
+    bundle any course)."""
+    courses = Course.objects.in_bulk(course_ids)
+    missing = [pk for pk in course_ids if pk not in courses]
+    foreign = [
+        pk for pk, course in courses.items() if not actor.is_staff and course.tutor_id != actor.pk
+    ]
+    if missing or foreign or len(set(course_ids)) != len(course_ids):
+        message = _("Name each of your own courses once: %(ids)s") % {"ids": missing + foreign}
+        raise ValidationError({"course_ids": [message]})
+    return [courses[pk] for pk in course_ids]
 
 
 def curriculum_save(
-    *, curriculum: Curriculum | None = None, tutor, data: dict, courses: list[Course] | None
+    *,
+    actor,
+    curriculum: Curriculum | None = None,
+    data: dict,
+    course_ids: list[int] | None = None,
 ) -> Curriculum:
+    """Create (curriculum=None: the actor's) or update a curriculum as `actor`; `course_ids`,
+    when given, replaces the bundle, in that order."""
+    _edit_check(actor, curriculum)
+    courses = None if course_ids is None else _courses_to_bundle(actor=actor, course_ids=course_ids)
     with transaction.atomic():
         if curriculum is None:
-            curriculum = Curriculum(tutor=tutor)
-        for field in ("title", "description", "price", "is_published"):
+            curriculum = Curriculum(tutor=actor)
+        for field in CURRICULUM_FIELDS:
             if field in data:
                 setattr(curriculum, field, data[field])
         curriculum.save()
@@ -337,14 +147,11 @@ def curriculum_save(
     return curriculum
 
 
-def curriculum_delete(*, curriculum: Curriculum) -> None:
+def curriculum_delete(*, actor, curriculum: Curriculum) -> None:
     """Refused once it was ordered: unpublish it instead."""
+    _edit_check(actor, curriculum)
     try:
         curriculum.delete()
     except ProtectedError:
         # Order lines protect what they sold (receipts show it); the delete changed nothing.
-        raise ApplicationError(
-            "curriculum_has_orders",
-            _("This curriculum has been ordered; unpublish it instead of deleting it."),
-            status.HTTP_409_CONFLICT,
-        ) from None
+        raise CurriculumHasOrders() from None

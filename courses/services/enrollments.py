@@ -1,4 +1,5 @@
-"""Granting and revoking the right to study; payments and staff call these.
+"""Granting and revoking the right to study (payments and staff call these), and recording what
+a learner studied.
 
 Every source (an order, a staff grant, the demo) writes grants of its own and takes back only
 those: access is the union of what is still held (courses.selectors.enrollments).
@@ -10,7 +11,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from courses.models import Course, Curriculum, Enrollment, EnrollmentSource, Topic, TopicProgress
+from courses.models import (
+    Course,
+    Curriculum,
+    Enrollment,
+    EnrollmentSource,
+    Topic,
+    TopicProgress,
+    TopicType,
+)
 
 
 def enrollment_grant(
@@ -121,3 +130,10 @@ def topic_progress_record(*, user, topic: Topic, completed: bool = False) -> Top
         )
     progress.refresh_from_db()
     return progress
+
+
+def topic_open(*, user, topic: Topic) -> TopicProgress:
+    """The learner opened the topic (POST /api/topics/{id}/open/; reading never records
+    anything). Reading an article is what completing it means; quizzes, assignments and videos
+    complete when passed, submitted or watched."""
+    return topic_progress_record(user=user, topic=topic, completed=topic.type == TopicType.ARTICLE)

@@ -15,7 +15,7 @@ from courses.models import (
 )
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("slug",)
@@ -24,7 +24,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"category-{n}")
 
 
-class CourseFactory(factory.django.DjangoModelFactory):
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
     """Published, with a price and a tutor."""
 
     class Meta:
@@ -39,7 +39,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     is_published = True
 
 
-class LectureFactory(factory.django.DjangoModelFactory):
+class LectureFactory(factory.django.DjangoModelFactory[Lecture]):
     class Meta:
         model = Lecture
 
@@ -48,7 +48,7 @@ class LectureFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
 
 
-class TopicFactory(factory.django.DjangoModelFactory):
+class TopicFactory(factory.django.DjangoModelFactory[Topic]):
     class Meta:
         model = Topic
 
@@ -59,7 +59,7 @@ class TopicFactory(factory.django.DjangoModelFactory):
     body = "Premium article text."
 
 
-class QuestionFactory(factory.django.DjangoModelFactory):
+class QuestionFactory(factory.django.DjangoModelFactory[Question]):
     class Meta:
         model = Question
 
@@ -68,7 +68,7 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
 
 
-class ChoiceFactory(factory.django.DjangoModelFactory):
+class ChoiceFactory(factory.django.DjangoModelFactory[Choice]):
     class Meta:
         model = Choice
 
@@ -78,7 +78,7 @@ class ChoiceFactory(factory.django.DjangoModelFactory):
     is_correct = False
 
 
-class EnrollmentFactory(factory.django.DjangoModelFactory):
+class EnrollmentFactory(factory.django.DjangoModelFactory[Enrollment]):
     class Meta:
         model = Enrollment
 

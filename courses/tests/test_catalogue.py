@@ -113,6 +113,44 @@ class TestCourseList:
         body = client_for(tutor).get("/api/courses/", {"mine": "true"}).json()
         assert [c["title"] for c in body["results"]] == ["My draft"]
 
+    @pytest.mark.parametrize("value", ["true", "True", "1"])
+    def test_mine_is_every_course_of_the_caller_and_nobody_elses(self, tutor, value):
+        CourseFactory(tutor=tutor, title="Mine, published")
+        CourseFactory(tutor=tutor, title="Mine, draft", is_published=False)
+        CourseFactory(title="Someone else's")
+        CourseFactory(title="Someone else's draft", is_published=False)
+
+        body = client_for(tutor).get("/api/courses/", {"mine": value}).json()
+
+        assert sorted(c["title"] for c in body["results"]) == ["Mine, draft", "Mine, published"]
+
+    @pytest.mark.parametrize("query", [{}, {"mine": "false"}, {"mine": "0"}, {"mine": "maybe"}])
+    def test_without_mine_the_list_is_the_published_catalogue(self, tutor, query):
+        CourseFactory(tutor=tutor, title="My draft", is_published=False)
+        CourseFactory(title="Shown")
+        CourseFactory(title="Another draft", is_published=False)
+
+        body = client_for(tutor).get("/api/courses/", query).json()
+
+        assert [c["title"] for c in body["results"]] == ["Shown"]
+
+    def test_mine_is_nothing_for_anonymous_and_only_their_own_for_staff(
+        self, api_client, staff_client
+    ):
+        CourseFactory(is_published=False)
+        CourseFactory()
+        assert api_client.get("/api/courses/", {"mine": "true"}).json()["count"] == 0
+        assert staff_client.get("/api/courses/", {"mine": "true"}).json()["count"] == 0
+
+    def test_mine_combines_with_the_other_filters(self, tutor):
+        CourseFactory(tutor=tutor, title="Django draft", is_published=False, price=10)
+        CourseFactory(tutor=tutor, title="Cooking draft", is_published=False)
+        CourseFactory(title="Django elsewhere")
+
+        body = client_for(tutor).get("/api/courses/", {"mine": "1", "search": "django"}).json()
+
+        assert [c["title"] for c in body["results"]] == ["Django draft"]
+
     @pytest.mark.parametrize("count", [2, 25])
     def test_list_runs_a_fixed_number_of_queries(
         self, api_client, django_assert_max_num_queries, count

@@ -11,7 +11,7 @@ from accounts.tests.factories import TutorFactory
 from core.testing import assert_error_envelope
 from courses.models import Choice, Course, Lecture, Question, Topic
 from courses.services.catalogue import course_save
-from courses.tests.test_learning import _concurrently
+from courses.tests.helpers import concurrently
 
 
 def quiz_item(title: str, *, questions: int, choices: int) -> dict:
@@ -352,7 +352,7 @@ class TestTreeCaps:
     def test_the_service_enforces_the_caps_without_the_api(self, tutor):
         with pytest.raises(ValidationError) as caught:
             course_save(
-                tutor=tutor,
+                actor=tutor,
                 data={"title": "C", "lectures": tree(lectures=4, topics=1, questions=1)},
             )
 
@@ -454,7 +454,7 @@ def test_concurrent_rewrites_of_one_tree_queue_up_and_leave_one_of_them_whole():
         body = {"title": "C", "lectures": orders.pop()}  # list.pop is atomic
         return c.put(f"/api/courses/{course.pk}/", body)
 
-    outcomes = _concurrently(6, client.token_pair.access, send)
+    outcomes = concurrently(6, client.token_pair.access, send)
 
     assert [status for status, _code in outcomes] == [200] * 6, outcomes
     final = stored(course)

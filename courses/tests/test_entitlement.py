@@ -97,11 +97,13 @@ class TestTopicAccess:
         assert_error_envelope(client.get("/api/topics/999999/"), 404)
         assert_error_envelope(study(client, draft_topic), 404)
 
-    def test_reading_an_article_completes_it_but_opening_a_quiz_does_not(self, user):
+    def test_opening_an_article_completes_it_but_opening_a_quiz_does_not(self, user):
         article, quiz = TopicFactory(), quiz_topic()
         for topic in (article, quiz):
             EnrollmentFactory(user=user, course=topic.lecture.course)
-            study(client_for(user), topic)
+            assert study(client_for(user), topic).status_code == 200
+            assert not TopicProgress.objects.filter(topic=topic).exists()  # reading writes nothing
+            assert client_for(user).post(f"/api/topics/{topic.pk}/open/").status_code == 200
         progress = {p.topic_id: p for p in TopicProgress.objects.filter(user=user)}
         assert progress[article.pk].completed_at is not None
         assert progress[quiz.pk].completed_at is None

@@ -7,7 +7,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
-from core.testing import assert_error_envelope
+from core.testing import assert_error_envelope, documented_error_codes
 from courses.models import Curriculum, QuizAttempt, Submission, TopicProgress, TopicType
 from courses.tests.factories import CourseFactory, LectureFactory, TopicFactory, quiz_topic
 
@@ -40,6 +40,8 @@ NEEDS_LOGIN = [
     ("GET", "/api/topics/{article}/"),
     ("GET", "/api/topics/{quiz}/"),
     ("GET", "/api/topics/{assignment}/"),
+    ("POST", "/api/topics/{article}/open/"),
+    ("POST", "/api/topics/{preview}/open/"),
     ("GET", "/api/topics/{quiz}/quiz-attempts/"),
     ("POST", "/api/topics/{quiz}/quiz-attempts/"),
     ("GET", "/api/topics/{assignment}/submissions/"),
@@ -73,6 +75,7 @@ def test_no_credentials_where_they_are_needed_is_401_not_authenticated(
     assert PREMIUM not in response.content.decode()
     assert not QuizAttempt.objects.exists()
     assert Submission.objects.count() == 1
+    assert not TopicProgress.objects.exists()
 
 
 @pytest.mark.django_db
@@ -104,6 +107,7 @@ def test_a_missing_topic_is_404_and_a_draft_topic_too_before_any_login(api_clien
 
 NOT_ENTITLED = [
     ("GET", "/api/topics/{article}/"),
+    ("POST", "/api/topics/{article}/open/"),
     ("GET", "/api/topics/{quiz}/quiz-attempts/"),
     ("POST", "/api/topics/{quiz}/quiz-attempts/"),
     ("GET", "/api/topics/{assignment}/submissions/"),
@@ -125,6 +129,7 @@ def test_signed_in_but_not_entitled_is_403_not_entitled(scene, method, path):
     assert_error_envelope(response, 403, "not_entitled")
     assert "WWW-Authenticate" not in response
     assert PREMIUM not in response.content.decode()
+    assert not TopicProgress.objects.exists()
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +141,7 @@ def schema():
     ("path", "method"),
     [
         ("/api/topics/{topic_id}/", "get"),
+        ("/api/topics/{topic_id}/open/", "post"),
         ("/api/topics/{topic_id}/quiz-attempts/", "get"),
         ("/api/topics/{topic_id}/quiz-attempts/", "post"),
         ("/api/topics/{topic_id}/submissions/", "get"),
@@ -144,7 +150,8 @@ def schema():
 )
 def test_the_schema_documents_401_and_403_not_entitled(schema, path, method):
     responses = schema["paths"][path][method]["responses"]
-    assert "not_authenticated" in responses["401"]["description"]
+    assert "not_authenticated" in documented_error_codes(responses["401"])
+    assert "not_entitled" in documented_error_codes(responses["403"])
     assert "not_entitled" in responses["403"]["description"]
 
 
@@ -157,5 +164,5 @@ def test_the_schema_documents_who_gets_the_editing_view(schema):
     assert editing["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CourseEdit"
     }
-    assert "not_authenticated" in editing["responses"]["401"]["description"]
-    assert "permission_denied" in editing["responses"]["403"]["description"]
+    assert "not_authenticated" in documented_error_codes(editing["responses"]["401"])
+    assert "permission_denied" in documented_error_codes(editing["responses"]["403"])

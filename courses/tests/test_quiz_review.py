@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from core.testing import assert_error_envelope
 from courses.models import QuizAttempt, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory, quiz_topic
-from courses.tests.test_learning import _concurrently, answers, attempts_url
+from courses.tests.helpers import answers, attempts_url, concurrently
 
 SECRET = "The first choice, because the secret reasoning says so."
 
@@ -196,7 +196,7 @@ def test_racing_failed_attempts_reveal_the_key_to_the_last_one_only(settings):
             revealed.append((response.json()["number"], response.json()["key_revealed"]))
         return response
 
-    outcomes = _concurrently(12, client.token_pair.access, send)
+    outcomes = concurrently(12, client.token_pair.access, send)
 
     assert sorted(status for status, _code in outcomes) == [201] * 3 + [409] * 9, outcomes
     assert sorted(revealed) == [(1, False), (2, False), (3, True)]
