@@ -269,6 +269,14 @@ class Payment(TimeStampedModel):
         return f"Payment {self.pk} ({self.provider}, {self.status})"
 
     @property
+    def refundable_until(self) -> datetime | None:
+        """The end of the owner's refund window (REFUND_WINDOW_DAYS after approval); None unless
+        the payment is paid (and not refunded)."""
+        if self.status != PaymentStatus.PAID or self.approved_at is None:
+            return None
+        return self.approved_at + timedelta(days=settings.REFUND_WINDOW_DAYS)
+
+    @property
     def receipt_number(self) -> str:
         if self.approved_at is None:
             return ""

@@ -1,5 +1,7 @@
 """Reads for the cart, orders, payments, receipts and billing addresses, scoped to their owner."""
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -14,8 +16,17 @@ from payments.models import (
 )
 
 
-def cart_items(*, user) -> list[CartItem]:
-    return list(CartItem.objects.filter(user=user).select_related("course", "curriculum"))
+@dataclass(frozen=True)
+class Cart:
+    items: list[CartItem]
+    count: int
+    total: int  # KRW, at today's prices
+
+
+def cart_get(*, user) -> Cart:
+    """The user's cart totalled at the products' current prices (not those when added)."""
+    items = list(CartItem.objects.filter(user=user).select_related("course", "curriculum"))
+    return Cart(items=items, count=len(items), total=sum(item.product.price for item in items))
 
 
 def order_list(*, user) -> QuerySet[Order]:

@@ -12,7 +12,6 @@ from payments.models import (
     OrderStatus,
     Payment,
 )
-from payments.services.refunds import refundable_until
 
 
 class ProductKindField(serializers.ChoiceField):
@@ -121,7 +120,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_refundable_until(self, payment):
-        until = refundable_until(payment)
+        until = payment.refundable_until
         return serializers.DateTimeField().to_representation(until) if until else None
 
 

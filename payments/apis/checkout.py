@@ -7,37 +7,50 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.serializers import MAX_ID
 from payments import selectors
+from payments.errors import (
+    ORDER_TRANSITION_ERRORS,
+    AlreadyRefunded,
+    AmountMismatch,
+    ApprovalRefused,
+    NotForSale,
+    OrderExpired,
+    OrderNotFound,
+    OrderNotPayable,
+    PaymentChanged,
+    PaymentDeclined,
+    PaymentNotPending,
+    PaymentNotRefundable,
+    PaymentProviderUnavailable,
+    PriceChanged,
+    ProviderNotAvailable,
+    RefundDeclined,
+    RefundWindowPassed,
+)
 from payments.models import Payment, PaymentProviderName
 from payments.serializers import PaymentSerializer, PaymentStartSerializer, ReceiptSerializer
 from payments.services import payments as services
 from payments.services import refunds
 
 PAYMENT_ID = OpenApiParameter("payment_id", int, OpenApiParameter.PATH)
-PROVIDER_DOWN = "`payment_provider_unavailable`: no answer in time; nothing changed, retry."
-NOT_PENDING = "`payment_not_pending`: already cancelled, failed, or its order closed."
 RETURN_TRIP = (
     "The provider sends the buyer's browser to the frontend route "
     "`PAYMENT_CALLBACK_BASE_URL/{payment_id}/approve|cancel|fail/` (with `?pg_token=` on "
     "approve); that page calls this operation with the buyer's bearer token."
 )
-APPROVE_ERRORS = {
-    400: error_response("`pg_token` missing."),
-    402: error_response(
-        "`approval_refused`: the provider refused this approval (e.g. a wrong `pg_token`) but "
-        "the transaction may still be approved: the payment stays pending; finish at the "
-        "provider and approve again (the fifth refusal fails it). `payment_declined`: the "
-        "provider refused and the transaction is over; the payment failed, start a new one."
-    ),
-    409: error_response(
-        f"{NOT_PENDING} `order_expired`: the payment was started after its order expired. "
-        "`amount_mismatch`: the provider charged another amount than the order's; the payment "
-        "failed and the charge was reversed."
-    ),
-    502: error_response(PROVIDER_DOWN),
-}
+APPROVE_ERRORS = errors_of(
+    ProviderNotAvailable,
+    ApprovalRefused,
+    PaymentDeclined,
+    PaymentNotPending,
+    OrderExpired,
+    AmountMismatch,
+    PaymentChanged,
+    *ORDER_TRANSITION_ERRORS,
+    PaymentProviderUnavailable,
+)
 APPROVE_DESCRIPTION = (
     "Charges the amount stored on the order and unlocks its courses. Calling it again (or "
     "concurrently) returns the same paid payment; the provider charges once. A payment started "
@@ -60,21 +73,17 @@ class PaymentCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: PaymentStartSerializer,
-            400: error_response(
-                "`provider_not_available`, invalid input, or `not_for_sale`: a line of the order "
-                "is no longer for sale (unpublished, free, emptied); `fields` names it "
-                "(`lines[i].course` / `lines[i].curriculum`)."
+            **errors_of(
+                ProviderNotAvailable,
+                NotForSale,
+                PaymentDeclined,
+                OrderNotFound,
+                OrderNotPayable,
+                OrderExpired,
+                PriceChanged,
+                *ORDER_TRANSITION_ERRORS,
+                PaymentProviderUnavailable,
             ),
-            402: error_response("`payment_declined` by the provider."),
-            404: error_response("`not_found`: no such order of yours."),
-            409: error_response(
-                "`order_not_payable`; `order_expired`: the order passed its `expires_at` and is "
-                "now closed as expired; `price_changed`: a line's price changed since ordering, "
-                '`fields.total` holds the new total and `fields["lines[i].price"]` each new '
-                "price (KRW, as strings): place a new order; `idempotency_key_reused` or "
-                "`idempotency_request_in_progress`."
-            ),
-            502: error_response(PROVIDER_DOWN),
         },
         description="Registers a payment of the order's stored total with the provider; send the "
         "buyer to `redirect_url`. The amount is never taken from the client. The order must "
@@ -165,7 +174,7 @@ def _abandon_schema(operation_id: str, description: str, *, deprecated: bool = F
         operation_id=operation_id,
         parameters=[PAYMENT_ID],
         request=None,
-        responses={200: PaymentSerializer, 409: error_response(NOT_PENDING)},
+        responses={200: PaymentSerializer, **errors_of(PaymentNotPending)},
         description=description if deprecated else f"{description} {RETURN_TRIP}",
         deprecated=deprecated,
     )
@@ -202,11 +211,15 @@ class PaymentRefundApi(APIView):
         request=None,
         responses={
             200: PaymentSerializer,
-            409: error_response(
-                "`already_refunded`, `payment_not_refundable`, `refund_window_passed` or "
-                "`refund_declined`."
+            **errors_of(
+                ProviderNotAvailable,
+                AlreadyRefunded,
+                PaymentNotRefundable,
+                RefundWindowPassed,
+                RefundDeclined,
+                *ORDER_TRANSITION_ERRORS,
+                PaymentProviderUnavailable,
             ),
-            502: error_response(PROVIDER_DOWN),
         },
         description="Refunds the whole payment and revokes the grants its order gave. Access is "
         "the union of the buyer's grants, so a course also held another way (bought on its own, "

@@ -1,6 +1,5 @@
 """Cart, orders and billing addresses (the commerce rows of API.md before payment)."""
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -8,9 +7,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.serializers import MAX_ID, StrictCharField
 from payments import selectors
+from payments.errors import (
+    ORDER_TRANSITION_ERRORS,
+    AlreadyInCart,
+    AlreadyOwned,
+    CartFull,
+    DefaultRequired,
+    DuplicateItem,
+    EmptyOrder,
+    NotForSale,
+    OrderExpired,
+    OrderInProgress,
+    OrderLimitExceeded,
+    OrderNotCancellable,
+    OrderNotFound,
+)
 from payments.models import BillingAddress, Order
 from payments.serializers import (
     BillingAddressSerializer,
@@ -25,7 +39,6 @@ from payments.services.products import ProductRef
 ITEM_ID = OpenApiParameter("item_id", int, OpenApiParameter.PATH)
 ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH)
 ADDRESS_ID = OpenApiParameter("address_id", int, OpenApiParameter.PATH)
-NOT_FOR_SALE = "`not_for_sale`: unknown, unpublished or free."
 
 
 class ProductInputSerializer(serializers.Serializer):
@@ -41,9 +54,8 @@ class ProductInputSerializer(serializers.Serializer):
 class CartApi(APIView):
     @extend_schema(operation_id="cart_retrieve", responses={200: CartSerializer})
     def get(self, request):
-        items = selectors.cart_items(user=request.user)
-        total = sum(item.product.price for item in items)
-        return Response(CartSerializer({"items": items, "count": len(items), "total": total}).data)
+        cart = selectors.cart_get(user=request.user)
+        return Response(CartSerializer(cart).data)
 
 
 class CartItemCreateApi(APIView):
@@ -52,12 +64,7 @@ class CartItemCreateApi(APIView):
         request=ProductInputSerializer,
         responses={
             201: CartItemSerializer,
-            400: error_response(
-                f"{NOT_FOR_SALE} `order_limit_exceeded`: the item's price alone, or the cart's "
-                f"total with it, passes {settings.ORDER_MAX_TOTAL:,} KRW (ORDER_MAX_TOTAL), so "
-                "the cart could never be ordered."
-            ),
-            409: error_response("`already_in_cart`, `already_owned` or `cart_full`."),
+            **errors_of(NotForSale, OrderLimitExceeded, AlreadyInCart, AlreadyOwned, CartFull),
         },
         description="Adding a curriculum replaces the cart's items for its own courses.",
     )
@@ -111,13 +118,14 @@ class OrderListCreateApi(ListAPIView):
         request=InputSerializer,
         responses={
             201: OrderSerializer,
-            400: error_response(
-                f"{NOT_FOR_SALE} `empty_order`, `duplicate_item`, `order_limit_exceeded` "
-                f"(over {settings.ORDER_MAX_TOTAL:,} KRW)."
-            ),
-            409: error_response(
-                "`already_owned`, `order_in_progress`, `idempotency_key_reused` or "
-                "`idempotency_request_in_progress`."
+            **errors_of(
+                EmptyOrder,
+                NotForSale,
+                DuplicateItem,
+                OrderLimitExceeded,
+                AlreadyOwned,
+                OrderInProgress,
+                *ORDER_TRANSITION_ERRORS,
             ),
         },
         description="Prices are copied into the order now. A previous pending order is cancelled "
@@ -135,7 +143,6 @@ class OrderListCreateApi(ListAPIView):
             items=data.get("items"),
             billing_address_id=data.get("billing_address"),
         )
-        order = selectors.order_get(user=request.user, order_id=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
@@ -157,15 +164,11 @@ class OrderCancelApi(APIView):
         request=None,
         responses={
             200: OrderDetailSerializer,
-            409: error_response(
-                "`order_not_cancellable`: only a pending order can be; `order_expired`: it "
-                "passed its `expires_at` and is now closed as expired."
-            ),
+            **errors_of(OrderNotFound, OrderNotCancellable, OrderExpired, *ORDER_TRANSITION_ERRORS),
         },
     )
     def post(self, request, order_id: int):
-        orders.order_cancel(user=request.user, order_id=order_id)
-        order = selectors.order_get(user=request.user, order_id=order_id)
+        order = orders.order_cancel(user=request.user, order_id=order_id)
         return Response(OrderDetailSerializer(order).data)
 
 
@@ -220,7 +223,7 @@ class BillingAddressDetailApi(APIView):
         operation_id="billing_addresses_partial_update",
         parameters=[ADDRESS_ID],
         request=BillingAddressInputSerializer(partial=True),
-        responses={200: BillingAddressSerializer},
+        responses={200: BillingAddressSerializer, **errors_of(DefaultRequired)},
     )
     def patch(self, request, address_id: int):
         serializer = BillingAddressInputSerializer(data=request.data, partial=True)

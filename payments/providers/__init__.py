@@ -1,9 +1,8 @@
 """Payment providers behind one interface; `provider_get` hands out the ones settings enable."""
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
-from core.exceptions import ApplicationError
+from payments.errors import ProviderNotAvailable
 from payments.providers.base import (
     Approval,
     Cancellation,
@@ -43,12 +42,8 @@ def enabled_providers() -> list[str]:
 
 
 def provider_get(name: str) -> PaymentProvider:
-    """The provider called `name`, or 400 `provider_not_available` if settings do not enable it
-    (the sandbox is never enabled in production)."""
+    """The provider called `name`, if settings enable it (the sandbox is never enabled in
+    production)."""
     if name not in enabled_providers():
-        raise ApplicationError(
-            "provider_not_available",
-            _("This payment provider is not available."),
-            fields={"provider": [_("Choose one of: %s.") % ", ".join(enabled_providers())]},
-        )
+        raise ProviderNotAvailable(available=enabled_providers())
     return PROVIDER_CLASSES[name]()

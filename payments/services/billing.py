@@ -3,9 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import Http404
-from django.utils.translation import gettext_lazy as _
 
-from core.exceptions import ApplicationError
+from payments.errors import DefaultRequired
 from payments.models import BillingAddress
 
 
@@ -34,11 +33,7 @@ def billing_address_update(*, user, address_id: int, **fields) -> BillingAddress
         raise Http404
     is_default = fields.pop("is_default", None)
     if is_default is False and address.is_default:
-        raise ApplicationError(
-            "default_required",
-            _("Make another address the default instead."),
-            fields={"is_default": [_("One address must stay the default.")]},
-        )
+        raise DefaultRequired()
     if is_default and not address.is_default:
         BillingAddress.objects.filter(user=user, is_default=True).update(is_default=False)
         address.is_default = True

@@ -3,11 +3,9 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
 from courses.models import Course, Curriculum
+from payments.errors import AlreadyInCart, CartFull, OrderLimitExceeded
 from payments.models import CartItem
 from payments.services.products import (
     ProductRef,
@@ -17,30 +15,28 @@ from payments.services.products import (
 )
 
 
-def _already_in_cart() -> ApplicationError:
-    return ApplicationError(
-        "already_in_cart", _("This item is already in your cart."), status.HTTP_409_CONFLICT
-    )
-
-
 def _check_orderable(*, item: Course | Curriculum, total: int) -> None:
-    """400 `order_limit_exceeded` for an item the cart could never be ordered with: its price
-    alone, or the cart's total with it, passes ORDER_MAX_TOTAL."""
+    """OrderLimitExceeded for an item the cart could never be ordered with: its price alone, or
+    the cart's total with it, passes ORDER_MAX_TOTAL."""
     limit = settings.ORDER_MAX_TOTAL
     if not limit or total <= limit:
         return
-    if item.price > limit:
-        message = _(
-            "An order may total at most %(limit)s KRW; this item alone costs %(price)s KRW."
-        )
-    else:
-        message = _(
-            "An order may total at most %(limit)s KRW; with this item your cart would total "
-            "%(total)s KRW. Order what is in your cart first."
-        )
-    raise ApplicationError(
-        "order_limit_exceeded",
-        message % {"limit": f"{limit:,}", "price": f"{item.price:,}", "total": f"{total:,}"},
+    message = (
+        OrderLimitExceeded.ITEM_ALONE if item.price > limit else OrderLimitExceeded.CART_WITH_ITEM
+    )
+    raise OrderLimitExceeded(
+        message, limit=f"{limit:,}", price=f"{item.price:,}", total=f"{total:,}"
+    )
+
+
+def _already_in_cart(*, product: ProductRef, item: Course | Curriculum, items: list) -> bool:
+    """The product itself is in the cart, or one of its courses is through a cart curriculum."""
+    course_ids = product_course_ids(item)
+    return any(
+        (product.course_id and existing.course_id == product.course_id)
+        or (product.curriculum_id and existing.curriculum_id == product.curriculum_id)
+        or (existing.curriculum and course_ids & product_course_ids(existing.curriculum))
+        for existing in items
     )
 
 
@@ -54,31 +50,12 @@ def cart_item_add(*, user, product: ProductRef) -> CartItem:
         .select_related("course")
         .prefetch_related("curriculum__courses")
     )
-    if any(existing.course_id == product.course_id and product.course_id for existing in items):
-        raise _already_in_cart()
-    if any(
-        existing.curriculum_id == product.curriculum_id and product.curriculum_id
-        for existing in items
-    ):
-        raise _already_in_cart()
-    if product.course_id and any(
-        existing.curriculum and product.course_id in product_course_ids(existing.curriculum)
-        for existing in items
-    ):
-        raise _already_in_cart()
+    if _already_in_cart(product=product, item=item, items=items):
+        raise AlreadyInCart()
     included = product_course_ids(item) if isinstance(item, Curriculum) else set()
-    if any(
-        existing.curriculum and included & product_course_ids(existing.curriculum)
-        for existing in items
-    ):
-        raise _already_in_cart()
     replaced = [existing.pk for existing in items if existing.course_id in included]
     if len(items) - len(replaced) >= settings.CART_MAX_ITEMS:
-        raise ApplicationError(
-            "cart_full",
-            _("Your cart holds at most %(count)d items.") % {"count": settings.CART_MAX_ITEMS},
-            status.HTTP_409_CONFLICT,
-        )
+        raise CartFull(count=settings.CART_MAX_ITEMS)
     kept = [existing for existing in items if existing.pk not in replaced]
     _check_orderable(item=item, total=item.price + sum(e.product.price for e in kept))
     try:
@@ -90,7 +67,7 @@ def cart_item_add(*, user, product: ProductRef) -> CartItem:
                 curriculum=item if isinstance(item, Curriculum) else None,
             )
     except IntegrityError as exc:  # the same item added by a concurrent request
-        raise _already_in_cart() from exc
+        raise AlreadyInCart() from exc
 
 
 def cart_item_remove(*, user, item_id: int) -> None:

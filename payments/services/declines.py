@@ -1,14 +1,19 @@
 """What happens when the provider says no to an approval, or charges the wrong amount: the
-payment fails (or, while the provider can still approve it, stays pending) and the error to
-answer. Called with the order and the payment locked (payments.payment_approve)."""
+payment fails (or, while the provider can still approve it, stays pending), and which error
+answers it. Called with the order and the payment locked (payments.payment_approve), which
+commits these changes and then raises the error returned.
+
+    provider refused, transaction still approvable  -> ApprovalRefused   (402, stays pending)
+    provider refused, transaction over (or the APPROVAL_ATTEMPTS-th refusal)
+                                                    -> PaymentDeclined   (402, payment failed)
+    provider charged another amount than the order  -> AmountMismatch    (409, failed, reversed)
+"""
 
 import logging
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
+from payments.errors import AmountMismatch, ApprovalRefused, PaymentDeclined
 from payments.models import Order, OrderEvent, Payment, PaymentStatus
 from payments.providers import Approval, Lookup, ProviderDeclined, ProviderError, provider_get
 from payments.services.orders import order_event
@@ -18,14 +23,6 @@ logger = logging.getLogger(__name__)
 # Approvals the provider may refuse while the payment stays pending (a wrong or stale pg_token);
 # the last one fails the payment, so a client cannot make us call the provider without end.
 APPROVAL_ATTEMPTS = 5
-
-
-def payment_declined_error(reason: str) -> ApplicationError:
-    return ApplicationError(
-        "payment_declined",
-        _("The payment provider refused this payment: %(reason)s") % {"reason": reason},
-        status.HTTP_402_PAYMENT_REQUIRED,
-    )
 
 
 def payment_fail(*, order: Order, payment: Payment, code: str, message: str, actor) -> None:
@@ -39,13 +36,12 @@ def payment_fail(*, order: Order, payment: Payment, code: str, message: str, act
     order_event(order=order, type="payment_failed", actor=actor, payment=payment.pk, code=code)
 
 
-def approval_refused(
+def approval_refusal_record(
     *, order: Order, payment: Payment, declined: ProviderDeclined, state: Lookup, actor
-) -> ApplicationError:
+) -> ApprovalRefused | PaymentDeclined:
     """The provider refused the approval and charged nothing. While it says the transaction may
-    still be approved, the payment stays pending (402 `approval_refused`: a wrong pg_token, or
-    the buyer has not finished at the provider yet); otherwise it fails (402 `payment_declined`)
-    and the order takes a new payment."""
+    still be approved, the payment stays pending (a wrong pg_token, or the buyer has not finished
+    at the provider yet); otherwise it fails and the order takes a new payment."""
     refused_before = OrderEvent.objects.filter(
         order=order, type="approval_refused", data__payment=payment.pk
     ).count()
@@ -57,22 +53,16 @@ def approval_refused(
             payment=payment.pk,
             code=declined.code[:60],
         )
-        return ApplicationError(
-            "approval_refused",
-            _(
-                "The payment provider did not approve this payment: %(reason)s It is still "
-                "waiting: finish it at the provider, then approve again."
-            )
-            % {"reason": declined.message},
-            status.HTTP_402_PAYMENT_REQUIRED,
-        )
+        return ApprovalRefused(reason=declined.message)
     payment_fail(
         order=order, payment=payment, code=declined.code, message=declined.message, actor=actor
     )
-    return payment_declined_error(declined.message)
+    return PaymentDeclined(reason=declined.message)
 
 
-def amount_mismatch(*, order: Order, payment: Payment, approval: Approval) -> ApplicationError:
+def amount_mismatch_reverse(
+    *, order: Order, payment: Payment, approval: Approval
+) -> AmountMismatch:
     """The provider charged another amount than the order's: fail the payment, grant nothing and
     give the money back."""
     logger.error(
@@ -97,13 +87,6 @@ def amount_mismatch(*, order: Order, payment: Payment, approval: Approval) -> Ap
         # Staff find these by the event type and reverse the charge by hand.
         logger.exception("Payment %s: reversing the mismatched charge failed", payment.pk)
         order_event(order=order, type="mismatch_reversal_failed", payment=payment.pk, code=exc.code)
-        message = _(
-            "The amount charged did not match the order. The payment failed; the charge could "
-            "not be reversed automatically and will be refunded by our staff."
-        )
-    else:
-        order_event(order=order, type="mismatch_reversed", payment=payment.pk)
-        message = _(
-            "The amount charged did not match the order. The payment failed and was reversed."
-        )
-    return ApplicationError("amount_mismatch", message, status.HTTP_409_CONFLICT)
+        return AmountMismatch(AmountMismatch.NOT_REVERSED)
+    order_event(order=order, type="mismatch_reversed", payment=payment.pk)
+    return AmountMismatch()

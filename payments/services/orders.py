@@ -10,13 +10,22 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
 from courses.models import Course, Curriculum
+from payments.errors import (
+    DuplicateItem,
+    EmptyOrder,
+    InvalidOrderState,
+    OrderChanged,
+    OrderExpired,
+    OrderInProgress,
+    OrderLimitExceeded,
+    OrderNotCancellable,
+    OrderNotFound,
+    PriceChanged,
+)
 from payments.models import (
     ORDER_TRANSITIONS,
     BillingAddress,
@@ -28,6 +37,7 @@ from payments.models import (
     Payment,
     PaymentStatus,
 )
+from payments.selectors import order_get
 from payments.services.products import (
     ProductRef,
     product_course_ids,
@@ -52,12 +62,7 @@ def order_event(*, order: Order, type: str, actor=None, from_status="", to_statu
 def order_transition(*, order: Order, to: str, actor=None, event: str, **data) -> Order:
     """Move `order` to `to` if the state machine allows it and nobody moved it first."""
     if to not in ORDER_TRANSITIONS[order.status]:
-        raise ApplicationError(
-            "invalid_order_state",
-            _("This order is %(status)s and cannot become %(to)s.")
-            % {"status": order.get_status_display(), "to": OrderStatus(to).label},
-            status.HTTP_409_CONFLICT,
-        )
+        raise InvalidOrderState(status=order.get_status_display(), to=OrderStatus(to).label)
     now = timezone.now()
     changes = {"status": to, "updated_at": now}
     if to == OrderStatus.PAID:
@@ -65,11 +70,7 @@ def order_transition(*, order: Order, to: str, actor=None, event: str, **data) -
     else:
         changes["closed_at"] = now
     if not Order.objects.filter(pk=order.pk, status=order.status).update(**changes):
-        raise ApplicationError(
-            "order_changed",
-            _("This order was changed by another request. Reload it and try again."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise OrderChanged()
     from_status = order.status
     for field, value in changes.items():
         setattr(order, field, value)
@@ -103,14 +104,6 @@ def order_is_expired(order: Order, *, at=None) -> bool:
     return order.status == OrderStatus.PENDING and (at or timezone.now()) >= order.expires_at
 
 
-def order_expired_error() -> ApplicationError:
-    return ApplicationError(
-        "order_expired",
-        _("This order has expired: its prices are no longer held. Place a new order."),
-        status.HTTP_409_CONFLICT,
-    )
-
-
 def order_expire(*, order: Order, actor=None) -> Order:
     """Close a pending order (locked by the caller) as expired; its unfinished payments are
     cancelled."""
@@ -122,8 +115,7 @@ def order_expire(*, order: Order, actor=None) -> Order:
 
 def order_expire_if_due(*, order: Order, actor=None) -> bool:
     """Under the order's row lock: whether the order has expired, closing it as expired now if it
-    is pending past its expiry. The caller commits that and then answers
-    `order_expired_error()`."""
+    is pending past its expiry. The caller commits that and then raises OrderExpired."""
     if order_is_expired(order):
         order_expire(order=order, actor=actor)
     return order.status == OrderStatus.EXPIRED
@@ -183,8 +175,8 @@ def order_create(
     items: list[ProductRef] | None = None,
     billing_address_id: int | None = None,
 ) -> Order:
-    """An order for the cart's items or the given ones, priced now; the previous pending order
-    is cancelled. 409 `already_owned`, 400 `not_for_sale`, `empty_order`, `order_limit_exceeded`."""
+    """An order for the cart's items or the given ones, priced now (as `order_get` reads it); the
+    previous pending order is cancelled."""
     if from_cart:
         items = [
             ProductRef(course_id=item.course_id, curriculum_id=item.curriculum_id)
@@ -194,28 +186,18 @@ def order_create(
     else:
         field_prefix = "items"
     if not items:
-        raise ApplicationError(
-            "empty_order",
-            _("Your cart is empty.") if from_cart else _("Add at least one item."),
-            fields={} if from_cart else {"items": [_("Add at least one item.")]},
-        )
+        if from_cart:  # no field error: the cart is not part of the request
+            raise EmptyOrder(EmptyOrder.EMPTY_CART, fields={})
+        raise EmptyOrder()
     products = products_for_sale(items, field_prefix=field_prefix)
     course_sets = [product_course_ids(product) for product in products]
     for index, course_ids in enumerate(course_sets):
         if any(course_ids & other for other in course_sets[:index]):
-            raise ApplicationError(
-                "duplicate_item",
-                _("An item is listed twice, or is part of a curriculum in the same order."),
-                fields={f"{field_prefix}[{index}]": [_("Duplicate.")]},
-            )
+            raise DuplicateItem(fields={f"{field_prefix}[{index}]": [_("Duplicate.")]})
     products_check_not_owned(user=user, products=products)
     total = sum(product.price for product in products)
     if settings.ORDER_MAX_TOTAL and total > settings.ORDER_MAX_TOTAL:
-        raise ApplicationError(
-            "order_limit_exceeded",
-            _("An order may total at most %(limit)s KRW; this one is %(total)s KRW.")
-            % {"limit": f"{settings.ORDER_MAX_TOTAL:,}", "total": f"{total:,}"},
-        )
+        raise OrderLimitExceeded(limit=f"{settings.ORDER_MAX_TOTAL:,}", total=f"{total:,}")
     billing = _billing_snapshot(user=user, billing_address_id=billing_address_id)
     try:
         with transaction.atomic():
@@ -238,45 +220,39 @@ def order_create(
                 order=order, type="created", actor=user, to_status=order.status, total=total
             )
     except IntegrityError as exc:  # a concurrent request created the pending order first
-        raise ApplicationError(
-            "order_in_progress",
-            _("Another order is being created. Try again."),
-            status.HTTP_409_CONFLICT,
-        ) from exc
-    return order
+        raise OrderInProgress() from exc
+    return order_get(user=user, order_id=order.pk)
 
 
 def order_for_update(*, user, order_id: int) -> Order:
-    """The caller's order, locked; anyone else's is 404."""
+    """The caller's order, locked; anyone else's is not found."""
     order = Order.objects.select_for_update().filter(user=user, pk=order_id).first()
     if order is None:
-        raise Http404
+        raise OrderNotFound()
     return order
 
 
 def order_cancel(*, user, order_id: int) -> Order:
-    """409 `order_expired` (and the order closed as expired) once past its expiry."""
+    """Cancel a pending order and its unfinished payments; returns it as `order_get` reads it.
+    Once past its expiry it is closed as expired instead (committed), and OrderExpired raised."""
     with transaction.atomic():
         order = order_for_update(user=user, order_id=order_id)
-        if not order_expire_if_due(order=order, actor=user):
+        expired = order_expire_if_due(order=order, actor=user)
+        if not expired:
             if order.status != OrderStatus.PENDING:
-                raise ApplicationError(
-                    "order_not_cancellable",
-                    _("Only an order waiting for payment can be cancelled."),
-                    status.HTTP_409_CONFLICT,
-                )
+                raise OrderNotCancellable()
             _cancel_pending_payments(order=order)
-            return order_transition(
-                order=order, to=OrderStatus.CANCELLED, actor=user, event="cancelled"
-            )
-    raise order_expired_error()
+            order_transition(order=order, to=OrderStatus.CANCELLED, actor=user, event="cancelled")
+    if expired:
+        raise OrderExpired()
+    return order_get(user=user, order_id=order_id)
 
 
 def order_check_still_for_sale(*, order: Order) -> list[OrderLine]:
-    """Every line of `order` is still for sale at the price it was ordered at: 400
-    `not_for_sale` naming the lines that are not (unpublished, free, emptied), or 409
-    `price_changed` with the current prices and total in `fields` (`total`, `lines[i].price`)
-    so the buyer can order again at those. Returns the lines."""
+    """Every line of `order` is still for sale at the price it was ordered at: NotForSale naming
+    the lines that are not (unpublished, free, emptied), or PriceChanged with the current prices
+    and total in `fields` (`total`, `lines[i].price`) so the buyer can order again at those.
+    Returns the lines."""
     lines = list(order.lines.all())
     products = products_for_sale(
         [ProductRef(course_id=line.course_id, curriculum_id=line.curriculum_id) for line in lines],
@@ -289,14 +265,5 @@ def order_check_still_for_sale(*, order: Order) -> list[OrderLine]:
     }
     if changed:
         total = sum(product.price for product in products)
-        raise ApplicationError(
-            "price_changed",
-            _(
-                "Prices changed since this order was placed: it would now total %(total)s KRW. "
-                "Place a new order to pay the current prices."
-            )
-            % {"total": f"{total:,}"},
-            status.HTTP_409_CONFLICT,
-            fields={"total": [str(total)], **changed},
-        )
+        raise PriceChanged(total=f"{total:,}", fields={"total": [str(total)], **changed})
     return lines

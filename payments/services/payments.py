@@ -6,10 +6,10 @@ payment settled, so the provider is asked to charge once and enrollments are gra
 state changes are compare-and-set updates inside the same transaction; a provider failure rolls
 everything back.
 
-Starting a payment re-checks the order under its lock: not expired (409 `order_expired`), every
-line still for sale (400 `not_for_sale`) at its ordered price (409 `price_changed`). A payment
-started before the order expired is honoured at approval even after that moment: the buyer
-authorised that amount at the provider, which keeps its own time limit.
+Starting a payment re-checks the order under its lock: not expired (OrderExpired), every line
+still for sale (NotForSale) at its ordered price (PriceChanged). A payment started before the
+order expired is honoured at approval even after that moment: the buyer authorised that amount
+at the provider, which keeps its own time limit.
 """
 
 from dataclasses import dataclass
@@ -21,11 +21,18 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
 from core.exceptions import ApplicationError
 from courses.models import Course, EnrollmentSource
 from courses.services.enrollments import enrollments_grant
+from payments.errors import (
+    OrderExpired,
+    OrderNotPayable,
+    PaymentChanged,
+    PaymentDeclined,
+    PaymentNotPending,
+    PaymentProviderUnavailable,
+)
 from payments.models import CartItem, Order, OrderStatus, Payment, PaymentStatus
 from payments.providers import (
     Approval,
@@ -33,34 +40,20 @@ from payments.providers import (
     Lookup,
     PaymentProvider,
     ProviderDeclined,
-    ProviderError,
     ProviderUnavailable,
     provider_get,
 )
-from payments.services.declines import (
-    amount_mismatch,
-    approval_refused,
-    payment_declined_error,
-)
+from payments.services.declines import amount_mismatch_reverse, approval_refusal_record
 from payments.services.orders import (
     order_check_still_for_sale,
     order_event,
     order_expire,
     order_expire_if_due,
-    order_expired_error,
     order_for_update,
     order_transition,
 )
 
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
-
-
-def provider_unavailable_error(exc: ProviderError) -> ApplicationError:
-    return ApplicationError(
-        "payment_provider_unavailable",
-        _("The payment provider did not answer in time. Try again: you will not be charged twice."),
-        status.HTTP_502_BAD_GATEWAY,
-    )
 
 
 def callback_urls(payment: Payment) -> dict[str, str]:
@@ -76,25 +69,21 @@ def _item_name(lines: list) -> str:
 
 def payment_start(*, user, order_id: int, provider: str) -> tuple[Payment, dict[str, str]]:
     """Register a payment for the whole order with `provider`; returns it and the URLs to send the
-    buyer to. An earlier unfinished payment of the order is cancelled. 409 `order_expired` (the
-    order is closed as expired), 400 `not_for_sale`, 409 `price_changed`."""
+    buyer to. An earlier unfinished payment of the order is cancelled. Past its expiry the order
+    is closed as expired (committed) and OrderExpired raised."""
     gateway = provider_get(provider)
     with transaction.atomic():
         order = order_for_update(user=user, order_id=order_id)
         if not order_expire_if_due(order=order, actor=user):
             return _payment_start_locked(order=order, user=user, provider=provider, gateway=gateway)
-    raise order_expired_error()
+    raise OrderExpired()
 
 
 def _payment_start_locked(
     *, order: Order, user, provider: str, gateway: PaymentProvider
 ) -> tuple[Payment, dict[str, str]]:
     if order.status != OrderStatus.PENDING:
-        raise ApplicationError(
-            "order_not_payable",
-            _("Only an order waiting for payment can be paid."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise OrderNotPayable()
     lines = order_check_still_for_sale(order=order)
     Payment.objects.filter(order=order, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.CANCELLED, updated_at=timezone.now()
@@ -116,9 +105,9 @@ def _payment_start_locked(
             )
         )
     except ProviderUnavailable as exc:
-        raise provider_unavailable_error(exc) from exc
+        raise PaymentProviderUnavailable() from exc
     except ProviderDeclined as exc:
-        raise payment_declined_error(exc.message) from exc
+        raise PaymentDeclined(reason=exc.message) from exc
     payment.transaction_id = checkout.transaction_id
     payment.redirect_url = checkout.redirect_url
     payment.save(update_fields=["transaction_id", "redirect_url", "updated_at"])
@@ -166,9 +155,7 @@ def _settle(*, order: Order, payment: Payment, approval: Approval, actor) -> Non
         updated_at=now,
     )
     if not updated:  # impossible while the row is locked; refuse rather than grant twice
-        raise ApplicationError(
-            "payment_changed", _("This payment was changed by another request."), 409
-        )
+        raise PaymentChanged()
     payment.refresh_from_db()
     order_transition(
         order=order, to=OrderStatus.PAID, actor=actor, event="paid", payment=payment.pk
@@ -205,19 +192,12 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
     if payment.status in SETTLED:
         return _Outcome(payment)
     if payment.status != PaymentStatus.PENDING or order.status != OrderStatus.PENDING:
-        return _Outcome(
-            payment,
-            ApplicationError(
-                "payment_not_pending",
-                _("This payment is no longer waiting for approval."),
-                status.HTTP_409_CONFLICT,
-            ),
-        )
+        return _Outcome(payment, PaymentNotPending())
     if payment.created_at >= order.expires_at:
         # Started after the order expired (ORDER_PENDING_TTL was shortened since): not honoured.
         order_expire(order=order, actor=actor)
         payment.refresh_from_db()
-        return _Outcome(payment, order_expired_error())
+        return _Outcome(payment, OrderExpired())
     gateway = provider_get(payment.provider)
     try:
         approval = gateway.approve(
@@ -227,24 +207,25 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
             pg_token=pg_token,
         )
     except ProviderUnavailable as exc:
-        raise provider_unavailable_error(exc) from exc
+        raise PaymentProviderUnavailable() from exc
     except ProviderDeclined as declined:
         # The first approve may have gone through with its answer lost (timeout), or the buyer
         # may still finish at the provider: ask where the transaction stands.
         try:
             state = gateway.lookup(transaction_id=payment.transaction_id)
         except ProviderUnavailable as exc:
-            raise provider_unavailable_error(exc) from exc
+            raise PaymentProviderUnavailable() from exc
         except ProviderDeclined:
             state = Lookup()
         if state.approval is None:
-            error = approval_refused(
+            error = approval_refusal_record(
                 order=order, payment=payment, declined=declined, state=state, actor=actor
             )
             return _Outcome(payment, error)
         approval = state.approval
     if approval.amount != payment.amount or payment.amount != order.total:
-        return _Outcome(payment, amount_mismatch(order=order, payment=payment, approval=approval))
+        error = amount_mismatch_reverse(order=order, payment=payment, approval=approval)
+        return _Outcome(payment, error)
     _settle(order=order, payment=payment, approval=approval, actor=actor)
     return _Outcome(payment)
 
@@ -258,11 +239,7 @@ def payment_abandon(*, user, payment_id: int, failed: bool) -> Payment:
     if payment.status == target:
         return payment
     if payment.status != PaymentStatus.PENDING:
-        raise ApplicationError(
-            "payment_not_pending",
-            _("This payment is no longer waiting for approval."),
-            status.HTTP_409_CONFLICT,
-        )
+        raise PaymentNotPending()
     changes = {"status": target, "updated_at": timezone.now()}
     if failed:
         changes["failure_code"] = "provider_failed"

@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
 from courses.models import Course, Curriculum
 from courses.selectors.enrollments import studyable_course_ids
+from payments.errors import AlreadyOwned, NotForSale
 
 
 @dataclass(frozen=True)
@@ -25,8 +24,8 @@ class ProductRef:
 def products_for_sale(
     refs: list[ProductRef], *, field_prefix: str = ""
 ) -> list[Course | Curriculum]:
-    """The products, in order, in two queries; 400 `not_for_sale` naming every unknown, unpublished
-    or free one."""
+    """The products, in order, in two queries; NotForSale naming every unknown, unpublished or
+    free one."""
     courses = Course.objects.filter(
         pk__in=[ref.course_id for ref in refs if ref.course_id], is_published=True, price__gt=0
     ).in_bulk()
@@ -51,7 +50,7 @@ def products_for_sale(
             errors[key] = [_("This item is not for sale.")]
         products.append(product)
     if errors:
-        raise ApplicationError("not_for_sale", _("Some items are not for sale."), fields=errors)
+        raise NotForSale(fields=errors)
     return products
 
 
@@ -62,15 +61,11 @@ def product_course_ids(product: Course | Curriculum) -> set[int]:
 
 
 def products_check_not_owned(*, user, products: list[Course | Curriculum]) -> None:
-    """409 `already_owned` for a course the user can already study, or a curriculum whose every
-    course they can (a curriculum partly owned may still be bought)."""
+    """AlreadyOwned for a course the user can already study, or a curriculum whose every course
+    they can (a curriculum partly owned may still be bought)."""
     wanted = set().union(*(product_course_ids(product) for product in products))
     owned = studyable_course_ids(user=user, course_ids=wanted)
     for product in products:
         course_ids = product_course_ids(product)
         if course_ids and course_ids <= owned:
-            raise ApplicationError(
-                "already_owned",
-                _("You already own “%(title)s”.") % {"title": product.title},
-                status.HTTP_409_CONFLICT,
-            )
+            raise AlreadyOwned(title=product.title)

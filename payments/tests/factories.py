@@ -6,7 +6,7 @@ from courses.tests.factories import CourseFactory
 from payments.models import BillingAddress
 
 
-class CurriculumFactory(factory.django.DjangoModelFactory):
+class CurriculumFactory(factory.django.DjangoModelFactory[Curriculum]):
     """Published, priced, bundling `courses` (a list of Course) in that order; one new course
     when not given (`courses=[]` makes an empty one)."""
 
@@ -29,7 +29,7 @@ class CurriculumFactory(factory.django.DjangoModelFactory):
             CurriculumCourse.objects.create(curriculum=self, course=course, position=position)
 
 
-class BillingAddressFactory(factory.django.DjangoModelFactory):
+class BillingAddressFactory(factory.django.DjangoModelFactory[BillingAddress]):
     class Meta:
         model = BillingAddress
 

@@ -1,14 +1,29 @@
-"""Steps of a purchase through the API, shared by the payments tests."""
+"""Steps of a purchase through the API (and orders written straight to the database), shared by
+the payments tests."""
 
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlparse
 
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.testing import client_for
 from core.testing import CommittingAPIClient, on_own_connection
+from courses.models import Course, Enrollment
+from payments.models import (
+    BillingAddress,
+    CartItem,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    SandboxTransaction,
+)
+
+ORDERS = "/api/orders/"
 
 PAYMENT_FIELDS = {
     "id",
@@ -38,6 +53,21 @@ ORDER_FIELDS = {
     "paid_at",
     "closed_at",
 }
+
+
+def items(*products) -> dict:
+    """An order body naming these courses and curriculums, in order."""
+    return {
+        "items": [
+            {"course" if isinstance(product, Course) else "curriculum": product.pk}
+            for product in products
+        ]
+    }
+
+
+def place(client: APIClient, body, **headers):
+    """POST /api/orders/ with `body`, whatever the answer."""
+    return client.post(ORDERS, body, format="json", **headers)
 
 
 def order_for(client: APIClient, *courses, **body) -> dict:
@@ -74,6 +104,13 @@ def approve(client: APIClient, payment_id: int, pg_token: str):
     )
 
 
+def started_payment(client: APIClient, *courses) -> tuple[dict, dict, str]:
+    """An order for `courses` with a sandbox payment waiting for approval, and its pg_token."""
+    order = order_for(client, *courses)
+    started = payment_start(client, order["id"])
+    return order, started, pg_token_of(sandbox_authorise(client, started["redirect_url"]))
+
+
 def buy_with_sandbox(client: APIClient, *courses) -> dict:
     """Order the courses, pay with the sandbox and approve: returns the paid payment's JSON."""
     order = order_for(client, *courses)
@@ -106,3 +143,43 @@ def concurrently(requests: list[Callable]) -> list:
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
         return list(pool.map(run, requests))
+
+
+def stored_order(user, *products, status=OrderStatus.CANCELLED) -> Order:
+    """An order written straight to the database, in any state (the constraints still hold)."""
+    now = timezone.now()
+    settled = status in (OrderStatus.PAID, OrderStatus.REFUNDED)
+    order = Order.objects.create(
+        user=user,
+        status=status,
+        total=sum(product.price for product in products),
+        paid_at=now if settled else None,
+        closed_at=None if status in (OrderStatus.PENDING, OrderStatus.PAID) else now,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            course=product if isinstance(product, Course) else None,
+            curriculum=None if isinstance(product, Course) else product,
+            title=product.title,
+            price=product.price,
+        )
+        for product in products
+    )
+    return order
+
+
+def commerce_rows() -> dict[str, list[dict]]:
+    """Every row a request to the commerce API could change, field by field."""
+    models = (
+        Order,
+        OrderLine,
+        OrderEvent,
+        Payment,
+        SandboxTransaction,
+        Enrollment,
+        CartItem,
+        BillingAddress,
+        Course,
+    )
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
