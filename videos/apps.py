@@ -14,24 +14,20 @@ class VideosConfig(AppConfig):
         from videos.avatars import avatar_of, avatar_set
         from videos.purge import watch_events_purge
         from videos.selectors.videos import topic_video
+        from videos.serializers import AvatarSerializer, TopicVideoSerializer
 
         purger_register("watch events", watch_events_purge)
 
         topic_content_field_register(
             "video",
-            serializers.DictField(
-                read_only=True,
-                allow_null=True,
-                help_text="Video topics: {id, duration, content_type}; stream it from "
-                "/api/videos/{id}/stream/. Null otherwise (duration: null if unreadable).",
+            TopicVideoSerializer(
+                read_only=True, allow_null=True, help_text="Video topics' video; null otherwise."
             ),
             topic_video,
         )
         current_user_field_register(
             "avatar",
-            serializers.DictField(
-                read_only=True, allow_null=True, help_text="{id, url} of the avatar image, or null."
-            ),
+            AvatarSerializer(read_only=True, allow_null=True, help_text="The avatar, or null."),
             avatar_of,
         )
         profile_input_register(

@@ -6,7 +6,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
-from accounts.auth_cache import user_contributions_forget_after_commit
+from accounts.registry import current_user_contributions_changed
 from core.files import file_public_url
 from videos.models import Image, UserAvatar
 
@@ -33,4 +33,4 @@ def avatar_set(*, user, value: int | None) -> None:
 @receiver(post_delete, sender=UserAvatar)
 def _avatar_changed(sender, instance: UserAvatar, **kwargs) -> None:
     # Also fires when the image is deleted (cascade), so a cached avatar never outlives it.
-    user_contributions_forget_after_commit([instance.user_id])
+    current_user_contributions_changed([instance.user_id])

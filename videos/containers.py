@@ -29,8 +29,8 @@ MAX_DOCTYPE_BYTES = 32
 MAX_UINT_BYTES = 8
 
 
-class InvalidVideo(Exception):
-    pass
+class UnreadableVideo(Exception):
+    """The bytes are not a video this module can read (the message says where it failed)."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ def probe(stream: BinaryIO, size: int) -> VideoInfo:
     elif len(head) >= 4 and int.from_bytes(head[:4], "big") == EBML_HEADER:
         info = _probe_webm(stream, size)
     else:
-        raise InvalidVideo("not an MP4, QuickTime or WebM file")
+        raise UnreadableVideo("not an MP4, QuickTime or WebM file")
     # NaN and infinity pass `> 0` checks (and PostgreSQL ranks NaN above every number).
     if not (math.isfinite(info.duration) and info.duration > 0):
-        raise InvalidVideo(f"the duration {info.duration!r} is not a positive number")
+        raise UnreadableVideo(f"the duration {info.duration!r} is not a positive number")
     return info
 
 
@@ -65,18 +65,18 @@ def _boxes(stream: BinaryIO, start: int, end: int):
         stream.seek(offset)
         header = stream.read(8)
         if len(header) < 8:
-            raise InvalidVideo("truncated box header")
+            raise UnreadableVideo("truncated box header")
         box_size, box_type = struct.unpack(">I4s", header)
         header_size = 8
         if box_size == 1:
             large = stream.read(8)
             if len(large) < 8:
-                raise InvalidVideo("truncated box header")
+                raise UnreadableVideo("truncated box header")
             box_size, header_size = struct.unpack(">Q", large)[0], 16
         elif box_size == 0:
             box_size = end - offset
         if box_size < header_size or offset + box_size > end:
-            raise InvalidVideo(f"box {box_type!r} runs past the end of the file")
+            raise UnreadableVideo(f"box {box_type!r} runs past the end of the file")
         yield box_type, offset + header_size, offset + box_size
         offset += box_size
 
@@ -93,11 +93,11 @@ def _probe_iso(stream: BinaryIO, size: int) -> VideoInfo:
             elif brand in MP4_BRANDS:
                 content_type = "video/mp4"
             else:
-                raise InvalidVideo(f"unknown brand {brand!r}")
+                raise UnreadableVideo(f"unknown brand {brand!r}")
         elif box_type == b"moov":
             duration = _mvhd_duration(stream, start, end)
     if content_type is None or duration is None:
-        raise InvalidVideo("no movie header (ftyp/moov) found")
+        raise UnreadableVideo("no movie header (ftyp/moov) found")
     return VideoInfo(content_type=content_type, duration=duration)
 
 
@@ -111,17 +111,17 @@ def _mvhd_duration(stream: BinaryIO, start: int, end: int) -> float:
         if version == b"\x01":
             data = stream.read(28)
             if len(data) < 28:
-                raise InvalidVideo("truncated mvhd")
+                raise UnreadableVideo("truncated mvhd")
             timescale, duration = struct.unpack(">16xIQ", data)
         else:
             data = stream.read(16)
             if len(data) < 16:
-                raise InvalidVideo("truncated mvhd")
+                raise UnreadableVideo("truncated mvhd")
             timescale, duration = struct.unpack(">8xII", data)
         if not timescale or not duration:
-            raise InvalidVideo("the movie has no duration")
+            raise UnreadableVideo("the movie has no duration")
         return duration / timescale
-    raise InvalidVideo("no mvhd box")
+    raise UnreadableVideo("no mvhd box")
 
 
 # --- Matroska / WebM ----------------------------------------------------------------------------
@@ -131,14 +131,14 @@ def _vint(stream: BinaryIO, *, keep_marker: bool) -> tuple[int, int]:
     """An EBML variable-length integer: (value, length in bytes)."""
     first = stream.read(1)
     if not first:
-        raise InvalidVideo("truncated EBML element")
+        raise UnreadableVideo("truncated EBML element")
     byte = first[0]
     length = next((n for n in range(1, 9) if byte & (0x80 >> (n - 1))), None)
     if length is None:
-        raise InvalidVideo("bad EBML length")
+        raise UnreadableVideo("bad EBML length")
     rest = stream.read(length - 1)
     if len(rest) < length - 1:
-        raise InvalidVideo("truncated EBML element")
+        raise UnreadableVideo("truncated EBML element")
     value = byte if keep_marker else byte & (0xFF >> length)
     for b in rest:
         value = (value << 8) | b
@@ -155,7 +155,7 @@ def _elements(stream: BinaryIO, start: int, end: int):
         unknown_size = data_size == (1 << (7 * size_length)) - 1
         data_end = end if unknown_size else data_start + data_size
         if data_end > end:
-            raise InvalidVideo("EBML element runs past the end of the file")
+            raise UnreadableVideo("EBML element runs past the end of the file")
         yield element_id, data_start, data_end
         offset = data_end
 
@@ -173,15 +173,15 @@ def _probe_webm(stream: BinaryIO, size: int) -> VideoInfo:
             for child, child_start, child_end in _elements(stream, start, end):
                 if child == EBML_DOCTYPE:
                     if child_end - child_start > MAX_DOCTYPE_BYTES:
-                        raise InvalidVideo("the EBML DocType is too long")
+                        raise UnreadableVideo("the EBML DocType is too long")
                     doc_type = _read(stream, child_start, child_end).rstrip(b"\x00")
         elif element_id == MKV_SEGMENT:
             duration = _segment_duration(stream, start, end)
             break
     if doc_type != b"webm":
-        raise InvalidVideo("not a WebM file")
+        raise UnreadableVideo("not a WebM file")
     if duration is None:
-        raise InvalidVideo("the WebM file declares no duration")
+        raise UnreadableVideo("the WebM file declares no duration")
     return VideoInfo(content_type="video/webm", duration=duration)
 
 
@@ -194,7 +194,7 @@ def _segment_duration(stream: BinaryIO, start: int, end: int) -> float | None:
             length = child_end - child_start
             if child == MKV_TIMECODE_SCALE:
                 if not 1 <= length <= MAX_UINT_BYTES:
-                    raise InvalidVideo("bad TimecodeScale")
+                    raise UnreadableVideo("bad TimecodeScale")
                 scale = int.from_bytes(_read(stream, child_start, child_end), "big")
             elif child == MKV_DURATION and length in (4, 8):
                 data = _read(stream, child_start, child_end)

@@ -16,8 +16,9 @@ from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from votes.errors import ResultsHidden
 from votes.models import Candidate, Poll, ResultsVisibility, Vote
-from votes.selectors import STANDING, results_hidden
+from votes.selectors import STANDING
 from votes.serializers import PollSerializer, ResultSerializer
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def poll_results_payload(*, poll_id: int, user) -> dict:
     closed = now >= entry["closes_at"]
     hidden = entry["results_visibility"] == ResultsVisibility.AFTER_CLOSE and not closed
     if hidden and not user.is_staff:
-        raise results_hidden()
+        raise ResultsHidden()
     state = "closed" if closed else ("open" if now >= entry["opens_at"] else "upcoming")
     return {
         "poll": {**entry["poll"], "state": state},

@@ -3,11 +3,9 @@
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
 from accounts.models import CustomUser
-from core.exceptions import ApplicationError
+from votes.errors import BallotSecret, ResultsHidden
 from votes.models import Ballot, Candidate, CandidateStatus, Poll, ResultsVisibility, Vote
 
 STANDING = Q(status=CandidateStatus.STANDING)
@@ -30,6 +28,15 @@ def polls_in_state(polls: QuerySet[Poll], *, state: str) -> QuerySet[Poll]:
 
 def poll_get(*, poll_id: int) -> Poll:
     return get_object_or_404(Poll, pk=poll_id)
+
+
+def poll_detail(*, poll_id: int, user: CustomUser) -> Poll:
+    """The poll with its standing candidates (`candidate_list`) and the caller's vote
+    (`my_vote`, None if none or anonymous)."""
+    poll = poll_get(poll_id=poll_id)
+    poll.candidate_list = poll_candidates(poll=poll)
+    poll.my_vote = vote_of(poll=poll, user=user)
+    return poll
 
 
 def poll_candidates(*, poll: Poll) -> QuerySet[Candidate]:
@@ -64,26 +71,15 @@ def results_visible_to(*, poll: Poll, user: CustomUser) -> bool:
     return poll.results_visibility == ResultsVisibility.ALWAYS or poll.has_closed() or user.is_staff
 
 
-def results_hidden() -> ApplicationError:
-    return ApplicationError(
-        "results_hidden",
-        _("The results of this poll are shown after it closes."),
-        status.HTTP_403_FORBIDDEN,
-    )
-
-
-def candidate_voters(*, poll: Poll, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
+def candidate_voters(*, poll_id: int, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
     """Staff always; everyone else only for a public ballot whose results are visible."""
+    poll = poll_get(poll_id=poll_id)
     candidate = get_object_or_404(Candidate.objects.filter(STANDING), poll=poll, pk=candidate_id)
     if not user.is_staff:
         if poll.ballot != Ballot.PUBLIC:
-            raise ApplicationError(
-                "ballot_secret",
-                _("This poll has a secret ballot: who voted for whom is not shown."),
-                status.HTTP_403_FORBIDDEN,
-            )
+            raise BallotSecret()
         if not results_visible_to(poll=poll, user=user):
-            raise results_hidden()
+            raise ResultsHidden()
     return candidate.votes.select_related("voter").order_by("cast_at", "id")
 
 

@@ -6,22 +6,18 @@ from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from accounts.auth_cache import user_contributions_forget_after_commit
 from accounts.models import CustomUser, Team
-from core.exceptions import ApplicationError
+from accounts.registry import current_user_contributions_changed
+from votes.errors import (
+    AlreadyVoted,
+    CandidateExists,
+    NominationAnswered,
+    NotEligible,
+    NotTeamMember,
+    PollClosed,
+)
 from votes.models import Candidate, CandidateStatus, Poll, PollKind, Vote
-
-
-def poll_closed() -> ApplicationError:
-    return ApplicationError(
-        "poll_closed", _("This poll is not open for voting now."), status.HTTP_409_CONFLICT
-    )
-
-
-def not_eligible(message) -> ApplicationError:
-    return ApplicationError("not_eligible", message, status.HTTP_403_FORBIDDEN)
 
 
 def poll_create(
@@ -75,7 +71,7 @@ def candidate_register(
     nothing of their part. A team is registered by one of its members, or by staff.
     """
     if poll.has_closed():
-        raise poll_closed()
+        raise PollClosed()
     status_ = CandidateStatus.STANDING
     if poll.kind == PollKind.PART_LEADER:
         user = user or registered_by
@@ -88,11 +84,7 @@ def candidate_register(
         if team is None:
             raise ValidationError({"team": [_("A team poll's candidates are teams.")]})
         if not registered_by.is_staff and registered_by.team_id != team.pk:
-            raise ApplicationError(
-                "not_team_member",
-                _("Only a member of this team (or staff) can enter it in a poll."),
-                status.HTTP_403_FORBIDDEN,
-            )
+            raise NotTeamMember()
         name, user = name or team.name, None
     else:
         if not name:
@@ -114,15 +106,7 @@ def candidate_register(
                 status=status_,
             )
     except IntegrityError:
-        raise candidate_exists() from None
-
-
-def candidate_exists() -> ApplicationError:
-    return ApplicationError(
-        "candidate_exists",
-        _("This candidate is already registered in this poll."),
-        status.HTTP_409_CONFLICT,
-    )
+        raise CandidateExists() from None
 
 
 def _own_nomination_take_up(*, poll: Poll, user: CustomUser, pitch: str) -> Candidate | None:
@@ -150,11 +134,11 @@ def nomination_accept(
 ) -> Candidate:
     """The nominee agrees to stand (optionally in their own words); idempotent."""
     if poll.has_closed():
-        raise poll_closed()
+        raise PollClosed()
     with transaction.atomic():
         candidate = _nomination_get_for_update(user=user, poll=poll, candidate_id=candidate_id)
         if poll.kind == PollKind.PART_LEADER and user.part != poll.part:
-            raise not_eligible(_("Only members of this poll's part can stand."))
+            raise NotEligible(_("Only members of this poll's part can stand."))
         fields = ["status", "updated_at"]
         candidate.status = CandidateStatus.STANDING
         if pitch:
@@ -170,11 +154,7 @@ def nomination_decline(*, user: CustomUser, poll: Poll, candidate_id: int) -> Ca
     with transaction.atomic():
         candidate = _nomination_get_for_update(user=user, poll=poll, candidate_id=candidate_id)
         if candidate.status == CandidateStatus.STANDING:
-            raise ApplicationError(
-                "nomination_answered",
-                _("You already stand in this poll."),
-                status.HTTP_409_CONFLICT,
-            )
+            raise NominationAnswered()
         candidate.status, candidate.pitch = CandidateStatus.DECLINED, ""
         candidate.save(update_fields=["status", "pitch", "updated_at"])
     return candidate
@@ -182,9 +162,9 @@ def nomination_decline(*, user: CustomUser, poll: Poll, candidate_id: int) -> Ca
 
 def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -> None:
     if poll.kind == PollKind.PART_LEADER and voter.part != poll.part:
-        raise not_eligible(_("Only members of this poll's part can vote in it."))
+        raise NotEligible()
     if poll.kind == PollKind.TEAM and voter.team_id and voter.team_id == candidate.team_id:
-        raise not_eligible(_("You cannot vote for your own team."))
+        raise NotEligible(_("You cannot vote for your own team."))
 
 
 def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | None = None) -> Vote:
@@ -199,17 +179,15 @@ def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | N
         raise ValidationError({"candidate": [_("No such candidate in this poll.")]})
     poll = candidate.poll
     if not poll.is_open():
-        raise poll_closed()
+        raise PollClosed()
     _eligibility_check(poll=poll, candidate=candidate, voter=voter)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(poll=poll, candidate=candidate, voter=voter, ip=ip)
             Candidate.objects.filter(pk=candidate.pk).update(vote_count=F("vote_count") + 1)
-            user_contributions_forget_after_commit([voter.pk])  # `voted_polls` changed
+            current_user_contributions_changed([voter.pk])  # `voted_polls` changed
     except IntegrityError:
         if not Vote.objects.filter(poll=poll, voter=voter).exists():
             raise
-        raise ApplicationError(
-            "already_voted", _("You have already voted in this poll."), status.HTTP_409_CONFLICT
-        ) from None
+        raise AlreadyVoted() from None
     return vote

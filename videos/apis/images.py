@@ -12,9 +12,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import FileTooLarge, InvalidImage
 from core.files import file_public_url
 from core.images import ImageUploadParser
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.parsers import JSONParser
 from core.throttles import ImageUploadThrottle
 from videos.models import Image
@@ -63,20 +64,13 @@ class ImageListCreateApi(ListAPIView):
     @extend_schema(
         operation_id="images_create",
         request={"multipart/form-data": InputSerializer},
-        responses={
-            201: ImageOutputSerializer,
-            400: error_response(
-                "`invalid_image` (not PNG/JPEG/WebP by content, damaged or truncated, too many "
-                "pixels) or `validation_error` (no file, an empty file)."
-            ),
-            413: error_response("`file_too_large`: over IMAGE_MAX_UPLOAD_BYTES."),
-            429: error_response("`throttled`: THROTTLE_IMAGE_UPLOAD per user; see Retry-After."),
-        },
+        responses={201: ImageOutputSerializer, **errors_of(InvalidImage, FileTooLarge)},
     )
     def post(self, request):
         """Upload an image. It is turned upright (EXIF orientation), stripped of metadata,
         shrunk to fit a box (IMAGE_MAX_BOX, 1600 px by default) and stored as WebP (or JPEG,
-        per IMAGE_OUTPUT_FORMAT)."""
+        per IMAGE_OUTPUT_FORMAT). At most IMAGE_MAX_UPLOAD_BYTES, and THROTTLE_IMAGE_UPLOAD
+        uploads per user (course thumbnails count too)."""
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = image_create(owner=request.user, file=serializer.validated_data["file"])
@@ -90,7 +84,6 @@ class ImageDetailApi(APIView):
         request=None,
         responses={
             204: OpenApiResponse(description="Deleted; the file is removed from storage."),
-            404: error_response("`not_found`: no such image, or not yours."),
         },
     )
     def delete(self, request, image_id: int):

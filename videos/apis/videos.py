@@ -7,28 +7,25 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
-from core.openapi import error_response
+from core.errors import FileTooLarge, RangeNotSatisfiable
+from core.openapi import errors_of
 from core.parsers import JSONParser
 from core.protected_files import protected_file_response
 from core.serializers import MAX_ID, StrictCharField, StrictPrimaryKeyRelatedField
 from core.throttles import VideoUploadThrottle
+from courses.errors import NotEntitled
 from courses.models import Topic
+from videos.errors import InvalidVideo
 from videos.models import Video, WatchEvent, WatchEventType
+from videos.permissions import IsTutorOrStaff
 from videos.selectors import videos as selectors
 from videos.services import videos as services
 
 VIDEO_ID = OpenApiParameter("video_id", int, OpenApiParameter.PATH)
-
-
-class IsTutorOrStaff(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and (user.is_staff or user.role == Role.TUTOR))
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -103,17 +100,11 @@ class VideoListCreateApi(ListAPIView):
     @extend_schema(
         operation_id="videos_upload",
         request={"multipart/form-data": UploadSerializer},
-        responses={
-            201: VideoSerializer,
-            400: error_response(
-                "`invalid_video` (not a complete video, or a duration that is not a number of "
-                "seconds up to a day) or `validation_error`."
-            ),
-            413: error_response("`file_too_large`."),
-            429: error_response("`throttled`: THROTTLE_VIDEO_UPLOAD per user; see Retry-After."),
-        },
+        responses={201: VideoSerializer, **errors_of(InvalidVideo, FileTooLarge)},
     )
     def post(self, request):
+        """Upload a lecture video, judged by its content: at most VIDEO_MAX_UPLOAD_BYTES,
+        and THROTTLE_VIDEO_UPLOAD uploads per user."""
         serializer = self.UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         video = services.video_upload(owner=request.user, **serializer.validated_data)
@@ -175,10 +166,10 @@ class VideoStreamApi(APIView):
         responses={
             (200, "video/mp4"): bytes,
             (206, "video/mp4"): bytes,
-            403: error_response("`not_entitled`."),
-            416: error_response("`range_not_satisfiable` (with `Content-Range: bytes */size`)."),
+            **errors_of(NotEntitled, RangeNotSatisfiable),
         },
         description="The bytes, checked against the caller's entitlement on every request. "
+        "A range outside the file is 416 with `Content-Range: bytes */size`. "
         "Behind nginx the response is empty with `X-Accel-Redirect`, and nginx serves the bytes.",
     )
     def get(self, request, video_id: int):
@@ -252,7 +243,7 @@ class VideoEventsApi(ListAPIView):
         operation_id="videos_events_create",
         parameters=[VIDEO_ID],
         request=InputSerializer,
-        responses={201: ProgressSerializer, 403: error_response("`not_entitled`.")},
+        responses={201: ProgressSerializer, **errors_of(NotEntitled)},
     )
     def post(self, request, video_id: int):
         video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
@@ -268,10 +259,10 @@ class VideoProgressApi(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        operation_id="videos_progress", parameters=[VIDEO_ID], responses={200: ProgressSerializer}
+        operation_id="videos_progress",
+        parameters=[VIDEO_ID],
+        responses={200: ProgressSerializer, **errors_of(NotEntitled)},
     )
     def get(self, request, video_id: int):
-        video = selectors.video_get_for_watching(user=request.user, video_id=video_id)
-        return Response(
-            ProgressSerializer(selectors.video_progress(user=request.user, video=video)).data
-        )
+        progress = selectors.video_progress(user=request.user, video_id=video_id)
+        return Response(ProgressSerializer(progress).data)

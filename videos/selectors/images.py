@@ -1,10 +1,8 @@
 """Reads of uploaded images: each user sees and deletes only their own."""
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from django.http import Http404
 
-from core.exceptions import ApplicationError
 from videos.models import Image
 
 
@@ -17,5 +15,5 @@ def image_get_own(*, owner, image_id: int) -> Image:
     """`owner`'s image; anyone else's id is 404 like an unknown one, so ids reveal nothing."""
     image = Image.objects.filter(owner=owner, pk=image_id).first()
     if image is None:
-        raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+        raise Http404
     return image

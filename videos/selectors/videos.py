@@ -3,12 +3,11 @@
 import math
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
-from courses.selectors.enrollments import course_is_visible, not_entitled, user_can_study
+from courses.errors import NotEntitled
+from courses.selectors.enrollments import course_is_visible, user_can_study
 from videos.models import Video, VideoProgress, WatchEvent
 
 
@@ -29,13 +28,16 @@ def video_get_for_watching(*, user, video_id: int) -> Video:
         return video
     topic = video.topic
     if topic is None or not course_is_visible(user, topic.lecture.course):
-        raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+        raise Http404
     if not user_can_study(user, topic):
-        raise not_entitled()
+        raise NotEntitled()
     return video
 
 
-def video_progress(*, user, video: Video) -> VideoProgress:
+def video_progress(*, user, video_id: int) -> VideoProgress:
+    """The caller's progress in a video they may watch; before their first event, an unsaved one
+    at zero."""
+    video = video_get_for_watching(user=user, video_id=video_id)
     return VideoProgress.objects.filter(user=user, video=video).first() or VideoProgress(
         user=user, video=video
     )

@@ -7,10 +7,8 @@ import secrets
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
+from django.http import Http404
 
-from core.exceptions import ApplicationError
 from core.images import image_encode
 from videos.models import Image
 
@@ -57,5 +55,5 @@ def image_delete(*, image: Image) -> None:
     with transaction.atomic():
         deleted = Image.objects.filter(pk=image.pk).delete()[0]
         if not deleted:
-            raise ApplicationError("not_found", _("Not found."), status.HTTP_404_NOT_FOUND)
+            raise Http404
         transaction.on_commit(lambda: storage.delete(name))

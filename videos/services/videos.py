@@ -9,21 +9,17 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from core.exceptions import ApplicationError
+from core.errors import FileTooLarge
 from courses.models import Topic, TopicType
 from courses.services.enrollments import topic_progress_record
-from videos.containers import InvalidVideo, probe
+from videos.containers import UnreadableVideo, probe
+from videos.errors import InvalidVideo
 from videos.models import MAX_DURATION_SECONDS, Video, VideoProgress, WatchEvent, WatchEventType
 from videos.spans import spans_add_within, spans_total
 
 COMPLETION_SHARE = 0.9
 EXTENSIONS = {"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov"}
-
-
-def invalid_video(message) -> ApplicationError:
-    return ApplicationError("invalid_video", message, fields={"file": [str(message)]})
 
 
 def _video_topic_check(*, topic: Topic | None, owner, video: Video | None = None) -> None:
@@ -41,21 +37,18 @@ def _video_topic_check(*, topic: Topic | None, owner, video: Video | None = None
 def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None = None) -> Video:
     """The type and duration come from the file's own structure, never from its name."""
     if file.size > settings.VIDEO_MAX_UPLOAD_BYTES:
-        raise ApplicationError(
-            "file_too_large",
-            _("Videos may be at most %(size)s.")
-            % {"size": filesizeformat(settings.VIDEO_MAX_UPLOAD_BYTES)},
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        raise FileTooLarge(
+            _("Videos may be at most %(size)s."),
+            size=filesizeformat(settings.VIDEO_MAX_UPLOAD_BYTES),
             fields={"file": [_("Too large.")]},
         )
     try:
         info = probe(file, file.size)
-    except InvalidVideo:
-        raise invalid_video(_("This is not a complete MP4, WebM or QuickTime video.")) from None
+    except UnreadableVideo:
+        raise InvalidVideo() from None
     if info.duration > MAX_DURATION_SECONDS:
-        raise invalid_video(
-            _("Videos may be at most %(hours)d hours long.")
-            % {"hours": MAX_DURATION_SECONDS // 3600}
+        raise InvalidVideo(
+            _("Videos may be at most %(hours)d hours long."), hours=MAX_DURATION_SECONDS // 3600
         )
     _video_topic_check(topic=topic, owner=owner)
     file.seek(0)

@@ -6,7 +6,7 @@ from accounts.tests.factories import UserFactory
 from videos.models import Image
 
 
-class ImageFactory(factory.django.DjangoModelFactory):
+class ImageFactory(factory.django.DjangoModelFactory[Image]):
     """A stored image as the upload service leaves it: a small WebP in the default storage."""
 
     class Meta:

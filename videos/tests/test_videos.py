@@ -15,7 +15,7 @@ from accounts.tests.factories import TutorFactory, UserFactory
 from core.testing import assert_error_envelope
 from courses.models import TopicProgress, TopicType
 from courses.tests.factories import EnrollmentFactory, TopicFactory
-from videos.containers import InvalidVideo, probe
+from videos.containers import UnreadableVideo, probe
 from videos.models import Video, VideoProgress, WatchEvent
 from videos.spans import spans_add, spans_total
 
@@ -86,7 +86,7 @@ def test_real_files_are_identified_by_content_with_their_duration(name, content_
     ids=["truncated-half", "truncated-header", "zeros", "gif", "empty"],
 )
 def test_anything_but_a_complete_video_is_refused(data):
-    with pytest.raises(InvalidVideo):
+    with pytest.raises(UnreadableVideo):
         probe(io.BytesIO(data), len(data))
 
 

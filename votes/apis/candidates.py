@@ -8,10 +8,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import CustomUser, Team
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.serializers import StrictCharField, StrictPrimaryKeyRelatedField
 from votes import selectors, services
 from votes.apis.polls import CANDIDATE_ID, POLL_ID
+from votes.errors import (
+    CandidateExists,
+    NominationAnswered,
+    NotEligible,
+    NotTeamMember,
+    PollClosed,
+)
 from votes.models import Candidate
 from votes.serializers import CandidateSerializer, NominationSerializer
 
@@ -42,8 +49,7 @@ class CandidateCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: CandidateSerializer,
-            403: error_response("`not_team_member`: a team is entered by its members or staff."),
-            409: error_response("`candidate_exists` or `poll_closed`."),
+            **errors_of(NotTeamMember, CandidateExists, PollClosed),
         },
         description=(
             "Stand yourself (part-leader polls), enter your team (team polls) or name a candidate "
@@ -95,13 +101,12 @@ class NominationAcceptApi(APIView):
         request=InputSerializer,
         responses={
             200: CandidateSerializer,
-            403: error_response("`not_eligible`: you are not a member of this poll's part."),
-            404: error_response("No such nomination of yours in this poll."),
-            409: error_response("`poll_closed`."),
+            **errors_of(NotEligible, PollClosed),
         },
     )
     def post(self, request, poll_id: int, candidate_id: int):
-        """The nominee agrees to stand: the candidate becomes public and can receive votes."""
+        """The nominee agrees to stand: the candidate becomes public and can receive votes.
+        Someone else's nomination is 404; a nominee not of the poll's part is refused."""
         poll = selectors.poll_get(poll_id=poll_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -123,12 +128,12 @@ class NominationDeclineApi(APIView):
         request=None,
         responses={
             200: CandidateSerializer,
-            404: error_response("No such nomination of yours in this poll."),
-            409: error_response("`nomination_answered`: you already stand."),
+            **errors_of(NominationAnswered),
         },
     )
     def post(self, request, poll_id: int, candidate_id: int):
-        """The nominee refuses; the nomination and its pitch never become public."""
+        """The nominee refuses; the nomination and its pitch never become public. Someone else's
+        nomination is 404."""
         poll = selectors.poll_get(poll_id=poll_id)
         candidate = services.nomination_decline(
             user=request.user, poll=poll, candidate_id=candidate_id

@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from accounts.models import Part
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
-from core.openapi import error_response
+from core.openapi import errors_of
 from core.permissions import IsStaffOrReadOnly
 from core.serializers import StrictCharField
 from votes import selectors, services
+from votes.errors import AlreadyVoted, BallotSecret, NotEligible, PollClosed, ResultsHidden
 from votes.models import Ballot, PollKind, ResultsVisibility, Vote
 from votes.results_cache import poll_results_payload
 from votes.serializers import (
@@ -97,9 +98,7 @@ class PollDetailApi(APIView):
         operation_id="polls_retrieve", parameters=[POLL_ID], responses={200: PollDetailSerializer}
     )
     def get(self, request, poll_id: int):
-        poll = selectors.poll_get(poll_id=poll_id)
-        poll.candidate_list = selectors.poll_candidates(poll=poll)
-        poll.my_vote = selectors.vote_of(poll=poll, user=request.user)
+        poll = selectors.poll_detail(poll_id=poll_id, user=request.user)
         return Response(PollDetailSerializer(poll).data)
 
 
@@ -115,11 +114,7 @@ class VoteCastApi(APIView):
         request=InputSerializer,
         responses={
             201: VoteSerializer,
-            403: error_response("`not_eligible`: another part's poll, or your own team."),
-            409: error_response(
-                "`already_voted`, `poll_closed`, `idempotency_key_reused` or "
-                "`idempotency_request_in_progress`."
-            ),
+            **errors_of(NotEligible, AlreadyVoted, PollClosed),
         },
     )
     @idempotent
@@ -141,10 +136,7 @@ class PollResultsApi(APIView):
     @extend_schema(
         operation_id="polls_results",
         parameters=[POLL_ID],
-        responses={
-            200: ResultsSerializer,
-            403: error_response("`results_hidden`: shown after the poll closes."),
-        },
+        responses={200: ResultsSerializer, **errors_of(ResultsHidden)},
     )
     def get(self, request, poll_id: int):
         return Response(poll_results_payload(poll_id=poll_id, user=request.user))
@@ -158,9 +150,10 @@ class CandidateVotersApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        poll = selectors.poll_get(poll_id=self.kwargs["poll_id"])
         return selectors.candidate_voters(
-            poll=poll, candidate_id=self.kwargs["candidate_id"], user=self.request.user
+            poll_id=self.kwargs["poll_id"],
+            candidate_id=self.kwargs["candidate_id"],
+            user=self.request.user,
         )
 
     @extend_schema(
@@ -168,7 +161,7 @@ class CandidateVotersApi(ListAPIView):
         parameters=[POLL_ID, CANDIDATE_ID],
         responses={
             200: VoterSerializer(many=True),
-            403: error_response("`ballot_secret` or `results_hidden`."),
+            **errors_of(BallotSecret, ResultsHidden),
         },
     )
     def get(self, request, *args, **kwargs):

@@ -7,7 +7,7 @@ from accounts.tests.factories import TeamFactory, UserFactory
 from votes.models import Candidate, Poll, PollKind
 
 
-class PollFactory(factory.django.DjangoModelFactory):
+class PollFactory(factory.django.DjangoModelFactory[Poll]):
     """Open now, for a week."""
 
     class Meta:
@@ -19,7 +19,7 @@ class PollFactory(factory.django.DjangoModelFactory):
     closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
-class CandidateFactory(factory.django.DjangoModelFactory):
+class CandidateFactory(factory.django.DjangoModelFactory[Candidate]):
     class Meta:
         model = Candidate
 
@@ -43,3 +43,13 @@ def team_candidate(poll: Poll, team=None) -> Candidate:
 def person_candidate(poll: Poll, user=None) -> Candidate:
     user = user or UserFactory(part=poll.part)
     return CandidateFactory(poll=poll, user=user, name=user.name or user.username)
+
+
+def closed_window() -> dict:
+    now = timezone.now()
+    return {"opens_at": now - timedelta(days=3), "closes_at": now - timedelta(days=1)}
+
+
+def vote(client, poll, candidate, **headers):
+    """POST /api/polls/{id}/votes/ for `candidate` as `client`."""
+    return client.post(f"/api/polls/{poll.pk}/votes/", {"candidate": candidate.pk}, **headers)

@@ -5,15 +5,18 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.tests.factories import TeamFactory, UserFactory
 from core.exceptions import ApplicationError
 from votes import selectors, services
-from votes.models import Candidate, Poll, PollKind, Vote
+from votes.errors import NominationAnswered, NotEligible, NotTeamMember, PollClosed
+from votes.models import Candidate, CandidateStatus, Poll, PollKind, Vote
 from votes.tests.factories import (
     CandidateFactory,
     PollFactory,
+    closed_window,
     part_leader_poll,
     person_candidate,
     team_candidate,
@@ -190,6 +193,112 @@ class TestCandidateRegister:
             lambda: services.candidate_register(registered_by=UserFactory(), poll=poll, name="X")
         )
         assert code == "poll_closed"
+
+    def test_a_team_is_entered_by_its_members_or_staff_only(self):
+        poll, team = team_poll(), TeamFactory()
+
+        with pytest.raises(NotTeamMember):
+            services.candidate_register(
+                registered_by=UserFactory(team=TeamFactory()), poll=poll, team=team
+            )
+        assert not Candidate.objects.exists()
+        entered = services.candidate_register(
+            registered_by=UserFactory(is_staff=True), poll=poll, team=team
+        )
+        assert (entered.team, entered.status) == (team, CandidateStatus.STANDING)
+
+    def test_naming_another_person_is_a_nomination_and_staff_naming_them_is_standing(self):
+        poll = part_leader_poll("frontend")
+        nominee, other = UserFactory(part="frontend"), UserFactory(part="frontend")
+
+        nomination = services.candidate_register(
+            registered_by=UserFactory(part="design"), poll=poll, user=nominee
+        )
+        standing = services.candidate_register(
+            registered_by=UserFactory(is_staff=True), poll=poll, user=other
+        )
+
+        assert (nomination.user, nomination.status) == (nominee, CandidateStatus.NOMINATED)
+        assert (standing.user, standing.status) == (other, CandidateStatus.STANDING)
+
+
+def nomination_of(user, poll=None, pitch: str = "Their words.") -> Candidate:
+    poll = poll or part_leader_poll(user.part or "frontend")
+    return CandidateFactory(
+        poll=poll, user=user, pitch=pitch, status=CandidateStatus.NOMINATED, registered_by=None
+    )
+
+
+@pytest.mark.django_db
+class TestNominationAnswers:
+    def test_the_nominee_accepts_in_their_own_words(self):
+        nominee = UserFactory(part="frontend")
+        nomination = nomination_of(nominee)
+
+        accepted = services.nomination_accept(
+            user=nominee, poll=nomination.poll, candidate_id=nomination.pk, pitch="Mine."
+        )
+
+        nomination.refresh_from_db()
+        assert accepted == nomination
+        assert (nomination.status, nomination.pitch) == (CandidateStatus.STANDING, "Mine.")
+
+    def test_a_nominee_of_another_part_is_not_eligible_and_stays_nominated(self):
+        nominee = UserFactory(part="design")
+        nomination = nomination_of(nominee, part_leader_poll("frontend"))
+
+        with pytest.raises(NotEligible) as raised:
+            services.nomination_accept(
+                user=nominee, poll=nomination.poll, candidate_id=nomination.pk
+            )
+
+        assert str(raised.value.message) == "Only members of this poll's part can stand."
+        nomination.refresh_from_db()
+        assert nomination.status == CandidateStatus.NOMINATED
+
+    def test_accepting_in_a_closed_poll_is_poll_closed(self):
+        nominee = UserFactory(part="frontend")
+        nomination = nomination_of(nominee, part_leader_poll("frontend", **closed_window()))
+
+        with pytest.raises(PollClosed):
+            services.nomination_accept(
+                user=nominee, poll=nomination.poll, candidate_id=nomination.pk
+            )
+
+    @pytest.mark.parametrize("answer", ["accept", "decline"])
+    def test_someone_elses_nomination_or_one_in_another_poll_is_404(self, answer):
+        nominee = UserFactory(part="frontend")
+        nomination = nomination_of(nominee)
+        answer_of = getattr(services, f"nomination_{answer}")
+
+        for user, poll in (
+            (UserFactory(part="frontend", is_staff=True), nomination.poll),
+            (nominee, part_leader_poll("frontend")),
+        ):
+            with pytest.raises(Http404):
+                answer_of(user=user, poll=poll, candidate_id=nomination.pk)
+        nomination.refresh_from_db()
+        assert nomination.status == CandidateStatus.NOMINATED
+
+    def test_declining_drops_the_nominators_pitch(self):
+        nominee = UserFactory(part="frontend")
+        nomination = nomination_of(nominee)
+
+        services.nomination_decline(user=nominee, poll=nomination.poll, candidate_id=nomination.pk)
+
+        nomination.refresh_from_db()
+        assert (nomination.status, nomination.pitch) == (CandidateStatus.DECLINED, "")
+
+    def test_a_standing_candidate_cannot_decline(self):
+        standing = person_candidate(part_leader_poll("frontend"))
+
+        with pytest.raises(NominationAnswered):
+            services.nomination_decline(
+                user=standing.user, poll=standing.poll, candidate_id=standing.pk
+            )
+
+        standing.refresh_from_db()
+        assert standing.status == CandidateStatus.STANDING
 
 
 @pytest.mark.django_db
