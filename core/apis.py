@@ -1,11 +1,16 @@
-"""Service-wide endpoints: health."""
+"""Service-wide endpoints: health.
+
+Liveness (`/api/health/live/`) says the process answers HTTP, touching nothing else: it is the
+container's healthcheck, and a database or Redis outage must not mark healthy workers for a
+restart that cures nothing. Readiness (`/api/health/ready/`, and `/api/health/` where it always
+was) also checks the database and the cache, for whoever decides whether to send traffic."""
 
 import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -34,6 +39,15 @@ def _cache_ok() -> bool:
         return False
 
 
+LIVE_DESCRIPTION = (
+    "Liveness: 200 while the process answers HTTP. Checks nothing else (no database, no cache); "
+    "the container's healthcheck."
+)
+READY_DESCRIPTION = (
+    "Readiness: 200 when the database and the cache answer, else 503 naming the failing part. "
+    "`/api/health/` and `/api/health/ready/` are the same check."
+)
+
 HealthSerializer = inline_serializer(
     "Health",
     fields={
@@ -44,11 +58,35 @@ HealthSerializer = inline_serializer(
 )
 
 
+HealthLiveSerializer = inline_serializer(
+    "HealthLive", fields={"status": serializers.ChoiceField(choices=["ok"])}
+)
+
+
+class HealthLiveApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ()
+
+    @extend_schema(
+        operation_id="health_live",
+        description=LIVE_DESCRIPTION,
+        responses={200: HealthLiveSerializer},
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
 class HealthApi(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    throttle_classes = ()
 
-    @extend_schema(operation_id="health", responses={200: HealthSerializer, 503: HealthSerializer})
+    @extend_schema(
+        operation_id="health",
+        description=READY_DESCRIPTION,
+        responses={200: HealthSerializer, 503: HealthSerializer},
+    )
     def get(self, request):
         checks = {
             "database": "ok" if _database_ok() else "unavailable",
@@ -59,3 +97,8 @@ class HealthApi(APIView):
             {"status": "ok" if healthy else "unavailable", **checks},
             status=200 if healthy else 503,
         )
+
+
+@extend_schema_view(get=extend_schema(operation_id="health_ready", description=READY_DESCRIPTION))
+class HealthReadyApi(HealthApi):
+    """The readiness check under its explicit name; `/api/health/` stays for existing callers."""

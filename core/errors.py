@@ -48,3 +48,35 @@ class IdempotencyRequestInProgress(ApplicationError):
 
 
 IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyRequestInProgress)
+
+
+# --- The framework's own codes, for rules that answer with them -------------------------------
+# An app's rule that is a case of one of these subclasses it (accounts' SessionNotFound is a
+# NotFound with its own message), so a code still has one family.
+
+
+class NotAuthenticated(ApplicationError):
+    code = "not_authenticated"
+    status = status.HTTP_401_UNAUTHORIZED
+    message = _("Authentication credentials were not provided.")
+
+
+class PermissionDenied(ApplicationError):
+    code = "permission_denied"
+    status = status.HTTP_403_FORBIDDEN
+    message = _("You do not have permission to perform this action.")
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    status = status.HTTP_404_NOT_FOUND
+    message = _("Not found.")
+
+
+class RangeNotSatisfiable(ApplicationError):
+    """A `Range` past the end of a protected file (core.protected_files answers it, with
+    `Content-Range: bytes */size`): assignment files and lecture videos alike."""
+
+    code = "range_not_satisfiable"
+    status = status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
+    message = _("The requested range is outside the file.")

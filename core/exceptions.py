@@ -42,14 +42,11 @@ class ApplicationError(Exception):
     def __init__(
         self,
         message: Any = None,
-        *legacy: Any,
+        *,
         fields: dict | None = None,
         headers: dict | None = None,
         **placeholders: Any,
     ):
-        if legacy:  # LEGACY ApplicationError(code, message[, status]): goes once no app uses it
-            self.code, message = message, legacy[0]
-            self.status = legacy[1] if len(legacy) > 1 else status.HTTP_400_BAD_REQUEST
         text = type(self).message if message is None else message
         self.message = text % placeholders if placeholders else text
         if fields is None and self.field:

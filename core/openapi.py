@@ -24,23 +24,19 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class ErrorEnvelopeSerializer(serializers.Serializer):
-    error = ErrorSerializer()
-
-
 ERROR_DESCRIPTIONS = {
-    "400": "Invalid input (`validation_error`, `parse_error`, ...).",
+    "400": "Invalid input: `fields` names each invalid field.",
     "401": (
-        "No or bad credentials (`not_authenticated`, `token_not_valid`, `session_revoked`); "
-        "`token_expired`: a well-signed access token past its expiry (refresh, then retry)."
+        "No or bad credentials; `token_expired`: a well-signed access token past its expiry "
+        "(refresh, then retry)."
     ),
     "403": "Authenticated but not allowed.",
     "404": "No such object, or not yours.",
-    "406": "`not_acceptable`: the Accept header excludes JSON.",
+    "406": "The Accept header excludes JSON.",
     "413": "Request body too large.",
     "415": "Unsupported media type.",
     "429": "Throttled; see the Retry-After header.",
-    "503": "`service_unavailable`: the database is down or restarting; retry after Retry-After.",
+    "503": "The database is down or restarting; retry after Retry-After.",
 }
 NO_SUCH_PAGE = "no such page (`?page=` past the end, zero or not a number)"
 PLACEHOLDER = re.compile(r"%\(\w+\)\w")
@@ -64,7 +60,7 @@ class ErrorResponse(OpenApiResponse):
 
     def __init__(self, error_classes: tuple):
         self.error_classes = error_classes
-        super().__init__(ErrorEnvelopeSerializer)
+        super().__init__(None)
 
 
 def errors_of(*error_classes) -> dict[int, ErrorResponse]:
@@ -73,11 +69,6 @@ def errors_of(*error_classes) -> dict[int, ErrorResponse]:
     for error_class in error_classes:
         by_status[error_class.status].append(error_class)
     return {status: ErrorResponse(tuple(classes)) for status, classes in by_status.items()}
-
-
-def error_response(description: str) -> OpenApiResponse:
-    """LEGACY, until every app declares its errors with `errors_of`."""
-    return OpenApiResponse(ErrorEnvelopeSerializer, description=description)
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -150,7 +141,8 @@ class AutoSchema(SpectacularAutoSchema):
         """The envelope with `code` narrowed to the operation's codes at this status."""
         codes = self._framework_codes(status_code)
         codes += [rule.code for rule in rules if rule.code not in codes]
-        lines = [self._error_description(status_code)] if status_code in ERROR_DESCRIPTIONS else []
+        framework = status_code in self._error_statuses()
+        lines = [self._error_description(status_code)] if framework else []
         lines += [f"`{rule.code}`: {PLACEHOLDER.sub('…', str(rule.message))}" for rule in rules]
         schema = {
             "type": "object",

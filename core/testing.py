@@ -59,3 +59,12 @@ class CommittingAPIClient(APIClient):
     def request(self, **kwargs):
         with TestCase.captureOnCommitCallbacks(execute=True):
             return super().request(**kwargs)
+
+
+def documented_error_codes(response: dict) -> list[str]:
+    """The `code` enum of an error response in the OpenAPI schema (core.openapi)."""
+    body = response["content"]["application/json"]["schema"]
+    assert body["required"] == ["error"], body
+    error_object, narrowed = body["properties"]["error"]["allOf"]
+    assert error_object == {"$ref": "#/components/schemas/Error"}, body
+    return narrowed["properties"]["code"]["enum"]

@@ -1,7 +1,11 @@
 """ApplicationError subclasses carry their rule (code, status, message); errors_of puts their
 codes into the operation's schema as an enum, merged with the framework's at the same status."""
 
+import importlib
+from pathlib import Path
+
 import pytest
+from django.apps import apps
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +18,7 @@ from rest_framework.views import APIView
 from core.errors import FileTooLarge, IdempotencyKeyReused, InvalidImage
 from core.exceptions import ApplicationError, exception_handler
 from core.openapi import errors_of
+from core.testing import HANGUL, SNAKE_CASE
 
 
 class Clash(ApplicationError):
@@ -93,3 +98,40 @@ def _responses() -> dict:
 def test_declared_rules_join_the_framework_codes_of_their_status(status_code, codes):
     body = _responses()[status_code]["content"]["application/json"]["schema"]
     assert body["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"] == codes
+
+
+def every_rule() -> list[type[ApplicationError]]:
+    for app in apps.get_app_configs():
+        if (Path(app.path) / "errors.py").exists():
+            importlib.import_module(f"{app.name}.errors")
+    found, pending = [], [ApplicationError]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            if not subclass.__module__.endswith(".tests") and "test" not in subclass.__module__:
+                found.append(subclass)
+            pending.append(subclass)
+    return found
+
+
+def test_each_code_has_one_family_of_rules():
+    """Two unrelated classes with one code would be two rules a client cannot tell apart."""
+    rules = every_rule()
+    assert len(rules) > 50
+    for rule in rules:
+        family = [other for other in rules if other.code == rule.code]
+        roots = [r for r in family if not any(r is not o and issubclass(r, o) for o in family)]
+        assert len(roots) == 1, f"{rule.code}: {[r.__qualname__ for r in roots]}"
+        assert SNAKE_CASE.match(rule.code), rule
+        assert 400 <= rule.status < 600, rule
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_rule_has_a_message_in_each_language(language):
+    untranslated = []
+    for rule in every_rule():
+        english = str(rule.message)
+        with translation.override(language):
+            said = str(rule.message)
+        if not said.strip() or (language == "ko" and not HANGUL.search(said)):
+            untranslated.append(f"{rule.__module__}.{rule.__qualname__}: {english}")
+    assert not untranslated

@@ -48,18 +48,18 @@ def _raising(name: str, make_exception):
     return path(f"api/_test/{name}/", _RaisingApi.as_view(raise_=make_exception))
 
 
+class _AlreadyVoted(ApplicationError):
+    code = "already_voted"
+    status = 409
+    message = "You have already voted in this poll."
+
+
 urlpatterns = [
     path("api/_test/echo/", _EchoApi.as_view()),
     _raising("crash", lambda: RuntimeError("secret internal detail")),
     _raising(
         "application-error",
-        lambda: ApplicationError(
-            "already_voted",
-            "You have already voted in this poll.",
-            409,
-            fields={"candidate": ["Taken."]},
-            headers={"X-Reason": "duplicate"},
-        ),
+        lambda: _AlreadyVoted(fields={"candidate": ["Taken."]}, headers={"X-Reason": "duplicate"}),
     ),
     _raising(
         "django-validation",

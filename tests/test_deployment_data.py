@@ -15,11 +15,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 import redis
 
-from core.tests.test_deployment import POSTGRES_URL, ROOT, clean_env, free_port
+from tests.deployment_files import POSTGRES_URL, ROOT, clean_env, free_port
 
 SCRIPTS = ROOT / "scripts"
 APP_ROLE = SCRIPTS / "postgres-app-role.sh"
@@ -46,8 +46,7 @@ def run(script: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def superuser_sql(sql: str, *params, dbname: str = "postgres") -> list[tuple]:
-    connection = psycopg2.connect(POSTGRES_URL.rsplit("/", 1)[0] + f"/{dbname}")
-    connection.autocommit = True
+    connection = psycopg.connect(POSTGRES_URL.rsplit("/", 1)[0] + f"/{dbname}", autocommit=True)
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

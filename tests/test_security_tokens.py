@@ -26,8 +26,8 @@ from accounts.models import AuthSession
 from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
 from core.testing import CommittingAPIClient, assert_error_envelope
-from core.tests.security_cases import SECRET, db_rows, no_crash, send
 from payments.models import BillingAddress
+from tests.security_cases import SECRET, db_rows, no_crash, send
 from votes.models import Vote
 from votes.tests.factories import CandidateFactory, PollFactory
 

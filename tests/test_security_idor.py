@@ -11,7 +11,7 @@ test runs in a savepoint.
 
 import pytest
 
-from core.tests.security_cases import (
+from tests.security_cases import (
     DENIED,
     IDOR_ARGS,
     NOT_ENTITLED,
@@ -20,7 +20,7 @@ from core.tests.security_cases import (
     assert_idor_refused,
     assert_rightful_user_answered,
 )
-from core.tests.security_cases import idor_row as row
+from tests.security_cases import idor_row as row
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.tests.security_cases import kept_for_module, world_build
+from tests.security_cases import kept_for_module, world_build
 
 
 @pytest.fixture(scope="module")

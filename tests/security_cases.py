@@ -1,4 +1,4 @@
-"""The scene the security battery (core/tests/test_security_*.py) attacks, and its helpers.
+"""The scene the security battery (tests/test_security_*.py) attacks, and its helpers.
 
 `world_build()` makes one victim student with a purchase, a submission, an image, an address and
 the rest, the tutor of their course and a staff member, plus the attackers: another student, a
@@ -52,7 +52,7 @@ from votes.models import Ballot
 from votes.tests.factories import CandidateFactory, PollFactory
 
 SECRET = "victim-secret-7f3a"
-FIXTURES = Path(__file__).resolve().parents[2] / "videos" / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "videos" / "tests" / "fixtures"
 MP4 = (FIXTURES / "tiny.mp4").read_bytes()
 PROJECT_APPS = ("accounts", "courses", "videos", "votes", "payments", "core")
 # Columns that a refused request may still touch without changing anything that matters.

@@ -8,7 +8,7 @@ text, no row changed, and the rightful user's identical request answered.
 
 import pytest
 
-from core.tests.security_cases import (
+from tests.security_cases import (
     IDOR_ARGS,
     NOT_FOUND,
     assert_idor_refused,
@@ -16,7 +16,7 @@ from core.tests.security_cases import (
     db_rows,
     victims_private_text,
 )
-from core.tests.security_cases import idor_row as row
+from tests.security_cases import idor_row as row
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,14 @@ import json
 import pytest
 
 from core.testing import assert_error_envelope
-from core.tests.security_cases import (
+from courses.models import Course, QuizAttempt, Submission
+from payments.models import BillingAddress, CartItem, Order, OrderStatus, Payment, PaymentStatus
+from payments.tests.flows import order_for
+from tests.security_cases import (
     assert_unchanged_except,
     db_rows,
     fill_ids,
 )
-from courses.models import Course, QuizAttempt, Submission
-from payments.models import BillingAddress, CartItem, Order, OrderStatus, Payment, PaymentStatus
-from payments.tests.flows import order_for
 from videos.models import VideoProgress
 from votes.models import Candidate, Vote
 from votes.tests.factories import CandidateFactory, PollFactory

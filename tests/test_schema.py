@@ -7,6 +7,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from core.testing import documented_error_codes
+
 
 def api_routes() -> set[str]:
     def walk(patterns, prefix=""):
@@ -43,27 +45,21 @@ def test_every_api_route_is_in_the_schema(schema):
     assert {to_openapi(route) for route in api_routes()} <= set(schema["paths"])
 
 
-def error_codes(response: dict) -> list[str]:
-    """The `code` enum of an error response; asserts the envelope's shape on the way."""
-    body = response["content"]["application/json"]["schema"]
-    assert body["required"] == ["error"]
-    error_object, narrowed = body["properties"]["error"]["allOf"]
-    assert error_object == {"$ref": "#/components/schemas/Error"}
-    return narrowed["properties"]["code"]["enum"]
+READINESS_PATHS = ("/api/health/", "/api/health/ready/")
 
 
 def test_every_operation_documents_its_errors_with_the_envelope_and_their_codes(schema):
-    legacy = {"$ref": "#/components/schemas/ErrorEnvelope"}  # LEGACY: goes with error_response
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
-            if path == "/api/health/":
+            if path in READINESS_PATHS:
+                # Readiness answers 503 with its own body, naming the failing part.
+                health = {"$ref": "#/components/schemas/Health"}
+                assert errors["503"]["content"]["application/json"]["schema"] == health
                 continue
             assert errors, f"{method} {path} documents no error"
             for status_code, response in errors.items():
-                if response["content"]["application/json"]["schema"] == legacy:
-                    continue
-                codes = error_codes(response)
+                codes = documented_error_codes(response)
                 assert codes, f"{method} {path} {status_code}"
                 assert all(re.fullmatch("[a-z][a-z0-9_]*", code) for code in codes), codes
                 assert len(set(codes)) == len(codes), f"{method} {path} {status_code}: {codes}"
@@ -71,11 +67,13 @@ def test_every_operation_documents_its_errors_with_the_envelope_and_their_codes(
 
 def test_the_framework_codes_are_listed_where_they_apply(schema):
     login = schema["paths"]["/api/auth/login/"]["post"]["responses"]
-    assert {"validation_error", "parse_error"} <= set(error_codes(login["400"]))
-    assert error_codes(login["429"]) == ["throttled"]
+    assert {"validation_error", "parse_error"} <= set(documented_error_codes(login["400"]))
+    assert documented_error_codes(login["429"]) == ["throttled"]
     me = schema["paths"]["/api/users/me/"]["get"]["responses"]
-    assert {"not_authenticated", "token_expired", "session_revoked"} <= set(error_codes(me["401"]))
-    assert error_codes(me["503"]) == ["service_unavailable"]
+    assert {"not_authenticated", "token_expired", "session_revoked"} <= set(
+        documented_error_codes(me["401"])
+    )
+    assert documented_error_codes(me["503"]) == ["service_unavailable"]
 
 
 def test_authenticated_operations_use_bearer_jwt(schema):
@@ -152,3 +150,16 @@ def test_part_may_be_blank_in_responses(schema, component):
     part = schema["components"]["schemas"][component]["properties"]["part"]
     assert {"$ref": "#/components/schemas/BlankEnum"} in part["oneOf"]
     assert schema["components"]["schemas"]["BlankEnum"] == {"enum": [""]}
+
+
+def test_liveness_and_readiness_are_described(schema):
+    live = schema["paths"]["/api/health/live/"]["get"]
+    assert live["operationId"] == "health_live"
+    assert live["security"] == [{}], "no credentials"
+    live_body = {"$ref": "#/components/schemas/HealthLive"}
+    assert live["responses"]["200"]["content"]["application/json"]["schema"] == live_body
+    assert schema["components"]["schemas"]["HealthLive"]["required"] == ["status"]
+    assert "database" in schema["paths"]["/api/health/ready/"]["get"]["description"]
+    ready = [schema["paths"][path]["get"] for path in READINESS_PATHS]
+    assert {operation["operationId"] for operation in ready} == {"health", "health_ready"}
+    assert ready[0]["responses"] == ready[1]["responses"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.tests.test_deployment import (
+from tests.deployment_files import (
     FILLED_ENV,
     ROOT,
     clean_env,
@@ -23,6 +23,8 @@ from core.tests.test_deployment import (
 )
 
 NGINX_TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
+NGINX_MAIN_CONF = ROOT / "nginx" / "nginx.conf"
+DJANGO_PROXY = ROOT / "nginx" / "snippets" / "django_proxy.conf"
 
 
 def render_nginx_as_compose(tmp_path: Path, **env: str) -> str:
@@ -155,3 +157,50 @@ def test_nginx_answers_only_its_own_name_and_speaks_http2():
     named = [own for own in servers if "server_name ${NGINX_SERVER_NAME};" in own]
     assert len(named) == 2
     assert any("listen ${NGINX_HTTPS_PORT} ssl http2;" in own for own in named)
+
+
+# --- The request id ------------------------------------------------------------------------------
+
+
+def test_every_request_nginx_passes_to_django_carries_nginxs_request_id():
+    """Set in the one proxy snippet (a client's own X-Request-ID never gets through), which every
+    location that reaches gunicorn includes."""
+    assert "proxy_set_header X-Request-ID $request_id;" in DJANGO_PROXY.read_text()
+    template = re.sub(r"#[^\n]*", "", NGINX_TEMPLATE.read_text())
+    assert "proxy_pass" not in template and "proxy_set_header" not in template
+    proxied = [header for header, own in nginx_blocks(template) if "django_proxy.conf" in own]
+    assert {"location /", "location /api/auth/", "location = /api/videos/"} <= set(proxied)
+
+
+def test_nginx_logs_each_requests_id_to_the_containers_output():
+    conf = re.sub(r"#[^\n]*", "", NGINX_MAIN_CONF.read_text())
+    log_format = re.search(r"log_format main (.*?);", conf, flags=re.S)[1]
+    assert "request_id=$request_id" in log_format
+    assert "$remote_addr" in log_format, "the client nginx saw"
+    assert re.findall(r"access_log [^;]*;", conf) == ["access_log /var/log/nginx/access.log main;"]
+    assert "include /etc/nginx/conf.d/*.conf;" in conf
+    assert "access_log" not in NGINX_TEMPLATE.read_text(), "a server's own would replace it"
+
+
+@needs_nginx_tools
+def test_the_shipped_main_configuration_loads_the_rendered_template(tmp_path):
+    """nginx/nginx.conf as the image runs it, its paths moved into tmp_path."""
+    render_nginx_as_compose(tmp_path)
+    conf = NGINX_MAIN_CONF.read_text()
+    moves = {
+        "user nginx;\n": "",  # no such user here; the image has it
+        "/var/log/nginx/": f"{tmp_path}/",
+        "/var/run/nginx.pid": f"{tmp_path}/nginx.pid",
+        "/etc/nginx/conf.d/": f"{tmp_path}/conf.d/",
+    }
+    for old, new in moves.items():
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    (tmp_path / "nginx.conf").write_text(conf)
+    check = subprocess.run(
+        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stderr

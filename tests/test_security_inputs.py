@@ -12,7 +12,7 @@ import json
 import pytest
 
 from core.testing import NON_JSON_CONTENT_TYPES, assert_error_envelope
-from core.tests.security_cases import (
+from tests.security_cases import (
     ENDPOINTS,
     EVERY_ENDPOINT,
     assert_body_refused,

@@ -18,15 +18,15 @@ from PIL import Image as PILImage
 from accounts.models import CustomUser, Role
 from accounts.tests.factories import TeamFactory, TutorFactory
 from core.testing import CommittingAPIClient, assert_error_envelope
-from core.tests.security_cases import (
+from courses.models import Course, Curriculum, Lecture, Topic
+from courses.tests.factories import CourseFactory
+from tests.security_cases import (
     MP4,
     assert_unchanged_except,
     db_rows,
     fill_ids,
     no_crash,
 )
-from courses.models import Course, Curriculum, Lecture, Topic
-from courses.tests.factories import CourseFactory
 from videos.models import Image, Video
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ from django.db.models import Model
 
 from accounts.models import CustomUser, Team
 from core.testing import assert_error_envelope
-from core.tests.security_cases import db_rows, send
 from courses.models import Course, Curriculum, Submission, Topic
 from payments.models import BillingAddress
+from tests.security_cases import db_rows, send
 from videos.models import Video
 from votes.models import Candidate, Poll
 

@@ -10,7 +10,7 @@ import pytest
 
 from config.settings.base import PUBLIC_KEYS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -85,6 +85,12 @@ def test_production_refuses_to_start_without_safe_settings(overrides, complaint)
     result = django_check(**overrides)
     assert result.returncode != 0
     assert complaint in result.stderr
+
+
+def test_production_logs_json_lines_unless_told_otherwise():
+    formatter = 'LOGGING["handlers"]["console"]["formatter"]'
+    assert production_setting(formatter) == "json"
+    assert production_setting(formatter, LOG_FORMAT="text") == "text"
 
 
 def test_production_keeps_the_api_docs_for_staff_unless_told_otherwise():

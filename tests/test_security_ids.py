@@ -10,7 +10,7 @@ import pytest
 
 from accounts.tests.factories import TeamFactory
 from core.testing import assert_error_envelope
-from core.tests.security_cases import (
+from tests.security_cases import (
     assert_body_refused,
     db_rows,
     send,

@@ -14,7 +14,7 @@ from accounts.models import AuthSession
 from accounts.testing import client_for
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from core.testing import CommittingAPIClient, assert_error_envelope
-from core.tests.security_cases import no_crash
+from tests.security_cases import no_crash
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def test_the_development_defaults_admit_vite_and_the_usual_dev_ports():
     env |= {"JWT_SIGNING_KEY": "j" * 20 + "-local-test-key-0123456789-abcdefghijklmnop"}
     origins = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
         [sys.executable, "-c", code],
-        cwd=Path(__file__).parents[2],
+        cwd=Path(__file__).parents[1],
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,

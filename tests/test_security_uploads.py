@@ -19,8 +19,8 @@ from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
 from core.testing import assert_error_envelope
-from core.tests.security_cases import MP4, db_rows
 from courses.models import Course, Submission
+from tests.security_cases import MP4, db_rows
 from videos.models import Image, Video
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,233 @@
+"""docker-compose.yml as shipped: it validates with docker-compose (no daemon needed), refuses an
+.env without its secrets, pins its images, and wires services, volumes and variables as the
+deployment needs (README "Deployment")."""
+
+# Running the shipped scripts and the system's tools is what these tests are for.
+# ruff: noqa: S603
+
+import re
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from tests.deployment_files import (
+    COMPOSE_FILE,
+    ENTRYPOINT,
+    ENV_EXAMPLE,
+    FILLED_ENV,
+    GUNICORN_CONF,
+    ROOT,
+    clean_env,
+    compose_config,
+    named_volume_mounts,
+    needs_docker_compose,
+    write_env_file,
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------
+
+
+@needs_docker_compose
+@pytest.mark.parametrize("sample", ["env.example", "filled"])
+def test_compose_file_passes_docker_compose_config(tmp_path, sample):
+    env_file = (
+        ENV_EXAMPLE if sample == "env.example" else write_env_file(tmp_path / ".env", FILLED_ENV)
+    )
+    result = compose_config(env_file, "-q")
+    assert result.returncode == 0, result.stderr
+
+
+@needs_docker_compose
+@pytest.mark.parametrize(
+    "secret", ["POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "REDIS_PASSWORD", "DATABASE_URL"]
+)
+def test_compose_refuses_an_env_file_without_a_secret(tmp_path, secret):
+    values = {key: value for key, value in FILLED_ENV.items() if key != secret}
+    result = compose_config(write_env_file(tmp_path / ".env", values), "-q")
+    assert result.returncode != 0
+    assert secret in result.stderr
+
+
+def test_compose_services_use_pinned_images(compose):
+    services = compose["services"]
+    assert set(services) == {
+        *("db", "redis", "web", "nginx", "certbot"),
+        *("scheduler", "backup", "restore"),
+    }
+    assert re.fullmatch(r"postgres:16\.\d+", services["db"]["image"])
+    assert re.fullmatch(r"redis:7\.\d+\.\d+", services["redis"]["image"])
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+(-alpine)?", services["nginx"]["image"])
+    assert re.fullmatch(r"certbot/certbot:v\d+\.\d+\.\d+", services["certbot"]["image"])
+    # pg_dump must be as new as the server: the backup services run the server's own image.
+    assert services["backup"]["image"] == services["restore"]["image"] == services["db"]["image"]
+    for name in ("web", "scheduler"):
+        assert (services[name]["build"], services[name]["image"]) == (".", "lms-web")
+    for name, service in services.items():
+        if name == "restore":
+            assert service["profiles"] == ["restore"], "run by hand, never by `up`"
+        else:
+            assert service["restart"] == "unless-stopped", name
+
+
+def test_database_and_redis_have_healthchecks_that_the_web_service_waits_for(compose):
+    services = compose["services"]
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert services["web"]["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert named_volume_mounts(services["db"]) == {"postgres_data": "/var/lib/postgresql/data"}
+
+
+def test_the_database_gives_the_application_a_role_of_its_own(compose):
+    db = compose["services"]["db"]
+    assert {
+        "./scripts/postgres-app-role.sh:/docker-entrypoint-initdb.d/10-app-role.sh:ro",
+        "./docker/postgres-superuser-local.sh:/docker-entrypoint-initdb.d/20-superuser-local.sh:ro",
+    } <= set(db["volumes"])
+    assert db["environment"]["POSTGRES_APP_USER"] == "${POSTGRES_APP_USER:-lms}"
+    # The samples connect as that role, never as the superuser.
+    example = dict(re.findall(r"^(\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    for values in (example, FILLED_ENV):
+        user = urlsplit(values["DATABASE_URL"]).username
+        assert user == example["POSTGRES_APP_USER"] != example["POSTGRES_USER"]
+
+
+def test_redis_needs_a_password_and_has_a_memory_policy(compose):
+    redis = compose["services"]["redis"]
+    assert redis["environment"] == {"REDISCLI_AUTH": "${REDIS_PASSWORD?set REDIS_PASSWORD in .env}"}
+    command = " ".join(redis["command"])
+    assert "redis-server /usr/local/etc/redis/redis.conf" in command
+    assert '--requirepass "$$REDISCLI_AUTH"' in command
+    assert '[ -n "$$REDISCLI_AUTH" ] ||' in command, "an empty password must not start Redis"
+    assert "./docker/redis.conf:/usr/local/etc/redis/redis.conf:ro" in redis["volumes"]
+    example = dict(re.findall(r"^(\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    assert urlsplit(example["REDIS_URL"]).password
+    assert urlsplit(FILLED_ENV["REDIS_URL"]).password == FILLED_ENV["REDIS_PASSWORD"]
+
+
+def test_backups_run_daily_with_both_upload_volumes_and_restore_writes_them(compose):
+    services = compose["services"]
+    backup, restore = services["backup"], services["restore"]
+    assert backup["entrypoint"] == ["/bin/sh", "/scripts/daily.sh"]
+    assert backup["command"] == ["/bin/sh", "/scripts/backup.sh"]
+    assert backup["environment"]["DAILY_AT"] == "${BACKUP_AT:-03:30}"
+    assert backup["environment"]["BACKUP_KEEP_DAILY"] == "${BACKUP_KEEP_DAILY:-14}"
+    assert "env_file" not in backup and "env_file" not in restore, "the database URL is enough"
+    for service, mode in ((backup, ":ro"), (restore, "")):
+        environment = service["environment"]
+        assert environment["DATABASE_URL"] == "${DATABASE_URL?set DATABASE_URL in .env}"
+        assert "./scripts:/scripts:ro" in service["volumes"]
+        mounts = named_volume_mounts(service)
+        assert mounts["media"] == environment["MEDIA_ROOT"] + mode
+        assert mounts["protected_media"] == environment["PROTECTED_MEDIA_ROOT"] + mode
+    assert named_volume_mounts(backup)["backups"] == backup["environment"]["BACKUP_DIR"]
+    assert named_volume_mounts(restore)["backups"] == "/backups:ro"
+    assert restore["entrypoint"] == ["/bin/sh", "/scripts/restore.sh"]
+
+
+def test_the_scheduler_purges_expired_rows_daily_from_the_web_image(compose):
+    scheduler = compose["services"]["scheduler"]
+    assert scheduler["command"] == [
+        "sh", "scripts/daily.sh", "python", "manage.py", "purge_expired"
+    ]  # fmt: skip
+    assert scheduler["environment"]["DAILY_AT"] == "${PURGE_AT:-04:00}"
+    assert scheduler["environment"]["DJANGO_MIGRATE_ON_START"] == "0"
+    assert scheduler["env_file"] == compose["services"]["web"]["env_file"]
+    assert scheduler["healthcheck"] == {"disable": True}, "the image's check asks gunicorn"
+    assert "volumes" not in scheduler
+    # manage.py knows the command.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", scheduler["command"][-1]],
+        cwd=ROOT,
+        env=clean_env(DJANGO_SETTINGS_MODULE="config.settings.test"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_web_runs_production_settings_from_the_env_file_unpublished_and_unprivileged(compose):
+    web = compose["services"]["web"]
+    assert web["env_file"] == "${ENV_FILE:-.env}"
+    environment = web["environment"]
+    assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    assert environment["PROTECTED_ACCEL_REDIRECT_PREFIX"] == "/protected-videos/"
+    assert environment["DJANGO_MIGRATE_ON_START"] == "${DJANGO_MIGRATE_ON_START:-1}"
+    assert "ports" not in web, "gunicorn is reached through nginx only"
+    assert "user" not in web, "the image's non-root USER applies"
+    assert named_volume_mounts(web) == {
+        "static": environment["STATIC_ROOT"],
+        "media": environment["MEDIA_ROOT"],
+        "protected_media": environment["PROTECTED_MEDIA_ROOT"],
+    }
+
+
+def test_nginx_serves_the_web_services_files_read_only_with_certbots_certificates(compose):
+    services = compose["services"]
+    nginx, environment = services["nginx"], services["nginx"]["environment"]
+    assert nginx["ports"] == ["80:80", "443:443"]
+    assert "env_file" not in nginx, "nginx gets no application secrets"
+    assert environment["NGINX_ENVSUBST_FILTER"] == "NGINX_"
+    assert environment["NGINX_UPSTREAM_SERVERS"] == "server web:8000 max_fails=0;"
+    assert environment["NGINX_HTTPS_REDIRECT_PORT"] == ""
+    assert "./nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert "./nginx/templates:/etc/nginx/templates:ro" in nginx["volumes"]
+    assert "./nginx/snippets:/etc/nginx/snippets:ro" in nginx["volumes"]
+    assert named_volume_mounts(nginx) == {
+        "static": environment["NGINX_STATIC_ROOT"] + ":ro",
+        "media": environment["NGINX_MEDIA_ROOT"] + ":ro",
+        "protected_media": environment["NGINX_PROTECTED_ROOT"] + ":ro",
+        "letsencrypt": "/etc/letsencrypt:ro",
+        "certbot_webroot": environment["NGINX_ACME_ROOT"] + ":ro",
+    }
+    live = "/etc/letsencrypt/live/${NGINX_SERVER_NAME}"
+    assert environment["NGINX_SSL_CERTIFICATE"] == f"{live}/fullchain.pem"
+    assert environment["NGINX_SSL_CERTIFICATE_KEY"] == f"{live}/privkey.pem"
+    template = (ROOT / "nginx" / "templates" / "default.conf.template").read_text()
+    assert set(re.findall(r"\$\{(NGINX_\w+)\}", template)) <= set(environment)
+
+
+def test_certbot_renews_through_the_webroot_and_nginx_reloads_to_pick_it_up(compose):
+    services = compose["services"]
+    certbot, nginx = services["certbot"], services["nginx"]
+    assert named_volume_mounts(certbot) == {
+        "letsencrypt": "/etc/letsencrypt",
+        "certbot_webroot": "/var/www/certbot",
+    }
+    renew_loop = " ".join(certbot["command"])
+    assert "certbot renew --webroot -w /var/www/certbot" in renew_loop
+    assert "sleep 43200" in renew_loop
+    nginx_command = " ".join(nginx["command"])
+    assert re.search(r"while :; do sleep \d+; nginx -s reload; done &", nginx_command)
+    assert "exec /docker-entrypoint.sh nginx -g 'daemon off;'" in nginx_command
+
+
+def test_every_named_volume_is_declared(compose):
+    used = set()
+    for service in compose["services"].values():
+        used |= set(named_volume_mounts(service))
+    assert used == set(compose["volumes"])
+
+
+def test_env_example_documents_every_variable_the_deployment_files_read():
+    read = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text())) - {"ENV_FILE"}
+    read |= set(re.findall(r'"(GUNICORN_\w+)"', GUNICORN_CONF.read_text()))
+    read |= set(re.findall(r"\$\{(\w+):-", ENTRYPOINT.read_text()))
+    read |= set(re.findall(r'os\.environ\.get\("(\w+)"', ENTRYPOINT.read_text()))
+    read |= {"NGINX_SERVER_NAME", "CERTBOT_EMAIL"}  # nginx/init-letsencrypt.sh
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", ENV_EXAMPLE.read_text(), flags=re.M))
+    # Compose sets this one itself, always.
+    undocumented = read - documented - {"DJANGO_COLLECTSTATIC_ON_START"}
+    assert not undocumented, f"add to .env.example: {sorted(undocumented)}"
