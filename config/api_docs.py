@@ -13,7 +13,7 @@ from drf_spectacular.views import (
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAdminUser
 
-from accounts.authentication import SessionJWTAuthentication
+from accounts.auth.authentication import SessionJWTAuthentication
 
 
 class DocsAccess:

@@ -12,7 +12,7 @@ import sys
 import time
 
 import environ
-import psycopg2
+import psycopg
 
 url = os.environ.get("DATABASE_URL", "")
 config = environ.Env.db_url_config(url) if url else {}
@@ -31,9 +31,9 @@ limit = float(os.environ.get("DB_WAIT_TIMEOUT", "60"))
 deadline = time.monotonic() + limit
 while True:
     try:
-        psycopg2.connect(connect_timeout=3, **params).close()
+        psycopg.connect(connect_timeout=3, **params).close()
         break
-    except psycopg2.OperationalError as error:
+    except psycopg.OperationalError as error:
         if time.monotonic() >= deadline:
             reason = str(error).strip()
             print(f"entrypoint: database unreachable after {limit:g}s: {reason}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Docker HEALTHCHECK: GET /api/health/ from inside the web container; exit 0 only on 200."""
+"""Docker HEALTHCHECK: GET /api/health/live/ (liveness: no database or cache) from inside the web
+container; exit 0 only on 200."""
 
 import http.client
 import os
@@ -15,7 +16,7 @@ def main() -> int:
     connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=4)
     try:
         connection.request(
-            "GET", "/api/health/", headers={"Host": host, "X-Forwarded-Proto": "https"}
+            "GET", "/api/health/live/", headers={"Host": host, "X-Forwarded-Proto": "https"}
         )
         response = connection.getresponse()
         body = response.read(500).decode(errors="replace")

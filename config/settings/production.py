@@ -23,6 +23,9 @@ if not _cache_backend.endswith(("RedisCache", "PyMemcacheCache", "PyLibMCCache")
 # The API's docs and schema: staff only unless the operator publishes them.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 
+# One JSON object per log line, for the log collector.
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # noqa: F405
+
 # Kakao access tokens are checked against the app id; without it they could come from any app.
 if SOCIAL_AUTH_KAKAO_KEY and not SOCIAL_AUTH_KAKAO_APP_ID:  # noqa: F405
     raise ImproperlyConfigured("Kakao login (KAKAO_REST_API_KEY) needs KAKAO_APP_ID.")
