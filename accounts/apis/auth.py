@@ -31,7 +31,6 @@ from core.openapi import errors_of
 from core.serializers import StrictCharField
 
 
-
 def password_field() -> StrictCharField:
     """A password as typed: never trimmed, never echoed back."""
     return StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
