@@ -71,7 +71,7 @@ check-deploy: install messages ## manage.py check --deploy with production setti
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: install ## Run every benchmark under bench/ (loopback only) and print the figures
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.run_all
 
 system-packages: ## Install the missing system tools (gettext, nginx, openssl, chromium, certbot...)
 	sh scripts/install-system-packages.sh
@@ -80,10 +80,10 @@ e2e: install-dev messages system-packages ## End to end on loopback: nginx + 2 g
 	$(BIN)/pytest -c e2e/pytest.ini e2e
 
 fuzz: install-dev messages ## schemathesis against our OpenAPI schema on a live server (student, tutor, staff)
-	$(BIN)/python fuzz/run.py
+	$(BIN)/python -m fuzz.run
 
 faults: install-dev messages system-packages ## Worker SIGKILL, PostgreSQL restart, Redis down under load (loopback)
-	$(BIN)/python faults/run.py
+	$(BIN)/python -m faults.run
 
 bandit: install-dev ## Static security lint of the application code (findings justified inline)
 	$(BIN)/bandit --quiet --recursive --configfile pyproject.toml .

@@ -1,1 +1,1 @@
-"""Benchmark scripts that print figures; not part of the test run."""
+"""Benchmarks that print figures against targets (`make bench`); see README.md."""

@@ -4,27 +4,20 @@ Creates a course whose tree is as large as the settings allow (COURSE_MAX_LECTUR
 COURSE_MAX_TOPICS topics, COURSE_MAX_QUESTIONS questions in quizzes of at most
 QUIZ_MAX_QUESTIONS, four choices each) with `POST /api/courses/`, then replaces it with
 `PUT /api/courses/{id}/`: once with every item renamed (every row updated) and once unchanged;
-last, the audit's 100 lectures x 100 topics, which the caps refuse.
-Each request goes through the WSGI application (authentication, JSON parsing, validation,
-the service, the response) without HTTP in between; the queries are counted on the connection.
+last, the audit's 100 lectures x 100 topics, which the caps refuse. Each request goes through
+Django's request handling (authentication, JSON parsing, validation, the service, the response)
+without HTTP in between; the queries are counted on the connection.
 """
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import harness  # noqa: E402
-from bench.profile_me import wsgi_environ  # noqa: E402
-
-TUTOR_EMAIL = "bench-course-tree-tutor@example.com"
+from tools import fixtures
+from tools.stack import stack
 
 
 def tree_body(*, lectures: int, topics: int, questions: int, per_quiz: int, choices: int) -> dict:
@@ -38,16 +31,12 @@ def tree_body(*, lectures: int, topics: int, questions: int, per_quiz: int, choi
             if quiz_every and number % quiz_every == 0 and left > 0:
                 count = min(per_quiz, left)
                 left -= count
-                items.append({"title": f"Quiz {li}.{ti}", "type": "quiz", "questions": [
-                    {
-                        "prompt": f"Question {qi}?",
-                        "explanation": "Because.",
-                        "choices": [
-                            {"text": f"Choice {ci}", "is_correct": ci == 0} for ci in range(choices)
-                        ],
-                    }
+                choice = [{"text": f"Choice {ci}", "is_correct": ci == 0} for ci in range(choices)]
+                asked = [
+                    {"prompt": f"Question {qi}?", "explanation": "Because.", "choices": choice}
                     for qi in range(count)
-                ]})  # fmt: skip
+                ]
+                items.append({"title": f"Quiz {li}.{ti}", "type": "quiz", "questions": asked})
             else:
                 items.append({"title": f"Topic {li}.{ti}", "type": "article", "body": "Text."})
             number += 1
@@ -58,65 +47,29 @@ def tree_body(*, lectures: int, topics: int, questions: int, per_quiz: int, choi
 def with_ids(course, body: dict, *, rename: bool) -> dict:
     """`body` naming every stored item by id (as a tutor's editor sends it back)."""
     suffix = " (edited)" if rename else ""
-    lectures = []
-    for lecture, sent in zip(course.lectures.order_by("position"), body["lectures"], strict=True):
-        topics = []
-        for topic, sent_topic in zip(
-            lecture.topics.order_by("position"), sent["topics"], strict=True
-        ):
-            questions = []
-            for question, sent_question in zip(
-                topic.questions.order_by("position"), sent_topic.get("questions", []), strict=True
-            ):
-                choices = [
-                    {**sent_choice, "id": choice.pk, "text": sent_choice["text"] + suffix}
-                    for choice, sent_choice in zip(
-                        question.choices.order_by("position"),
-                        sent_question["choices"],
-                        strict=True,
-                    )
-                ]
-                questions.append(
-                    {
-                        **sent_question,
-                        "id": question.pk,
-                        "prompt": sent_question["prompt"] + suffix,
-                        "choices": choices,
-                    }
-                )
-            topic_body = {**sent_topic, "id": topic.pk, "title": sent_topic["title"] + suffix}
-            if questions:
-                topic_body["questions"] = questions
-            topics.append(topic_body)
-        lectures.append({"id": lecture.pk, "title": sent["title"] + suffix, "topics": topics})
-    return {**body, "lectures": lectures}
 
+    def named(rows, sent: list[dict], key: str, children=None) -> list[dict]:
+        return [
+            {
+                **item,
+                "id": row.pk,
+                key: item[key] + suffix,
+                **(children(row, item) if children else {}),
+            }
+            for row, item in zip(rows.order_by("position"), sent, strict=True)
+        ]
 
-def send(app, method: str, path: str, token: str, body: dict) -> tuple[int, bytes, float, int]:
-    """One request through the WSGI application: status, body, seconds and SQL queries."""
-    import io
+    def choices(question, item):
+        return {"choices": named(question.choices, item["choices"], "text")}
 
-    from django.db import connection
+    def questions(topic, item):
+        asked = named(topic.questions, item.get("questions", []), "prompt", choices)
+        return {"questions": asked} if asked else {}
 
-    raw = json.dumps(body).encode()
-    environ = wsgi_environ(
-        path, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, method
-    )
-    environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
-    statuses, queries = [], []
+    def topics(lecture, item):
+        return {"topics": named(lecture.topics, item["topics"], "title", questions)}
 
-    def count(execute, sql, params, many, context):
-        queries.append(sql)
-        return execute(sql, params, many, context)
-
-    began = time.perf_counter()
-    with connection.execute_wrapper(count):
-        response = app(environ, lambda status, _headers, *_: statuses.append(status))
-        content = b"".join(response)
-        response.close()
-    elapsed = time.perf_counter() - began
-    return int(statuses[0].split()[0]), content, elapsed, len(queries)
+    return {**body, "lectures": named(course.lectures, body["lectures"], "title", topics)}
 
 
 def main() -> int:
@@ -127,58 +80,62 @@ def main() -> int:
     parser.add_argument("--questions", type=int, help="in all; default: COURSE_MAX_QUESTIONS")
     parser.add_argument("--per-quiz", type=int, help="default: min(10, QUIZ_MAX_QUESTIONS)")
     parser.add_argument("--choices", type=int, default=4, help="per question (4)")
-    parser.add_argument("--database-url", default=harness.DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=harness.DEFAULT_REDIS_URL)
     parser.add_argument("--json-out", type=Path, help="write the figures there as JSON")
     args = parser.parse_args()
+    with stack(instances=0, with_nginx=False) as running:
+        fixtures.django_setup(running.env)
+        figures = measure(args)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(figures))
+    return 0
 
-    os.environ.update(harness.bench_env(database_url=args.database_url, redis_url=args.redis_url))
-    harness.database_ensure(args.database_url)
-    harness.redis_clear(args.redis_url)
-    harness.django_setup()
 
+def measure(args) -> list[dict]:
     from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+    from django.test import Client
 
-    from accounts.models import CustomUser, Role
-    from accounts.services import ClientInfo, auth_session_start
+    from accounts.models import Role
     from courses.models import Course
 
     lectures = args.lectures or settings.COURSE_MAX_LECTURES
     topics = args.topics or settings.COURSE_MAX_TOPICS
     questions = settings.COURSE_MAX_QUESTIONS if args.questions is None else args.questions
     per_quiz = args.per_quiz or min(10, settings.QUIZ_MAX_QUESTIONS)
-    body = tree_body(
-        lectures=lectures,
-        topics=topics,
-        questions=questions,
-        per_quiz=per_quiz,
-        choices=args.choices,
-    )
-    rows = lectures + topics + questions * (1 + args.choices)
-    size = len(json.dumps(body))
+    body = tree_body(lectures=lectures, topics=topics, questions=questions, per_quiz=per_quiz,
+                     choices=args.choices)  # fmt: skip
     print(
         f"tree: {lectures} lectures, {topics} topics, {questions} questions in quizzes of "
-        f"{per_quiz}, {args.choices} choices each = {rows} rows; body {size / 1024:.0f} KiB"
+        f"{per_quiz}, {args.choices} choices each = "
+        f"{lectures + topics + questions * (1 + args.choices)} rows; body "
+        f"{len(json.dumps(body)) / 1024:.0f} KiB"
     )
+    tutor = fixtures.users("bench-course-tree-tutor", 1, role=Role.TUTOR)[0]
+    token = fixtures.tokens([tutor], "bench/course_tree.py")[0]
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    figures, created = [], []
 
-    tutor = CustomUser.objects.filter(email=TUTOR_EMAIL).first()
-    if tutor is None:
-        tutor = CustomUser.objects.create_user(
-            email=TUTOR_EMAIL, username="bench-course-tree-tutor", password=None, role=Role.TUTOR
-        )
-    Course.objects.filter(tutor=tutor).delete()
-    _session, pair = auth_session_start(user=tutor, client=ClientInfo(user_agent="bench"))
-    app = get_wsgi_application()
+    def send(method: str, path: str, sent: dict):
+        queries = []
 
-    figures = []
+        def count(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
 
-    def measure(label: str, run, expected: tuple[int, ...] = (200, 201)) -> None:
+        with connection.execute_wrapper(count):
+            began = time.perf_counter()
+            response = client.generic(
+                method, path, json.dumps(sent), "application/json", secure=True
+            )
+            elapsed = time.perf_counter() - began
+        return response, elapsed, len(queries)
+
+    def timed(label: str, run, expected=(200, 201)) -> None:
         times, counts = [], set()
         for _ in range(args.repeat):
-            status, content, elapsed, queries = run()
-            if status not in expected:
-                raise RuntimeError(f"{label}: {status} {content[:300]!r}")
+            response, elapsed, queries = run()
+            if response.status_code not in expected:
+                raise RuntimeError(f"{label}: {response.status_code} {response.content[:300]!r}")
             times.append(elapsed)
             counts.add(queries)
         median = statistics.median(times)
@@ -186,39 +143,29 @@ def main() -> int:
         figures.append({"figure": f"course tree {label} (ms)", "value": round(median * 1000)})
         figures.append({"figure": f"course tree {label} (queries)", "value": max(counts)})
 
-    print(f"in-process WSGI call (no HTTP), median of {args.repeat}:")
-    created = []
-
     def create():
-        result = send(app, "POST", "/api/courses/", pair.access, body)
-        created.append(json.loads(result[1])["id"])
-        return result
+        response = send("POST", "/api/courses/", body)
+        created.append(response[0].json()["id"])
+        return response
 
-    measure("POST (create)", create)
+    print(f"in-process request handling (no HTTP), median of {args.repeat}:")
+    timed("POST (create)", create)
     course = Course.objects.get(pk=created[-1])
-    renamed = with_ids(course, body, rename=True)
-    unchanged = with_ids(course, body, rename=False)
     path = f"/api/courses/{course.pk}/"
-    bodies = [renamed, unchanged]
+    unchanged = with_ids(course, body, rename=False)
+    bodies = [with_ids(course, body, rename=True), unchanged]
 
     def update_every_row():
         bodies.reverse()  # renamed, unchanged, renamed...: each run changes every row
-        return send(app, "PUT", path, pair.access, bodies[-1])
+        return send("PUT", path, bodies[-1])
 
-    measure("PUT (every item renamed)", update_every_row)
-    send(app, "PUT", path, pair.access, unchanged)
-    measure("PUT (unchanged)", lambda: send(app, "PUT", path, pair.access, unchanged))
+    timed("PUT (every item renamed)", update_every_row)
+    send("PUT", path, unchanged)
+    timed("PUT (unchanged)", lambda: send("PUT", path, unchanged))
     audit = tree_body(lectures=100, topics=100 * 100, questions=0, per_quiz=1, choices=0)
-    measure(
-        "POST 100 x 100 (over the caps: 400)",
-        lambda: send(app, "POST", "/api/courses/", pair.access, audit),
-        expected=(400,),
-    )
-    Course.objects.filter(tutor=tutor).delete()
-
-    if args.json_out:
-        args.json_out.write_text(json.dumps(figures, indent=2))
-    return 0
+    timed("POST 100 x 100 (over the caps: 400)", lambda: send("POST", "/api/courses/", audit),
+          expected=(400,))  # fmt: skip
+    return figures
 
 
 if __name__ == "__main__":

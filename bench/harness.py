@@ -1,241 +1,329 @@
-"""What the gunicorn benchmarks share besides the load (bench/load.py): the bench database and
-Redis, the server, the command line and the figures.
-
-auth_throughput.py and votes.py serve the project with gunicorn (sync workers, `bench.settings`:
-production settings, PostgreSQL, Redis) on a free loopback port. Nothing here imports Django at
-module level: the spawned client processes re-import the scripts that import this module.
-"""
+"""What the gunicorn benchmarks share: the stack they run on, the load, the command line and the
+figures. The stack is tools.stack's without nginx: private PostgreSQL and Redis, one gunicorn with
+sync workers on `bench.settings` (production plus the bare views of bench/urls.py). The load is
+spawned client processes sending requests one after another until a shared deadline, each URL's
+time cut into alternating slices while the CPU of the server, the services and the host is
+sampled. Client processes import this module: nothing here imports Django at module level."""
 
 import argparse
 import contextlib
-import ctypes
 import http.client
 import json
+import math
+import multiprocessing
 import os
-import secrets
+import random
 import signal
-import socket
-import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from bench.load import HOST, REQUEST_TIMEOUT, Plan
+from tools import cpu, fixtures
+from tools.app import PROXIED
+from tools.clients import connect, percentile, starting_at, wait_for
+from tools.stack import stack
 
-ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench/bare/"
-DRF_PATH = "/bench/drf/"
-HEALTH_PATH = "/api/health/"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
-CACHE_KEY_PREFIX = "bench"
-# Behind nginx on the public site; requests only ever use the path of these URLs.
-CALLBACK_BASE_URL = "https://127.0.0.1/api/payments"
-# Production sits behind nginx, which sets this; it keeps SECURE_SSL_REDIRECT on as deployed.
-BASE_HEADERS = {"X-Forwarded-Proto": "https", "Accept": "application/json"}
+BASE_HEADERS = {**PROXIED, "Accept": "application/json"}
 JSON_HEADERS = {**BASE_HEADERS, "Content-Type": "application/json"}
-READY_TIMEOUT = 30.0
-PR_SET_PDEATHSIG = 1
-
-
-# --- Server and fixtures ------------------------------------------------------------------------
-
-
-def bench_env(*, database_url: str, redis_url: str) -> dict:
-    return {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "CACHE_KEY_PREFIX": CACHE_KEY_PREFIX,
-        # Production requires a provider's secret and a public callback URL; no bench pays for
-        # real, so no provider is enabled (checkout.py turns the sandbox on for itself).
-        "PAYMENT_PROVIDERS": "",
-        "PAYMENT_CALLBACK_BASE_URL": CALLBACK_BASE_URL,
-        "PUBLIC_BASE_URL": "https://127.0.0.1",
-    }
-
-
-def _postgres_connect(database_url: str, dbname: str):
-    import psycopg2
-
-    url = urlsplit(database_url)
-    return psycopg2.connect(
-        host=url.hostname,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=dbname,
-    )
-
-
-def database_ensure(database_url: str) -> None:
-    from psycopg2 import sql
-
-    name = urlsplit(database_url).path.lstrip("/")
-    conn = _postgres_connect(database_url, "postgres")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
-def redis_clear(redis_url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{CACHE_KEY_PREFIX}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def service_pids(*, database_url: str, redis_url: str) -> dict[str, int]:
-    """PostgreSQL's postmaster and the Redis server, when they run on this host (else none)."""
-    import redis
-
-    pids = {}
-    with contextlib.suppress(Exception):
-        conn = _postgres_connect(database_url, urlsplit(database_url).path.lstrip("/"))
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                backend = cursor.fetchone()[0]
-            # A backend's parent is the postmaster, whose children are every backend.
-            stat = Path(f"/proc/{backend}/stat").read_text()
-            pids["postgres"] = int(stat.rsplit(")", 1)[1].split()[1])
-        finally:
-            conn.close()
-    with contextlib.suppress(Exception):
-        client = redis.Redis.from_url(redis_url)
-        pid = int(client.info("server")["process_id"])
-        client.close()
-        if Path(f"/proc/{pid}").exists():
-            pids["redis"] = pid
-    return pids
-
-
-def django_setup() -> None:
-    """Configure Django in this process (settings from the environment) and migrate."""
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
-
-
-def database_vacuum(tables: list[str]) -> None:
-    """VACUUM ANALYZE tables a preparation churned, so every run starts from the same state.
-
-    Autovacuum may be off (it is on the 2-core bench host): dead rows from earlier runs would
-    then pile up and slow later runs, and fresh bulk inserts would have no planner statistics.
-    """
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
-
-
-def _die_with_parent() -> None:
-    # Linux only: gunicorn gets SIGTERM if this script is killed before it can clean up.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def http_call(port: int, method: str, path: str, *, headers=None, body=None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-    try:
-        conn.request(method, path, body=body, headers={**BASE_HEADERS, **(headers or {})})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def expect(port: int, path: str, status: int, headers=None, *, method="GET", body=None) -> dict:
-    """Send one request; its JSON body, or RuntimeError if the status is not `status`."""
-    got, raw = http_call(port, method, path, headers=headers, body=body)
-    if got != status:
-        raise RuntimeError(f"{method} {path} returned {got}, expected {status}: {raw[:300]!r}")
-    return json.loads(raw)
-
-
-@dataclass(frozen=True)
-class Server:
-    pid: int
-    port: int
-    # Other processes whose CPU is sampled with each slice: name -> root pid.
-    watched: dict = field(default_factory=dict)
+REQUEST_TIMEOUT = 10.0
+# The stream view's chunk size (core.protected_files), used by clients reading bodies and files.
+CHUNK = 256 * 1024
 
 
 @contextlib.contextmanager
-def gunicorn_server(env: dict, workers: int, log_path: Path, watched: dict | None = None):
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--bind={HOST}:{port}",
-        f"--workers={workers}",
-        "--worker-class=sync",
-        f"--chdir={ROOT}",
-        "--log-level=warning",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+def served(args, **overrides: str):
+    """The stack with one gunicorn of `args.workers` sync workers, and Django set up in this
+    process on its database; `overrides` are environment variables for Django."""
+    settings = {"DJANGO_SETTINGS_MODULE": "bench.settings", **overrides}
+    with stack(instances=1, workers=args.workers, with_nginx=False, **settings) as running:
+        fixtures.django_setup(running.env)
+        yield running
+
+
+def tokens_outlive(seconds: float) -> None:
+    """Refuse a load that would outlast the access tokens just prepared (with a minute spare)."""
+    from django.conf import settings
+
+    if seconds + 60 > settings.ACCESS_TOKEN_LIFETIME.total_seconds():
+        raise RuntimeError("the access tokens expire before the load ends: shorten --duration")
+
+
+def cpu_groups(running) -> dict[str, set[int]]:
+    """gunicorn (and nginx if it runs), PostgreSQL and Redis: the root processes to sample."""
+    groups = {"postgres": {running.postgres.process.pid}, "redis": {running.redis.process.pid}}
+    for name, process in running.processes.items():
+        groups.setdefault(name.split("-")[0], set()).add(process.pid)
+    return groups
+
+
+# --- Load generator (runs in spawned client processes) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one client process sends during one slice: requests to `port` (HTTPS if `cafile`),
+    or, with `file`, reads of that file (whole, or the variant's Range) as a baseline."""
+
+    port: int
+    cafile: str | None
+    method: str
+    path: str
+    headers: dict
+    body: bytes | None
+    expect: dict  # response headers each answer must carry
+    start_at: float
+    seconds: float
+    cap: int
+    # One (extra headers, body) per request, each sent at most once.
+    variants: tuple | None = None
+    file: str | None = None
+    ranges: tuple[int, int] | None = None  # (size, length): a random range of each request
+
+
+def _read(path: str, byte_range: str | None) -> int:
+    """Open, seek and read in CHUNK pieces, as core.protected_files does; the bytes read."""
+    first, last = 0, os.path.getsize(path) - 1
+    if byte_range:
+        first, last = map(int, byte_range.removeprefix("bytes=").split("-"))
+    got, remaining = 0, last - first + 1
+    with open(path, "rb") as handle:
+        handle.seek(first)
+        while remaining > 0 and (chunk := handle.read(min(CHUNK, remaining))):
+            got, remaining = got + len(chunk), remaining - len(chunk)
+    if remaining:
+        raise OSError(f"{remaining} bytes short")
+    return got
+
+
+def _load(job: Job) -> dict:
+    """Send requests one after another until the deadline; one client of the concurrency."""
+    wait_for(job.start_at)
+    deadline, limit = job.start_at + job.seconds, job.cap
+    if job.variants is not None:
+        limit = min(limit, len(job.variants))
+    conn = None if job.file else connect(job.port, job.cafile, timeout=REQUEST_TIMEOUT)
+    latencies, statuses, failures, received, sent = [], Counter(), Counter(), 0, 0
+    rng = random.Random()
+    while sent < limit and time.monotonic() < deadline:
+        headers, body, expect = job.headers, job.body, job.expect
+        if job.variants is not None:
+            extra, body = job.variants[sent]
+            headers = {**headers, **extra}
+        if job.ranges:
+            size, length = job.ranges
+            first = rng.randrange(size - length + 1)
+            span = f"{first}-{first + length - 1}"
+            headers = {**headers, "Range": f"bytes={span}"}
+            expect = {
+                **expect,
+                "Content-Range": f"bytes {span}/{size}",
+                "Content-Length": str(length),
+            }
+        sent += 1
+        began = time.perf_counter()
+        try:
+            if job.file:
+                received += _read(job.file, headers.get("Range"))
+                status = 200
+            else:
+                conn.request(job.method, job.path, body=body, headers=headers)
+                response = conn.getresponse()
+                while chunk := response.read(CHUNK):
+                    received += len(chunk)
+                status = response.status
+                if any(response.getheader(name) != value for name, value in expect.items()):
+                    failures["unexpected headers"] += 1
+        except (OSError, http.client.HTTPException) as exc:
+            failures[type(exc).__name__] += 1
+            if conn:
+                conn.close()
+            continue
+        latencies.append(time.perf_counter() - began)
+        statuses[status] += 1
+    if conn:
+        conn.close()
+    return {
+        "latencies": latencies,
+        "statuses": dict(statuses),
+        "failures": dict(failures),
+        "bytes": received,
+        "sent": sent,
+        "capped": sent >= limit,
+        "ended": time.monotonic(),
+    }
+
+
+# --- What the parent measures -------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """One URL (or file) under load and everything measured on it outside the warm-up."""
+
+    label: str
+    path: str
+    headers: dict
+    method: str = "GET"
+    body: bytes | None = None
+    # Statuses the scenario expects; None means any 2xx. Anything else is an error.
+    ok_statuses: tuple | None = None
+    # One-use (extra headers, body) per request, for requests that must differ (one user each).
+    supply: list | None = None
+    expect: dict = field(default_factory=dict)
+    port: int | None = None  # another port than the server's (a proxy in front of it)
+    cafile: str | None = None  # HTTPS, trusting this certificate
+    file: str | None = None  # read this file instead of sending requests
+    ranges: tuple[int, int] | None = None  # (size, length): a random range of each request
+    clients: int | None = None  # client processes, if not the plan's concurrency
+    latencies: list = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)
+    warmup_statuses: Counter = field(default_factory=Counter)
+    warmup_failures: Counter = field(default_factory=Counter)
+    elapsed: float = 0.0
+    bytes: int = 0
+    # CPU seconds by process group, of the host ("host", "irq") and "wall" (seconds sampled).
+    cpu: Counter = field(default_factory=Counter)
+    capped_clients: int = 0
+
+    def add(self, start_at: float, results: list[dict], used: Counter) -> None:
+        for result in results:
+            self.latencies.extend(result["latencies"])
+            self.statuses.update(result["statuses"])
+            self.failures.update(result["failures"])
+            self.bytes += result["bytes"]
+            self.capped_clients += result["capped"]
+        self.elapsed += max(result["ended"] for result in results) - start_at
+        self.cpu.update(used)
+
+    def add_warmup(self, results: list[dict]) -> None:
+        for result in results:
+            self.warmup_statuses.update(result["statuses"])
+            self.warmup_failures.update(result["failures"])
+
+    def is_ok(self, status: int) -> bool:
+        return status in self.ok_statuses if self.ok_statuses else 200 <= status < 300
+
+    def errors_in(self, statuses: Counter, failures: Counter) -> int:
+        return sum(n for status, n in statuses.items() if not self.is_ok(status)) + sum(
+            failures.values()
         )
-    try:
-        _wait_ready(process, port, log_path)
-        yield Server(pid=process.pid, port=port, watched=watched or {})
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+
+    @property
+    def errors(self) -> int:
+        return self.errors_in(self.statuses, self.failures)
+
+    @property
+    def all_errors(self) -> int:
+        """Errors of the warm-up too."""
+        return self.errors + self.errors_in(self.warmup_statuses, self.warmup_failures)
+
+    @property
+    def responses(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rps(self) -> float:
+        return self.responses / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes / 1e6 / self.elapsed if self.elapsed else 0.0
+
+    def rate_of(self, status: int) -> float:
+        return self.statuses[status] / self.elapsed if self.elapsed else 0.0
+
+    def cpu_ms(self, name: str = "gunicorn") -> float:
+        """CPU milliseconds of a group per response."""
+        return self.cpu[name] * 1000 / self.responses if self.responses else math.nan
+
+    def percentile_ms(self, p: float) -> float:
+        return percentile(self.latencies, p) * 1000
 
 
-def _wait_ready(process: subprocess.Popen, port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        with contextlib.suppress(OSError):
-            if http_call(port, "GET", HEALTH_PATH)[0] == 200:
-                return
-        time.sleep(0.2)
-    tail = log_path.read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"gunicorn did not become healthy on port {port}; its log:\n{tail}")
+@dataclass(frozen=True)
+class Plan:
+    """How `duration` seconds per URL are cut into alternating slices."""
+
+    duration: float
+    warmup: float
+    slices: int
+    concurrency: int
+    max_requests: int
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Plan":
+        slices = max(1, math.ceil(args.duration / args.slice))
+        return cls(args.duration, args.warmup, slices, args.concurrency, args.max_requests)
+
+    @property
+    def rounds(self) -> int:
+        """Slices per URL, warm-up included."""
+        return self.slices + (1 if self.warmup > 0 else 0)
+
+    def cap(self, target: Target) -> int:
+        """Bound on requests per client per slice (a supply is shared out over every slice)."""
+        if target.supply is not None:
+            return len(target.supply) // (self.rounds * (target.clients or self.concurrency))
+        return max(1, self.max_requests // (self.slices * self.concurrency))
 
 
-# --- Command line and report --------------------------------------------------------------------
+def run_slice(pool, running, target: Target, seconds: float, plan: Plan):
+    """Load one target from every client at once for `seconds`; start, results and CPU used.
+    With a supply, each client gets its own share of one-use requests; the unused go back."""
+    groups = {**cpu_groups(running), "clients": {p.pid for p in multiprocessing.active_children()}}
+    before, start_at = cpu.sample(groups), starting_at(0.3)
+    clients, cap = target.clients or plan.concurrency, plan.cap(target)
+    chunks = [None] * clients
+    if target.supply is not None:
+        chunks = [tuple(target.supply[i * cap : (i + 1) * cap]) for i in range(clients)]
+        del target.supply[: clients * cap]
+    port, path, method = target.port or running.gunicorn_ports[0], target.path, target.method
+    jobs = [
+        Job(port, target.cafile, method, path, target.headers, target.body, target.expect,
+            start_at, seconds, cap, chunk, target.file, target.ranges)
+        for chunk in chunks
+    ]  # fmt: skip
+    results = pool.map(_load, jobs, chunksize=1)
+    used = cpu.sample(groups)
+    used.subtract(before)
+    if target.supply is not None:
+        for chunk, result in zip(chunks, results, strict=True):
+            target.supply.extend(chunk[result["sent"] :])
+    return start_at, results, used
+
+
+def measure(pool, running, targets: list[Target], plan: Plan) -> None:
+    """Warm each target up, then load them in alternating slices: A B C, C B A, A B C, ...
+    Reversing the order each round cancels a linear drift (other load on the host) between them.
+    `running` is the stack: its first gunicorn is the default target, its processes sampled."""
+    if plan.warmup > 0:
+        for target in targets:
+            target.add_warmup(run_slice(pool, running, target, plan.warmup, plan)[1])
+    for i in range(plan.slices):
+        for target in targets if i % 2 == 0 else reversed(targets):
+            target.add(*run_slice(pool, running, target, plan.duration / plan.slices, plan))
+
+
+def print_targets(targets: list[Target]) -> None:
+    print(f"{'target':<22}{'responses':>10}{'req/s':>9}{'MB/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}{'server CPU ms/req':>19}")  # fmt: skip
+    for t in targets:
+        print(f"{t.label:<22}{t.responses:>10}{t.rps:>9.0f}{t.mb_per_second:>8.0f}"
+              f"{t.percentile_ms(50):>9.2f}{t.percentile_ms(99):>9.2f}{t.errors:>8}"
+              f"{t.cpu_ms():>19.2f}")  # fmt: skip
+        bad = {str(s): n for s, n in t.statuses.items() if not t.is_ok(s)}
+        if bad or t.failures:
+            kind = "non-2xx" if t.ok_statuses is None else "unexpected"
+            print(f"    {kind} statuses {bad}, failures {dict(t.failures)}")
+        if t.capped_clients:
+            print(f"    {t.capped_clients} client slices ran out of requests before the deadline")
+
+
+# --- Command line and figures -------------------------------------------------------------------
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:
@@ -244,15 +332,9 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=4, help="client processes (4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per URL (2)")
-    parser.add_argument(
-        "--slice", type=float, default=2.5, help="seconds per alternating slice (2.5)"
-    )
-    parser.add_argument(
-        "--max-requests", type=int, default=200_000, help="bound on requests per URL (200000)"
-    )
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all.py)")
+    parser.add_argument("--slice", type=float, default=2.5, help="seconds per slice (2.5)")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="per URL (200000)")
+    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all)")
     return parser
 
 
@@ -264,11 +346,8 @@ def parse_args(parser: argparse.ArgumentParser, positive: tuple[str, ...] = ()):
     return args
 
 
-def print_setup(args: argparse.Namespace, plan: Plan) -> None:
-    print(
-        f"gunicorn {args.workers} sync workers, settings bench.settings, "
-        f"{urlsplit(args.database_url).path.lstrip('/')} on PostgreSQL, Redis {args.redis_url}"
-    )
+def print_setup(args: argparse.Namespace, plan: Plan, what: str = "bench.settings") -> None:
+    print(f"gunicorn {args.workers} sync workers ({what}), private PostgreSQL and Redis")
     print(
         f"load: {plan.concurrency} client processes (http.client), {plan.duration:g} s per URL "
         f"in {plan.slices} alternating slices after {plan.warmup:g} s warm-up each; "
@@ -277,22 +356,29 @@ def print_setup(args: argparse.Namespace, plan: Plan) -> None:
 
 
 def verdict(passed: bool, valid: bool = True) -> str:
-    if not valid:
-        return "INVALID"
-    return "PASS" if passed else "FAIL"
+    return "PASS" if passed and valid else ("FAIL" if valid else "INVALID")
 
 
-def write_figures(path: Path | None, rows: list[dict]) -> None:
-    """The `--json-out` file run_all.py reads: figure, value and, if judged, target and verdict."""
-    if path:
-        path.write_text(json.dumps(rows))
+def figure(name: str, value, target: str | None = None, passed: bool = True, valid: bool = True):
+    """One row of the table run_all prints: judged when it has a target."""
+    row = {"figure": name, "value": str(value)}
+    return row if target is None else {**row, "target": target, "verdict": verdict(passed, valid)}
+
+
+def report(args, rows: list[dict]) -> None:
+    """Print the figures; with `--json-out`, write them for run_all.py."""
+    for row in rows:
+        judged = f" (target {row['target']}: {row['verdict']})" if "verdict" in row else ""
+        print(f"{row['figure']}: {row['value']}{judged}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps(rows))
 
 
 def script_main(main) -> None:
-    """Run `main` as a script: SIGTERM and Ctrl-C unwind, so gunicorn and the clients stop."""
+    """Run `main` as a script: SIGTERM and Ctrl-C unwind, so the servers and clients stop."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("interrupted; gunicorn and the clients were stopped", file=sys.stderr)
+        print("interrupted; the servers and the clients were stopped", file=sys.stderr)
         sys.exit(130)

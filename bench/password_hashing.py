@@ -6,7 +6,6 @@ Runs on config.settings.local against an in-memory SQLite database, so it leaves
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -14,7 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import harness
+from bench.harness import figure
+
 HASH_TARGET_MS = (50.0, 150.0)
 # Medians move a few per cent between runs on a busy 2-core host; more points at real extra work.
 TIMING_GAP_TARGET = 0.05
@@ -23,15 +24,14 @@ PASSWORD = "correct-horse-battery-staple"
 
 def django_setup() -> None:
     # Forced, not defaulted: `make` exports config.settings.local, a shell may export test's MD5.
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["DATABASE_URL"] = "sqlite://:memory:"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL="sqlite://:memory:"
+    )
     os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
     import django
-
-    django.setup()
     from django.core.management import call_command
 
+    django.setup()
     call_command("migrate", interactive=False, verbosity=0)
 
 
@@ -53,8 +53,7 @@ def hasher_timings(rounds: int) -> tuple[str, list[float], list[float]]:
     hasher.verify(PASSWORD, encoded)
     hash_ms = [timed_ms(lambda: hasher.encode(PASSWORD, hasher.salt())) for _ in range(rounds)]
     verify_ms = [timed_ms(lambda: hasher.verify(PASSWORD, encoded)) for _ in range(rounds)]
-    params = encoded.split("$")[1:4]
-    return "$".join(params), hash_ms, verify_ms
+    return "$".join(encoded.split("$")[1:4]), hash_ms, verify_ms
 
 
 def login_timings(rounds: int) -> tuple[list[float], list[float]]:
@@ -63,9 +62,8 @@ def login_timings(rounds: int) -> tuple[list[float], list[float]]:
     from accounts.services import user_authenticate
     from core.exceptions import ApplicationError
 
-    user = CustomUser.objects.create_user(
-        f"bench-{uuid.uuid4().hex[:8]}@example.com", f"bench-{uuid.uuid4().hex[:8]}", PASSWORD
-    )
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    user = CustomUser.objects.create_user(f"{name}@example.com", name, PASSWORD)
 
     def attempt(login: str) -> float:
         began = time.perf_counter()
@@ -88,15 +86,11 @@ def login_timings(rounds: int) -> tuple[list[float], list[float]]:
     return unknown, wrong
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="hashes and verifies (15)")
     parser.add_argument("--logins", type=int, default=20, help="login attempts per case (20)")
-    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all.py)")
+    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all)")
     args = parser.parse_args()
     if args.rounds <= 0 or args.logins <= 0:
         parser.error("--rounds and --logins must be positive")
@@ -108,12 +102,10 @@ def main() -> int:
     hash_med, verify_med = statistics.median(hash_ms), statistics.median(verify_ms)
     print(f"TunedArgon2PasswordHasher {params}, median of {args.rounds}:")
     for label, samples, med in (("hash", hash_ms, hash_med), ("verify", verify_ms, verify_med)):
-        inside = low <= med <= high
         print(
-            f"  {label:<7}{med:7.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}); "
-            f"target {low:g}-{high:g} ms: {'inside' if inside else 'OUTSIDE'}"
+            f"  {label:<7}{med:7.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}); target "
+            f"{low:g}-{high:g} ms: {'inside' if low <= med <= high else 'OUTSIDE'}"
         )
-
     unknown, wrong = login_timings(args.logins)
     unknown_med, wrong_med = statistics.median(unknown), statistics.median(wrong)
     gap = unknown_med - wrong_med
@@ -125,37 +117,18 @@ def main() -> int:
             f"median {statistics.median(samples):6.1f} ms  stdev {statistics.stdev(samples):5.1f}"
         )
     mean_gap = statistics.mean(unknown) - statistics.mean(wrong)
-    print(
-        f"  difference (unknown - wrong): mean {mean_gap:+.1f} ms, "
-        f"median {gap:+.1f} ms ({gap / wrong_med:+.1%}); "
-        f"target |median| <= {TIMING_GAP_TARGET:.0%}: {verdict(gap_ok)}"
-    )
-
-    if args.json_out:
-        target = f"{low:g}-{high:g} ms"
-        figures = [
-            {
-                "figure": f"Argon2id hash, median ({params})",
-                "value": f"{hash_med:.1f} ms",
-                "target": target,
-                "verdict": verdict(low <= hash_med <= high),
-            },
-            {
-                "figure": "Argon2id verify, median",
-                "value": f"{verify_med:.1f} ms",
-                "target": target,
-                "verdict": verdict(low <= verify_med <= high),
-            },
-            {"figure": "login, unknown user, median", "value": f"{unknown_med:.1f} ms"},
-            {"figure": "login, wrong password, median", "value": f"{wrong_med:.1f} ms"},
-            {
-                "figure": "login time gap, unknown - wrong",
-                "value": f"{gap:+.1f} ms ({gap / wrong_med:+.1%})",
-                "target": f"|gap| <= {TIMING_GAP_TARGET:.0%}",
-                "verdict": verdict(gap_ok),
-            },
-        ]
-        args.json_out.write_text(json.dumps(figures))
+    print(f"  difference (unknown - wrong): mean {mean_gap:+.1f} ms")
+    target = f"{low:g}-{high:g} ms"
+    harness.report(args, [
+        figure(f"Argon2id hash, median ({params})", f"{hash_med:.1f} ms", target,
+               low <= hash_med <= high),
+        figure("Argon2id verify, median", f"{verify_med:.1f} ms", target,
+               low <= verify_med <= high),
+        figure("login, unknown user, median", f"{unknown_med:.1f} ms"),
+        figure("login, wrong password, median", f"{wrong_med:.1f} ms"),
+        figure("login time gap, unknown - wrong", f"{gap:+.1f} ms ({gap / wrong_med:+.1%})",
+               f"|gap| <= {TIMING_GAP_TARGET:.0%}", gap_ok),
+    ])  # fmt: skip
     return 0
 
 

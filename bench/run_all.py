@@ -1,6 +1,8 @@
 """Run every benchmark under bench/ one after another and print one table of their figures.
 
 Exit status 1 if a script failed or any figure missed its target (verdict other than PASS).
+
+    .venv/bin/python -m bench.run_all [--quick]
 """
 
 import json
@@ -11,39 +13,49 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
+from tools.procs import ROOT
+
 # Sequential, cheapest first: a script running alongside another would skew both.
 SCRIPTS = (
-    "password_hashing.py",
-    "auth_throughput.py",
-    "votes.py",
-    "stream.py",
-    "course_tree.py",
-    "checkout.py",
-    "edge.py",
+    "password_hashing",
+    "auth_throughput",
+    "votes",
+    "stream",
+    "course_tree",
+    "checkout",
+    "edge",
 )
 COLUMNS = ("figure", "value", "target", "verdict")
+# --quick: every script for a few seconds, to see that each runs (its figures mean little).
+SHORT = ["--duration", "2", "--warmup", "0.5", "--slice", "1"]
+QUICK = {
+    "password_hashing": ["--rounds", "3", "--logins", "4"],
+    "votes": [*SHORT, "--voters", "3000"],
+    "stream": [*SHORT, "--size-mb", "5", "--events", "3000"],
+    "course_tree": ["--repeat", "1"],
+    "checkout": ["--flows", "40", "--duration", "20", "--warmup", "1"],
+}
 
 
-def run(script: str, json_out: Path) -> list[dict]:
-    print(f"\n=== {script} ===", flush=True)
+def run(script: str, json_out: Path, quick: bool) -> list[dict]:
+    print(f"\n=== bench.{script} ===", flush=True)
     began = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, str(BENCH / script), "--json-out", str(json_out)], cwd=BENCH.parent
-    )
+    command = [sys.executable, "-m", f"bench.{script}", "--json-out", str(json_out)]
+    command += QUICK.get(script, SHORT) if quick else []
+    process = subprocess.Popen(command, cwd=ROOT)
     try:
         code = process.wait()
     except KeyboardInterrupt:
-        # Ctrl-C reached the script too; it stops its own server, so wait rather than kill it.
+        # Ctrl-C reached the script too; it stops its own servers, so wait rather than kill it.
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
         raise
-    print(f"({script} took {time.monotonic() - began:.0f} s, exit status {code})")
+    print(f"(bench.{script} took {time.monotonic() - began:.0f} s, exit status {code})")
     rows = json.loads(json_out.read_text()) if json_out.exists() else []
     if code != 0 and not rows:
-        rows = [{"figure": script, "value": f"exit status {code}", "verdict": "ERROR"}]
+        rows = [{"figure": f"bench.{script}", "value": f"exit status {code}", "verdict": "ERROR"}]
     return rows
 
 
@@ -51,8 +63,9 @@ def print_table(rows: list[dict]) -> None:
     cells = [[str(row.get(column, "-")) for column in COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in [list(COLUMNS), *cells]) for i in range(len(COLUMNS))]
     for line in [list(COLUMNS), ["-" * width for width in widths], *cells]:
-        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
 
 
 def main() -> int:
@@ -60,11 +73,10 @@ def main() -> int:
     rows = [{"figure": "host load average (1 min) at start", "value": f"{os.getloadavg()[0]:.2f}"}]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for script in SCRIPTS:
-            rows.extend(run(script, Path(tmp) / f"{Path(script).stem}.json"))
+            rows.extend(run(script, Path(tmp) / f"{script}.json", "--quick" in sys.argv))
     print()
     print_table(rows)
-    failed = [row for row in rows if row.get("verdict", "PASS") != "PASS"]
-    return 1 if failed else 0
+    return 1 if any(row.get("verdict", "PASS") != "PASS" for row in rows) else 0
 
 
 if __name__ == "__main__":

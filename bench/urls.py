@@ -1,13 +1,8 @@
-"""The project's URLs plus `bench/bare/` (plain Django view) and `bench/drf/` (bare DRF view).
-
-Neither touches auth or the database; profile_me.py uses `bench/drf/` to split DRF's own cost.
-"""
+"""The project's URLs plus `bench/bare/`: a plain Django view that touches neither auth nor the
+database, the floor every gunicorn benchmark compares with in the same run."""
 
 from django.http import JsonResponse
 from django.urls import path
-from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config import urls as project_urls
 
@@ -18,19 +13,7 @@ def bare(request):
     return JsonResponse(BARE_BODY)
 
 
-class DrfBareApi(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
-    def get(self, request):
-        return Response(BARE_BODY)
-
-
-urlpatterns = [
-    path("bench/bare/", bare, name="bench-bare"),
-    path("bench/drf/", DrfBareApi.as_view(), name="bench-drf"),
-    *project_urls.urlpatterns,
-]
+urlpatterns = [path("bench/bare/", bare, name="bench-bare"), *project_urls.urlpatterns]
 
 # Django reads the error handlers from the root URLconf only.
 handler400 = project_urls.handler400

@@ -7,247 +7,177 @@ checks afterwards that the database stored exactly the votes that were answered 
 """
 
 import json
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    # Run as `python bench/votes.py`: make the `bench` package importable.
-    sys.path.insert(0, str(ROOT))
-
-from bench import harness, load  # noqa: E402
-from bench.harness import BARE_PATH, BASE_HEADERS, JSON_HEADERS, expect  # noqa: E402
-from bench.load import Target  # noqa: E402
-from bench.votes_fixture import (  # noqa: E402
-    Fixture,
-    ballots,
-    django_prepare,
-    results_counts_check,
-    results_path,
-    votes_path,
-)
+from bench import harness
+from bench.harness import BARE_PATH, BASE_HEADERS, JSON_HEADERS, Target, figure
+from tools import clients, cpu, fixtures
+from tools.clients import Client
 
 TARGET_RESULTS_RATIO = 0.4
 TARGET_VOTES_PER_SECOND = 300.0
-RATIO_FIGURE = "results / bare throughput ratio"
-RATE_FIGURE = "POST vote, one distinct user each, votes/s (201s)"
-# Above this share of the host's CPU used by other work during the load, the run says so.
-OTHER_SHARE_WARNING = 0.15
-# Seconds of margin between the end of the planned load and the expiry of the prepared tokens.
-TOKEN_MARGIN = 60.0
+GROUPS = ("gunicorn", "postgres", "redis", "clients")
 
 
-def sanity_check(port: int, fixture: Fixture) -> None:
+def vote_counts(total: int, candidates: int) -> list[int]:
+    """Distinct counts summing to `total`, not in candidate order (so sorting is exercised)."""
+    weights = [(7 * k) % candidates + 1 for k in range(candidates)]  # a permutation of 1..n
+    counts = [total * w // sum(weights) for w in weights]
+    for k in sorted(range(candidates), key=lambda i: -weights[i])[: total - sum(counts)]:
+        counts[k] += 1
+    return counts
+
+
+@fixtures.closing
+def prepare(*, voters: int, results_votes: int, candidates: int, choices: int):
+    """A results poll whose votes are bulk-created with each candidate's vote_count set to match
+    (candidate id -> votes, in the order the endpoint must list them), an empty open poll, and
+    one session + access token per voter of the load and one more for the probe."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from votes.models import Candidate, Vote
+
+    began = time.monotonic()
+    people = fixtures.users("bench-voter-", max(voters + 1, results_votes))
+    results_id, rows = fixtures.open_poll("Bench results poll", candidates)
+    counts, now, supply = vote_counts(results_votes, candidates), timezone.now(), iter(people)
+    with transaction.atomic():
+        Vote.objects.bulk_create(
+            (Vote(poll_id=results_id, candidate_id=pk, voter=next(supply), cast_at=now)
+             for pk, count in zip(rows, counts, strict=True) for _ in range(count)),
+            batch_size=2000,
+        )  # fmt: skip
+        for pk, count in zip(rows, counts, strict=True):
+            Candidate.objects.filter(pk=pk).update(vote_count=count)
+    names = dict(Candidate.objects.filter(poll_id=results_id).values_list("pk", "name"))
+    ordered = sorted(zip(rows, counts, strict=True), key=lambda rc: (-rc[1], names[rc[0]], rc[0]))
+    votes_id, choice_ids = fixtures.open_poll("Bench votes poll", choices)
+    tokens = fixtures.tokens(people[: voters + 1], "bench/votes.py")
+    with connection.cursor() as cursor:  # planner statistics for the fresh rows
+        cursor.execute("ANALYZE")
+    print(
+        f"prepared in {time.monotonic() - began:.1f} s: {len(people)} voters, {len(tokens)} with "
+        f"a token; results poll #{results_id} ({candidates} candidates, {results_votes} votes), "
+        f"empty votes poll #{votes_id} ({choices} candidates)"
+    )
+    ok, line = stored_check(results_id, dict(ordered))
+    if not ok:
+        raise RuntimeError(f"the prepared vote counts do not match the votes: {line}")
+    return results_id, dict(ordered), votes_id, choice_ids, tokens
+
+
+def sanity_check(client: Client, results_id: int, counts: dict, votes_id: int, choice: int, token):
     """Fail before loading if a URL would not measure what it claims to; the probe votes once."""
     from bench.urls import BARE_BODY
 
-    if expect(port, BARE_PATH, 200) != BARE_BODY:
+    if client.send("bare", "GET", BARE_PATH).data != BARE_BODY:
         raise RuntimeError("the bare view returned an unexpected body")
-    body = expect(port, results_path(fixture.results_poll_id), 200)
-    listed = {row["id"]: row["votes"] for row in body["candidates"]}
-    if list(listed.items()) != list(fixture.results_counts.items()):
+    body = client.send("results", "GET", f"/api/polls/{results_id}/results/").data
+    if [(row["id"], row["votes"]) for row in body["candidates"]] != list(counts.items()):
         raise RuntimeError("the results endpoint lists other counts or another order")
-    if body["total_votes"] != sum(fixture.results_counts.values()):
+    if body["total_votes"] != sum(counts.values()):
         raise RuntimeError(f"the results endpoint says total_votes {body['total_votes']}")
-    path = votes_path(fixture.votes_poll_id)
-    ballot = json.dumps({"candidate": fixture.vote_candidate_ids[0]})
-    expect(port, path, 401, JSON_HEADERS, method="POST", body=ballot)
-    auth = {**JSON_HEADERS, "Authorization": f"Bearer {fixture.probe_token}"}
-    if expect(port, path, 201, auth, method="POST", body=ballot)["poll"] != fixture.votes_poll_id:
-        raise RuntimeError("the vote was stored in another poll")
-    refused = expect(port, path, 409, auth, method="POST", body=ballot)
-    if refused["error"]["code"] != "already_voted":
-        raise RuntimeError(f"a second vote was refused with {refused['error']['code']}")
+    path, ballot = f"/api/polls/{votes_id}/votes/", {"candidate": choice}
+    answers = [
+        client.send("vote", "POST", path, body=ballot, token=t) for t in (None, token, token)
+    ]
+    if [a.status for a in answers] != [401, 201, 409] or answers[1].data["poll"] != votes_id:
+        raise RuntimeError(f"a vote without token, the probe's and again: {answers}")
+    if answers[2].code != "already_voted":
+        raise RuntimeError(f"a second vote was refused with {answers[2].code}")
 
 
-def votes_stored_check(fixture: Fixture, answered_201: int) -> tuple[bool, str]:
-    """The database after the run: as many votes as 201s, and counters equal to the votes."""
+@fixtures.closing
+def stored_check(poll_id: int, expected: dict | int) -> tuple[bool, str]:
+    """Vote rows and counters of a poll: as many as `expected` (a count of 201s, or candidate ->
+    votes), and every vote_count equal to votes.selectors.vote_totals_by_aggregate."""
     from votes.models import Candidate, Poll, Vote
     from votes.selectors import vote_totals_by_aggregate
 
-    poll_id = fixture.votes_poll_id
     stored = Vote.objects.filter(poll_id=poll_id).count()
     counters = dict(Candidate.objects.filter(poll_id=poll_id).values_list("pk", "vote_count"))
     counted = vote_totals_by_aggregate(poll=Poll.objects.get(pk=poll_id))
-    ok = stored == answered_201 == sum(counters.values()) and counters == counted
+    if isinstance(expected, dict):
+        ok, total = counters == counted == expected, sum(expected.values())
+    else:
+        ok, total = stored == expected == sum(counters.values()) and counters == counted, expected
     return ok, (
-        f"votes poll #{poll_id}: 201 responses {answered_201}, votes stored {stored}, "
-        f"vote_count sum {sum(counters.values())}, every vote_count equals its aggregate: "
+        f"poll #{poll_id}: votes stored {stored}, expected {total}, vote_count sum "
+        f"{sum(counters.values())}, every vote_count equals its aggregate: "
         f"{'yes' if counters == counted else 'NO'}"
     )
 
 
-def print_cpu(targets: list[Target]) -> None:
-    """Where the host's CPU went per response, from /proc, and how busy the host was."""
-    groups = ("gunicorn", "postgres", "redis", "clients")
-    columns = (*groups, "other", "irq", "busy")
-    print(f"{'CPU ms/response':<22}" + "".join(f"{name:>10}" for name in columns))
-    for t in targets:
-        per = [max(0.0, t.cpu_ms_per_request(name)) for name in groups]
-        other = max(0.0, t.cpu_ms_per_request("host") - sum(per))
-        busy = t.cpu["host"] + t.cpu["irq"]
-        busy = busy / t.cpu["wall"] / (os.cpu_count() or 1) if t.cpu["wall"] else 0.0
-        cells = (*per, other, t.cpu_ms_per_request("irq"))
-        print(f"{t.label:<22}" + "".join(f"{v:>10.2f}" for v in cells) + f"{busy:>10.0%}")
-    print(
-        "  postgres: every backend, other databases' too; clients: the load generator; other: "
-        "other processes (other people's work skews the run); irq: kernel interrupts, mostly "
-        "loopback TCP; busy: share of all cores"
-    )
-    share = other_share(targets)
-    if share > OTHER_SHARE_WARNING:
-        print(
-            f"WARNING: other processes took {share:.0%} of the host's process CPU during the "
-            "load; the figures are lower than this code on a quiet host"
-        )
-
-
-def other_share(targets: list[Target]) -> float:
-    """Share of the host's process CPU during the load that none of the benchmark's used."""
-    host = sum(t.cpu["host"] for t in targets)
-    ours = sum(
-        t.cpu[name] for t in targets for name in ("gunicorn", "postgres", "redis", "clients")
-    )
-    return max(0.0, host - ours) / host if host else 0.0
-
-
-def figures(
-    bare: Target, results: Target, votes: Target, *, errors: int, stored_ok: bool
-) -> list[dict]:
-    ratio = results.rps / bare.rps if bare.rps else 0.0
-    votes_per_second = votes.rate_of(201)
-    valid = errors == 0 and all(t.responses for t in (bare, results, votes))
-    return [
-        {"figure": "bare view in the votes run, req/s", "value": f"{bare.rps:.0f}"},
-        {
-            "figure": "GET poll results (20 candidates, 10k votes), req/s",
-            "value": f"{results.rps:.0f}",
-        },
-        {
-            "figure": RATIO_FIGURE,
-            "value": f"{ratio:.2f}",
-            "target": f">= {TARGET_RESULTS_RATIO:.2f}",
-            "verdict": harness.verdict(ratio >= TARGET_RESULTS_RATIO, valid),
-        },
-        {
-            "figure": RATE_FIGURE,
-            "value": f"{votes_per_second:.0f}",
-            "target": f">= {TARGET_VOTES_PER_SECOND:.0f}",
-            "verdict": harness.verdict(
-                votes_per_second >= TARGET_VOTES_PER_SECOND, valid and stored_ok
-            ),
-        },
-        {
-            "figure": "gunicorn CPU per request, results / vote / bare",
-            "value": f"{results.cpu_ms_per_request():.2f} / {votes.cpu_ms_per_request():.2f} / "
-            f"{bare.cpu_ms_per_request():.2f} ms",
-        },
-        {
-            "figure": "results / vote p50 / p99 latency",
-            "value": f"{results.percentile_ms(50):.1f} / {results.percentile_ms(99):.1f}, "
-            f"{votes.percentile_ms(50):.1f} / {votes.percentile_ms(99):.1f} ms",
-        },
-        {
-            "figure": "host CPU taken by other processes during the votes run",
-            "value": f"{other_share([bare, results, votes]):.0%}",
-        },
-        {
-            "figure": "votes stored = 201s = vote_count sum = aggregate",
-            "value": "yes" if stored_ok else "NO",
-            "target": "yes",
-            "verdict": "PASS" if stored_ok else "FAIL",
-        },
-        {
-            "figure": "unexpected/failed responses in the votes run, warm-up included",
-            "value": f"{errors}",
-            "target": "0",
-            "verdict": "PASS" if errors == 0 else "FAIL",
-        },
-    ]
-
-
 def main() -> int:
     parser = harness.argument_parser(__doc__.splitlines()[0])
-    parser.add_argument(
-        "--voters",
-        type=int,
-        default=15_000,
-        help="users with a token for the vote load, each votes at most once (15000)",
-    )
+    parser.add_argument("--voters", type=int, default=15_000, help="each votes once (15000)")
     parser.add_argument("--results-votes", type=int, default=10_000, help="(10000)")
     parser.add_argument("--results-candidates", type=int, default=20, help="(20)")
     parser.add_argument("--choices", type=int, default=5, help="candidates to vote for (5)")
-    args = harness.parse_args(
-        parser, positive=("voters", "results_votes", "results_candidates", "choices")
-    )
-    env = harness.bench_env(database_url=args.database_url, redis_url=args.redis_url)
-    os.environ.update(env)
-    harness.database_ensure(args.database_url)
-    harness.redis_clear(args.redis_url)
-    fixture = django_prepare(
-        voters=args.voters,
-        results_votes=args.results_votes,
-        results_candidates=args.results_candidates,
-        choices=args.choices,
-    )
-
-    plan = load.Plan.from_args(args)
-    # Three URLs; a second per slice covers its START_SLACK and the pool's dispatch.
-    planned = 3 * (plan.warmup + plan.duration + plan.rounds * 1.0)
-    if time.time() + planned + TOKEN_MARGIN > fixture.tokens_expire_at:
-        raise RuntimeError(
-            f"the prepared access tokens expire before the planned {planned:.0f} s of load end; "
-            "shorten --duration or raise ACCESS_TOKEN_LIFETIME_SECONDS"
+    positive = ("voters", "results_votes", "results_candidates", "choices")
+    args = harness.parse_args(parser, positive)
+    plan = harness.Plan.from_args(args)
+    with harness.served(args) as running:
+        results_id, counts, votes_id, choices, tokens = prepare(
+            voters=args.voters,
+            results_votes=args.results_votes,
+            candidates=args.results_candidates,
+            choices=args.choices,
         )
-    harness.print_setup(args, plan)
-    watched = harness.service_pids(database_url=args.database_url, redis_url=args.redis_url)
-    bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS, ok_statuses=(200,))
-    results = Target(
-        "GET results", results_path(fixture.results_poll_id), BASE_HEADERS, ok_statuses=(200,)
-    )
-    votes = Target(
-        "POST vote",
-        votes_path(fixture.votes_poll_id),
-        JSON_HEADERS,
-        method="POST",
-        ok_statuses=(201,),
-        supply=ballots(fixture),
-    )
-    targets = [bare, results, votes]
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-") as tmp,
-        harness.gunicorn_server(env, args.workers, Path(tmp) / "gunicorn.log", watched) as server,
-    ):
-        sanity_check(server.port, fixture)
-        with load.client_pool(args.concurrency) as pool:
-            load.measure(pool, server, targets, plan)
+        # Three URLs; a second per slice covers the start slack and the pool's dispatch.
+        harness.tokens_outlive(3 * (plan.warmup + plan.duration + plan.rounds))
+        harness.print_setup(args, plan)
+        client = Client(running.gunicorn_ports[0])
+        sanity_check(client, results_id, counts, votes_id, choices[0], tokens.pop())
+        client.close()
+        ballots = [
+            ({"Authorization": f"Bearer {token}"},
+             json.dumps({"candidate": choices[i % len(choices)]}).encode())
+            for i, token in enumerate(tokens)
+        ]  # fmt: skip
+        bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS, ok_statuses=(200,))
+        results = Target("GET results", f"/api/polls/{results_id}/results/", BASE_HEADERS,
+                         ok_statuses=(200,))  # fmt: skip
+        votes = Target("POST vote", f"/api/polls/{votes_id}/votes/", JSON_HEADERS, "POST",
+                       ok_statuses=(201,), supply=ballots)  # fmt: skip
+        targets, offered = [bare, results, votes], len(ballots)
+        with clients.pool(args.concurrency) as pool:
+            harness.measure(pool, running, targets, plan)
+        answered = 1 + votes.warmup_statuses[201] + votes.statuses[201]
+        votes_ok, votes_line = stored_check(votes_id, answered)
+        results_ok, results_line = stored_check(results_id, counts)
 
-    load.print_targets(targets)
-    print_cpu(targets)
-    errors = sum(t.errors + t.errors_in(t.warmup_statuses, t.warmup_failures) for t in targets)
-    answered_201 = 1 + votes.warmup_statuses[201] + votes.statuses[201]
-    stored_ok, stored = votes_stored_check(fixture, answered_201)
-    results_ok, results_after = results_counts_check(
-        fixture.results_poll_id, fixture.results_counts
-    )
-    stored_ok = stored_ok and results_ok
-    rows = figures(bare, results, votes, errors=errors, stored_ok=stored_ok)
-    by_name = {row["figure"]: row for row in rows}
-    ratio, rate = by_name[RATIO_FIGURE], by_name[RATE_FIGURE]
-    print(f"ratio results / bare: {ratio['value']} (target {ratio['target']}): {ratio['verdict']}")
-    print(
-        f"votes/s (201s only, {votes.statuses[201]} measured, {votes.warmup_statuses[201]} in "
-        f"warm-up, 1 probe): {rate['value']} (target {rate['target']}): {rate['verdict']}"
-    )
-    if errors:
-        print(f"{errors} unexpected or failed responses, warm-up included: the run is INVALID")
-    print(f"database check: {stored}: {'PASS' if stored_ok else 'FAIL'}")
-    print(f"database check after the run: {results_after}")
-    print(f"voters left unused: {len(votes.supply)} of {len(fixture.tokens)}")
-    harness.write_figures(args.json_out, rows)
+    harness.print_targets(targets)
+    rows = [(t.label, t.cpu, t.responses) for t in targets]
+    share = cpu.print_table(rows, GROUPS, "postgres: every backend; clients: the load generator")
+    errors = sum(t.all_errors for t in targets)
+    valid = errors == 0 and all(t.responses for t in targets)
+    stored_ok = votes_ok and results_ok
+    ratio, rate = results.rps / bare.rps if bare.rps else 0.0, votes.rate_of(201)
+    print(f"database check: {votes_line}; {results_line}: {'PASS' if stored_ok else 'FAIL'}")
+    print(f"votes: {votes.statuses[201]} measured, {votes.warmup_statuses[201]} in warm-up, 1 "
+          f"probe; voters left unused: {len(votes.supply)} of {offered}")  # fmt: skip
+    harness.report(args, [
+        figure("bare view in the votes run, req/s", f"{bare.rps:.0f}"),
+        figure("GET poll results (20 candidates, 10k votes), req/s", f"{results.rps:.0f}"),
+        figure("results / bare throughput ratio", f"{ratio:.2f}",
+               f">= {TARGET_RESULTS_RATIO:.2f}", ratio >= TARGET_RESULTS_RATIO, valid),
+        figure("POST vote, one distinct user each, votes/s (201s)", f"{rate:.0f}",
+               f">= {TARGET_VOTES_PER_SECOND:.0f}", rate >= TARGET_VOTES_PER_SECOND,
+               valid and stored_ok),
+        figure("gunicorn CPU per request, results / vote / bare",
+               f"{results.cpu_ms():.2f} / {votes.cpu_ms():.2f} / {bare.cpu_ms():.2f} ms"),
+        figure("results / vote p50 / p99 latency",
+               f"{results.percentile_ms(50):.1f} / {results.percentile_ms(99):.1f}, "
+               f"{votes.percentile_ms(50):.1f} / {votes.percentile_ms(99):.1f} ms"),
+        figure("host CPU taken by other processes during the votes run",
+               f"{share:.0%}"),
+        figure("votes stored = 201s = vote_count sum = aggregate", "yes" if stored_ok else "NO",
+               "yes", stored_ok),
+        figure("unexpected/failed responses in the votes run, warm-up included", errors, "0",
+               errors == 0),
+    ])  # fmt: skip
     return 0 if errors == 0 and stored_ok else 1
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from e2e.stack import ROOT, Stack, stack
+from tools import fixtures
+from tools.procs import ROOT, free_port
+from tools.stack import Stack, stack
 
 DEMO_PASSWORD = "demo-pass-1234"
 MP4 = (ROOT / "videos" / "tests" / "fixtures" / "tiny.mp4").read_bytes()
@@ -15,8 +17,6 @@ FRONTEND_ORIGIN = "https://localhost:{port}"
 
 @pytest.fixture(scope="session")
 def frontend_port() -> int:
-    from e2e.stack import free_port
-
     return free_port()
 
 
@@ -43,6 +43,7 @@ def edge(frontend_port) -> Stack:
         access_log=True,
     ) as running:
         running.manage("seed_demo")
+        fixtures.django_setup(running.env)  # tests add their own data from this process
         yield running
 
 
@@ -54,32 +55,30 @@ def login(edge: Stack, email: str, **request) -> dict:
     return reply.json()
 
 
-def user_create(edge: Stack, email: str = "") -> str:
+@fixtures.closing
+def user_create(edge: Stack, email: str = "", **fields) -> str:
     """A learner of a test's own (with DEMO_PASSWORD), so per-account throttles never carry over
     from one test to the next; returns the email."""
+    from accounts.models import CustomUser
+
     email = email or f"e2e-{secrets.token_hex(4)}@example.com"
-    edge.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from django.contrib.auth import get_user_model;"
-        f"get_user_model().objects.create_user(email={email!r}, password={DEMO_PASSWORD!r},"
-        f" username={email.split('@')[0]!r})",
-    )
+    CustomUser.objects.create_user(email, email.split("@")[0], DEMO_PASSWORD, **fields)
     return email
 
 
 def staff_create(edge: Stack) -> str:
     """A staff member of a test's own (with DEMO_PASSWORD); returns the email."""
-    email = user_create(edge)
-    edge.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from django.contrib.auth import get_user_model;"
-        f"get_user_model().objects.filter(email={email!r}).update(is_staff=True)",
-    )
-    return email
+    return user_create(edge, is_staff=True)
+
+
+@fixtures.closing
+def topic_create(kind: str, title: str, email: str = "student1@example.com", position=None) -> int:
+    """A topic in the first lecture of the course `email` is enrolled in; its id."""
+    from courses.models import Enrollment, Topic
+
+    lecture = Enrollment.objects.get(user__email=email).course.lectures.first()
+    position = lecture.topics.count() if position is None else position
+    return Topic.objects.create(lecture=lecture, title=title, type=kind, position=position).pk
 
 
 def bearer(token: str) -> dict:
@@ -88,36 +87,23 @@ def bearer(token: str) -> dict:
 
 def multipart(fields: dict, file_name: str, content: bytes) -> tuple[bytes, str]:
     boundary = secrets.token_hex(12)
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + b"\r\n"
     )
-    return b"".join(
-        parts
-    ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    )
+    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture(scope="session")
 def lecture_video(edge) -> dict:
     """A video topic in the course student1 is enrolled in, its video uploaded by the tutor
     through nginx; returns the video's JSON and the stored path."""
-    topic_id = edge.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from courses.models import Enrollment, Lecture, Topic;"
-        "course = Enrollment.objects.get(user__email='student1@example.com').course;"
-        "lecture = course.lectures.first();"
-        "topic = Topic.objects.create(lecture=lecture, title='Video lesson', type='video',"
-        " position=lecture.topics.count());"
-        "print(topic.pk)",
-    ).split()[-1]
+    topic_id = topic_create("video", "Video lesson")
     tutor = login(edge, "tutor@example.com")
     body, content_type = multipart({"topic": topic_id, "title": "Lesson"}, "lesson.mp4", MP4)
     reply = edge.request(

@@ -3,7 +3,7 @@ e2e/test_ipv6_keys.py as `unshare --net python -m e2e.netns_probe`, which needs 
 
 In the namespace the whole documentation prefix 2001:db8::/32 is local to the loopback and
 non-local binds are allowed, so a client may speak from any address in it. nginx runs rendered
-from the template as everywhere (e2e.stack.edge_only), with no upstream: a request that passes
+from the template as everywhere (tools.stack.edge_only), with no upstream: a request that passes
 its limits gets nginx's 503, a refused one its 429. The machine's own network is never touched.
 
 stdin: a JSON list of requests {"method", "path", "source"}; stdout: a JSON list of
@@ -50,7 +50,8 @@ def network_up() -> None:
 def main() -> int:
     plan = json.load(sys.stdin)
     network_up()
-    from e2e.stack import SERVER_NAME, edge_only
+    from tools.app import SERVER_NAME
+    from tools.stack import edge_only
 
     results = []
     with edge_only() as nginx:

@@ -13,20 +13,12 @@ import pytest
 from PIL import Image
 
 from e2e.conftest import DEMO_PASSWORD, MP4, bearer, login, multipart, user_create
-from e2e.stack import (
-    PROTECTED_PREFIX,
-    ROOT,
-    app_database_create,
-    database_drop,
-    free_port,
-    start_gunicorn,
-    stop_processes,
-    wait_for_gunicorn,
-)
+from tools import app
+from tools.app import PROTECTED_PREFIX, PROXIED
+from tools.procs import ROOT, free_port, stop
 
 BACKUP = ROOT / "scripts" / "backup.sh"
 RESTORE = ROOT / "scripts" / "restore.sh"
-PROXIED = {"X-Forwarded-Proto": "https"}
 
 
 def run_script(script: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -49,17 +41,16 @@ def png() -> bytes:
 @pytest.fixture
 def restored_target(edge, tmp_path):
     """A fresh database owned by the application's role, and empty upload folders."""
-    name = f"{urlsplit(edge.env['DATABASE_URL']).path.lstrip('/')}_restored"
-    database_drop(name)
-    app = urlsplit(edge.env["DATABASE_URL"])
-    url = app_database_create(name, role=app.username, password=app.password)
+    role = urlsplit(edge.env["DATABASE_URL"])
+    name = f"{role.path.lstrip('/')}_restored"
+    edge.postgres.drop(name)
     target = {
-        "DATABASE_URL": url,
+        "DATABASE_URL": edge.postgres.app_database(name, role.username, role.password),
         "MEDIA_ROOT": str(tmp_path / "restored-media"),
         "PROTECTED_MEDIA_ROOT": str(tmp_path / "restored-protected"),
     }
     yield target
-    database_drop(name)
+    edge.postgres.drop(name)
 
 
 def backup_made(edge, backups: Path) -> Path:
@@ -106,9 +97,9 @@ def test_a_backup_restored_into_a_fresh_database_and_folders_is_served(
 
     port = free_port()
     env = {**edge.env, **restored_target, "CACHE_KEY_PREFIX": f"restored-{secrets.token_hex(4)}"}
-    processes = {"restored": start_gunicorn(env, port, tmp_path / "restored.log", workers=1)}
+    processes = {"restored": app.gunicorn(env, port, tmp_path / "restored.log", workers=1)}
     try:
-        wait_for_gunicorn(edge, port, processes)
+        app.wait_healthy(port, processes)
 
         def direct(method, path, **kwargs):
             headers = {**PROXIED, **kwargs.pop("headers", {})}
@@ -141,7 +132,7 @@ def test_a_backup_restored_into_a_fresh_database_and_folders_is_served(
         stored = urlsplit(same["url"]).path.removeprefix("/media/")
         assert (Path(restored_target["MEDIA_ROOT"]) / stored).read_bytes() == image_bytes
     finally:
-        stop_processes(processes)
+        stop(processes)
 
 
 def test_restore_refuses_a_database_in_use_or_a_damaged_set_unless_told(

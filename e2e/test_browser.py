@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from e2e.conftest import DEMO_PASSWORD
-from e2e.stack import HOST, free_port
+from tools.procs import HOST, free_port
 
 PAGE = Path(__file__).parent / "browser" / "auth_flow.html"
 # Under the refresh cookie's path (/api/auth/): were the cookie not HttpOnly, document.cookie on a

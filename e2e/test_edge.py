@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import DEMO_PASSWORD, MP4, bearer, login, staff_create, user_create
-from e2e.stack import PROTECTED_PREFIX, edge_only
+from tools.app import PROTECTED_PREFIX
+from tools.stack import edge_only
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",

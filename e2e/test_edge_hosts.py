@@ -7,7 +7,8 @@ import ssl
 
 import pytest
 
-from e2e.stack import HOST, SERVER_NAME
+from tools.app import SERVER_NAME
+from tools.procs import HOST
 
 FOREIGN_HOSTS = ["evil.example", HOST, "localhost.evil.example"]
 

@@ -3,7 +3,6 @@ nginx before gunicorn sees anything), whole bodies taken before a worker is used
 the credential endpoints and the admin's login form (429 in the envelope, with the security
 headers)."""
 
-import http.client
 import re
 import secrets
 import socket
@@ -13,9 +12,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from e2e.conftest import DEMO_PASSWORD, bearer, login, multipart, staff_create
-from e2e.stack import HOST, SERVER_NAME, Reply
+from e2e.conftest import DEMO_PASSWORD, bearer, login, multipart, staff_create, topic_create
 from e2e.test_edge import assert_security_headers_once
+from tools.app import SERVER_NAME
+from tools.clients import Reply, connect, exchange
+from tools.procs import HOST
 
 MIB = 1024 * 1024
 
@@ -23,9 +24,7 @@ MIB = 1024 * 1024
 def declared_body(edge, method: str, path: str, length: int) -> Reply:
     """Send only the headers of a request announcing `length` body bytes: nginx judges the size
     from Content-Length at once."""
-    conn = http.client.HTTPSConnection(
-        SERVER_NAME, edge.https_port, timeout=30, context=edge.ssl_context()
-    )
+    conn = connect(edge.https_port, str(edge.certificate), timeout=30)
     try:
         conn.putrequest(method, path)
         conn.putheader("Content-Type", "application/octet-stream")
@@ -77,16 +76,7 @@ def test_a_body_above_the_locations_limit_is_refused_by_nginx_in_the_envelope(
 def uploader(edge) -> dict:
     """A staff member's bearer header and an assignment topic they may submit to."""
     token = login(edge, staff_create(edge))["access"]
-    topic_id = edge.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from courses.models import Lecture, Topic;"
-        "lecture = Lecture.objects.order_by('pk').first();"
-        "print(Topic.objects.create(lecture=lecture, title='Limits', type='assignment',"
-        " position=lecture.topics.count()).pk)",
-    ).split()[-1]
-    return {"headers": bearer(token), "topic": topic_id}
+    return {"headers": bearer(token), "topic": topic_create("assignment", "Limits")}
 
 
 @pytest.mark.parametrize(
@@ -145,22 +135,11 @@ def burst(edge, path: str, count: int, *, source: str) -> list:
     """`count` POSTs of an empty JSON object, one after the other on one kept-alive connection:
     Django answers each in milliseconds (400, nothing to check a password against), so they reach
     nginx far faster than any limit's rate."""
-    conn = http.client.HTTPSConnection(
-        SERVER_NAME,
-        edge.https_port,
-        timeout=30,
-        context=edge.ssl_context(),
-        source_address=(source, 0),
-    )
-    replies = []
+    conn = connect(edge.https_port, str(edge.certificate), source=source, timeout=30)
     try:
-        for _ in range(count):
-            conn.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
-            response = conn.getresponse()
-            replies.append(Reply(response.status, response.getheaders(), response.read()))
+        return [exchange(conn, "POST", path, body={}) for _ in range(count)]
     finally:
         conn.close()
-    return replies
 
 
 CREDENTIAL_PATHS = [

@@ -15,8 +15,9 @@ import sys
 
 import pytest
 
-from e2e.stack import HOST, ROOT, Reply, edge_only, free_port
 from e2e.test_edge import assert_security_headers_once
+from tools.procs import HOST, ROOT, free_port
+from tools.stack import Reply, edge_only
 
 # A test-only server: the client address is taken from a header, the answer is the key.
 KEY_ECHO_SERVER = """

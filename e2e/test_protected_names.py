@@ -3,14 +3,14 @@ assignment uploaded as `보고서.pdf`) are still found by nginx: Django percent
 X-Accel-Redirect path and nginx decodes it. Spaces, `%`, `#`, `?`, Hangul and accents, for lecture
 videos (streamed with ranges) and for assignment files (downloaded as attachments)."""
 
-import json
 import secrets
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from e2e.conftest import MP4, bearer, login, multipart
+from e2e.conftest import MP4, bearer, login, multipart, topic_create
+from tools import fixtures
 
 NAMES = {
     "space": "with space.mp4",
@@ -23,26 +23,27 @@ NAMES = {
 }
 REPORT = b"%PDF-1.4\n% a report\n" + bytes(range(256))
 
-SETUP = """
-import json
-from accounts.models import CustomUser
-from courses.models import Enrollment, Submission, Topic
-from videos.models import Video
-spec = json.loads(input())
-student = CustomUser.objects.get(email="student1@example.com")
-course = Enrollment.objects.get(user=student).course
-lecture = course.lectures.first()
-made = {"videos": {}, "submissions": {}}
-for n, (key, name) in enumerate(spec["videos"].items()):
-    topic = Topic.objects.create(lecture=lecture, title=key, type="video", position=900 + n)
-    video = Video.objects.create(owner=course.tutor, topic=topic, title=key, file=name,
-        content_type="video/mp4", size=spec["size"], duration=4.0)
-    made["videos"][key] = video.pk
-for n, (key, name) in enumerate(spec["submissions"].items()):
-    topic = Topic.objects.create(lecture=lecture, title=key, type="assignment", position=950 + n)
-    made["submissions"][key] = Submission.objects.create(user=student, topic=topic, file=name).pk
-print(json.dumps(made))
-"""
+
+@fixtures.closing
+def records(videos: dict, submissions: dict) -> dict:
+    """A video row per stored video and a submission per stored report; their ids by key."""
+    from accounts.models import CustomUser
+    from courses.models import Enrollment, Submission
+    from videos.models import Video
+
+    student = CustomUser.objects.get(email="student1@example.com")
+    tutor = Enrollment.objects.get(user=student).course.tutor
+    made = {"videos": {}, "submissions": {}}
+    for n, (key, name) in enumerate(videos.items()):
+        made["videos"][key] = Video.objects.create(
+            owner=tutor, topic_id=topic_create("video", key, position=900 + n), title=key,
+            file=name, content_type="video/mp4", size=len(MP4), duration=4.0,
+        ).pk  # fmt: skip
+    for n, (key, name) in enumerate(submissions.items()):
+        topic_id = topic_create("assignment", key, position=950 + n)
+        made["submissions"][key] = Submission.objects.create(user=student, topic_id=topic_id,
+                                                             file=name).pk  # fmt: skip
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +60,7 @@ def odd_files(edge) -> dict:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    spec = {"videos": videos, "submissions": submissions, "size": len(MP4)}
-    output = edge.manage("shell", "--no-imports", "-c", SETUP, input=json.dumps(spec))
-    made = json.loads(output.strip().splitlines()[-1])
+    made = records(videos, submissions)
     return {"names": {"videos": videos, "submissions": submissions}, **made}
 
 
@@ -103,16 +102,7 @@ def test_an_assignment_under_an_awkward_name_downloads_as_an_attachment(
 
 
 def test_an_assignment_uploaded_with_a_hangul_name_downloads_through_nginx(edge, student):
-    topic_id = edge.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from courses.models import Enrollment, Topic;"
-        "course = Enrollment.objects.get(user__email='student1@example.com').course;"
-        "lecture = course.lectures.first();"
-        "print(Topic.objects.create(lecture=lecture, title='Report', type='assignment',"
-        " position=990).pk)",
-    ).split()[-1]
+    topic_id = topic_create("assignment", "Report", position=990)
     body, content_type = multipart({"text": "attached"}, "최종 보고서.txt", "내용".encode())
     created = edge.request(
         "POST",

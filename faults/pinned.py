@@ -6,14 +6,15 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 
-from faults import load, workers
-from faults.checks import Check
-from faults.client import Client, Result
-from faults.context import Context
+from faults.context import Context, holding_local_port, retried
+from tools.clients import Reply
+from tools.fixtures import Check
+from tools.flows import checkout_flow, vote_answer_right, vote_send
 
 LOCK_WAIT_TIMEOUT = 10.0
-RETRIES, RETRY_PAUSE = 3, 1.0
+RETRY_PAUSE = 1.0
 
 
 def _waiting_client_port(connection) -> int | None:
@@ -25,14 +26,13 @@ def _waiting_client_port(connection) -> int | None:
                 "SELECT client_port FROM pg_stat_activity"
                 " WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
-            row = cursor.fetchone()
-            if row:
+            if row := cursor.fetchone():
                 return row[0]
             time.sleep(0.05)
     return None
 
 
-def kill_while_blocked(ctx: Context, locked, send) -> tuple[Result, int | None]:
+def kill_while_blocked(ctx: Context, locked, send) -> tuple[Reply, int | None]:
     """Lock the rows of the queryset `locked`, run `send()` in a thread, SIGKILL the worker
     whose session waits for the lock, release it; the request's result and the killed pid."""
     from django.db import connection, connections, transaction
@@ -45,63 +45,46 @@ def kill_while_blocked(ctx: Context, locked, send) -> tuple[Result, int | None]:
             list(locked.select_for_update())
             thread.start()
             port = _waiting_client_port(connection)
-            running = [
-                pid for pids in workers.workers_by_master(ctx.stack).values() for pid in pids
-            ]
-            victim = workers.holding_local_port(running, port) if port else None
+            victim = holding_local_port(ctx.worker_pids(), port) if port else None
             if victim is not None:
                 os.kill(victim, signal.SIGKILL)
     finally:
         connections.close_all()
         thread.join(timeout=60)
+    ctx.wait_for_workers({victim})
     return answer["result"], victim
 
 
-def _retry(send) -> Result:
-    for attempt in range(RETRIES):
-        result = send()
-        if result.status is not None and result.status < 500:
-            return result
-        time.sleep(RETRY_PAUSE * (attempt + 1))
-    return result
-
-
-def pinned_kills(ctx: Context) -> tuple[list[Result], list[Check]]:
+def pinned_kills(ctx: Context) -> tuple[list[Reply], list[Check]]:
     from payments.models import Order, Payment
     from votes.models import Candidate
 
-    client, poll_id = Client(ctx.endpoint), ctx.fixture.poll_id
-    ballot = ctx.fixture.take_ballots(1)[0]
+    client, poll_id, ballot = ctx.client(), ctx.poll_id, ctx.take_ballots(1)[0]
     vote, vote_victim = kill_while_blocked(
         ctx,
         Candidate.objects.filter(pk=ballot.candidate),
-        lambda: load.vote_send(Client(ctx.endpoint), poll_id, ballot, label="POST vote pinned"),
+        lambda: vote_send(ctx.client(), poll_id, ballot, label="POST vote pinned"),
     )
-    workers.wait_for_workers(ctx.stack, ctx.workers, {vote_victim})
-    vote_retry = _retry(lambda: load.vote_send(client, poll_id, ballot, label="POST vote retry"))
+    send_vote = partial(vote_send, client, poll_id, ballot, label="POST vote retry")
+    vote_retry = retried(send_vote, RETRY_PAUSE)[-1]
     ctx.attempted_voters.add(ballot.voter)
     ctx.failed_voters.add(ballot.voter)
-    if vote_retry.status == 201 and load.vote_answer_right(vote_retry, poll_id, ballot):
+    if vote_retry.status == 201 and vote_answer_right(vote_retry, poll_id, ballot):
         ctx.answered_voters.add(ballot.voter)
         if not vote_retry.replayed:
             ctx.recast_voters.add(ballot.voter)
 
-    flow = load.checkout_flow(client, ctx.fixture.take_buyers(1)[0], approve=False)
+    flow = checkout_flow(client, ctx.take_buyers(1)[0], approve=False)
     if flow.approve_path is None:
         raise RuntimeError(f"checkout before the pinned approval failed: {flow.last}")
-    order_id = Payment.objects.get(pk=flow.payment_id).order_id
-    token = flow.buyer.token
+    path, token = flow.approve_path, flow.buyer.token
     approve, approve_victim = kill_while_blocked(
         ctx,
-        Order.objects.filter(pk=order_id),
-        lambda: Client(ctx.endpoint).send(
-            "GET approve pinned", "GET", flow.approve_path, token=token
-        ),
+        Order.objects.filter(pk=Payment.objects.get(pk=flow.payment_id).order_id),
+        lambda: ctx.client().send("GET approve pinned", "GET", path, token=token),
     )
-    workers.wait_for_workers(ctx.stack, ctx.workers, {approve_victim})
-    approve_retry = _retry(
-        lambda: client.send("GET approve retry", "GET", flow.approve_path, token=token)
-    )
+    send_approve = partial(client.send, "GET approve retry", "GET", path, token=token)
+    approve_retry = retried(send_approve, RETRY_PAUSE)[-1]
     flow.steps.append(approve_retry)
     if flow.paid:
         ctx.paid_payments.add(flow.payment_id)

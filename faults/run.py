@@ -1,52 +1,52 @@
-"""`make faults`: the production stack on loopback (nginx, 2 gunicorn instances, PostgreSQL,
-Redis) put through faults under load, each followed by checks of what clients were answered
-against what the database holds.
+"""`make faults`: the production stack on loopback (nginx, gunicorn, private PostgreSQL and Redis)
+put through faults under load, each followed by checks of what clients were answered against what
+the database holds.
 
 1. kill      SIGKILL of random gunicorn workers during vote and checkout load
 2. postgres  PostgreSQL restarted (fast) and stopped for 10 s during load
 3. redis     Redis stopped, then frozen: login, revocation, health, throttles
 
-PostgreSQL and Redis are private servers started for the run (servers.py), never the machine's
-shared ones. Prints a table per scenario and exits 1 if any invariant failed.
+Prints a table per scenario and exits 1 if any invariant failed.
 
-    .venv/bin/python faults/run.py [--only kill,postgres,redis]
+    .venv/bin/python -m faults.run [--only kill,postgres,redis]
 """
 
 import argparse
 import contextlib
 import importlib
-import os
 import signal
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    # Run as `python faults/run.py`: make the project's packages importable.
-    sys.path.insert(0, str(ROOT))
-
-from faults import fixture, load, report, servers  # noqa: E402
-from faults.client import Endpoint  # noqa: E402
-from faults.context import Context  # noqa: E402
-from faults.logs import LogWatch  # noqa: E402
+from faults.context import Context, LogWatch
+from faults.scenario_redis import ACCOUNT_EMAIL, ACCOUNT_PASSWORD
+from tools import clients, fixtures
+from tools.stack import stack
 
 INSTANCES, WORKERS = 1, 2
-VOTERS, BUYERS = 3200, 400
+VOTERS, BUYERS, COURSES, CANDIDATES = 3200, 400, 10, 4
 # As many as the most jobs a scenario runs side by side (scenario 2: 6).
 CLIENT_PROCESSES = 6
 SCENARIOS = ("kill", "postgres", "redis")
+# Production settings refuse the sandbox provider; bench.settings is production plus the sandbox
+# behind BENCH_PAYMENT_SANDBOX=1 (set after production's own check ran), so checkout can be
+# bought through on loopback while everything else stays production.
+SANDBOX = {"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_PAYMENT_SANDBOX": "1"}
 
 
-def _scenario(name: str):
-    return importlib.import_module(f"faults.scenario_{name}")
+@fixtures.closing
+def prepare() -> tuple[int, list, list]:
+    """An open poll with voters that each hold an access token, published courses with buyers
+    that each hold one, and an account with a password for the Redis scenario."""
+    from accounts.models import CustomUser
 
-
-def _stack_overrides() -> dict:
-    # Production settings refuse the sandbox provider; bench.settings is production plus the
-    # sandbox behind BENCH_PAYMENT_SANDBOX=1 (set after production's own check ran), so checkout
-    # can be bought through on loopback while everything else stays production.
-    return {"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_PAYMENT_SANDBOX": "1"}
+    poll_id, candidates = fixtures.open_poll("Faults poll", CANDIDATES)
+    courses = fixtures.courses("Faults course", COURSES, 30_000)
+    CustomUser.objects.create_user(
+        email=ACCOUNT_EMAIL, username="faults-account", password=ACCOUNT_PASSWORD
+    )
+    ballots = fixtures.ballots("faults-voter-", VOTERS, candidates, "faults/run.py")
+    return poll_id, ballots, fixtures.buyers("faults-buyer-", BUYERS, courses, "faults/run.py")
 
 
 def main() -> int:
@@ -66,36 +66,22 @@ def main() -> int:
     began = time.monotonic()
     verdicts = {}
     with contextlib.ExitStack() as cleanup:
-        postgres, redis = cleanup.enter_context(servers.private_servers())
-        # e2e.stack reads these when imported.
-        os.environ["E2E_DATABASE_URL"], os.environ["E2E_REDIS_URL"] = postgres.url, redis.url
-        from e2e.stack import stack
-
-        running = cleanup.enter_context(
-            stack(instances=args.instances, workers=WORKERS, **_stack_overrides())
-        )
-        fixture.django_setup(running.env)
-        data = fixture.prepare(voters=VOTERS, buyers=BUYERS)
-        pool = cleanup.enter_context(load.client_pool(CLIENT_PROCESSES))
+        running = cleanup.enter_context(stack(instances=args.instances, workers=WORKERS, **SANDBOX))
+        fixtures.django_setup(running.env)
+        poll_id, ballots, buyers = prepare()
+        pool = cleanup.enter_context(clients.pool(CLIENT_PROCESSES))
         print(
-            f"private PostgreSQL {postgres.bin_dir.parent.name} on :{postgres.port} (fsync on), "
-            f"Redis on :{redis.port}; nginx :{running.https_port} → {args.instances} gunicorn x "
-            f"{WORKERS} sync workers (bench.settings: production + sandbox payments); "
-            f"{VOTERS} voters, {BUYERS} buyers; ready in {time.monotonic() - began:.0f} s"
+            f"private PostgreSQL {running.postgres.bin_dir.parent.name} on "
+            f":{running.postgres.port} (fsync on), Redis on :{running.redis.port}; nginx "
+            f":{running.https_port} → {args.instances} gunicorn x {WORKERS} sync workers "
+            f"(bench.settings: production + sandbox payments); {VOTERS} voters, {BUYERS} buyers; "
+            f"ready in {time.monotonic() - began:.0f} s"
         )
-        ctx = Context(
-            stack=running,
-            postgres=postgres,
-            redis=redis,
-            fixture=data,
-            endpoint=Endpoint(running.https_port, str(running.certificate)),
-            pool=pool,
-            workers=WORKERS,
-        )
+        ctx = Context(running, poll_id, ballots, buyers, pool, WORKERS)
         logs = LogWatch(running)
         for name in chosen:
-            checks = _scenario(name).run(ctx)
-            verdicts[name] = report.print_checks(checks)
+            checks = importlib.import_module(f"faults.scenario_{name}").run(ctx)
+            verdicts[name] = fixtures.print_checks(checks)
             logs.print_news()
     summary = ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in verdicts.items())
     print(f"\nfaults: {summary} in {time.monotonic() - began:.0f} s")

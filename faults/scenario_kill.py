@@ -9,12 +9,20 @@ import random
 import signal
 import time
 
-from faults import load, report, workers
-from faults.checks import Check
-from faults.context import Context, failure_checks
-from faults.load import CheckoutJob, VoteJob
+from faults.context import (
+    Context,
+    approval_checks,
+    failure_checks,
+    print_requests,
+    print_timeline,
+    retry_approvals,
+    retry_votes,
+    vote_outcomes,
+)
 from faults.pinned import pinned_kills
-from faults.retries import retry_approvals, retry_votes, vote_outcomes
+from tools.clients import start, starting_at, wait_for
+from tools.fixtures import Check
+from tools.flows import CheckoutJob, VoteJob
 
 KILLS = 5
 KILL_EVERY = 1.0
@@ -29,11 +37,10 @@ CHECKOUT_CLIENTS, CHECKOUT_INTERVAL = 2, 0.05
 
 def _kill_workers(ctx: Context, start_at: float) -> list[tuple[float, int]]:
     rng = random.Random()
-    time.sleep(max(0.0, start_at + FIRST_KILL_AFTER - time.monotonic()))
+    wait_for(start_at + FIRST_KILL_AFTER)
     kills = []
     for _ in range(KILLS):
-        pids = [pid for group in workers.workers_by_master(ctx.stack).values() for pid in group]
-        victim = rng.choice(pids)
+        victim = rng.choice(ctx.worker_pids())
         os.kill(victim, signal.SIGKILL)
         kills.append((time.monotonic(), victim))
         time.sleep(KILL_EVERY * rng.uniform(0.8, 1.2))
@@ -41,48 +48,43 @@ def _kill_workers(ctx: Context, start_at: float) -> list[tuple[float, int]]:
 
 
 def run(ctx: Context) -> list[Check]:
-    before = workers.workers_by_master(ctx.stack)
-    ballots = ctx.fixture.take_ballots(1500)
-    buyers = ctx.fixture.take_buyers(150)
-    start_at = load.starting_at()
+    before = ctx.workers_by_master()
+    ballots, buyers = ctx.take_ballots(1500), ctx.take_buyers(150)
+    start_at = starting_at()
     stop_at = start_at + FIRST_KILL_AFTER + KILLS * KILL_EVERY * 1.2 + TAIL
+    window = (start_at, stop_at)
     jobs = [
-        VoteJob(ctx.endpoint, ctx.fixture.poll_id, tuple(ballots[i::VOTE_CLIENTS]), start_at,
-                stop_at, VOTE_INTERVAL)
+        VoteJob(ctx.server, ctx.poll_id, tuple(ballots[i::VOTE_CLIENTS]), *window, VOTE_INTERVAL)
         for i in range(VOTE_CLIENTS)
     ] + [
-        CheckoutJob(ctx.endpoint, tuple(buyers[i::CHECKOUT_CLIENTS]), start_at, stop_at,
-                    CHECKOUT_INTERVAL)
+        CheckoutJob(ctx.server, tuple(buyers[i::CHECKOUT_CLIENTS]), *window, CHECKOUT_INTERVAL)
         for i in range(CHECKOUT_CLIENTS)
-    ]  # fmt: skip
-    pending = load.start(ctx.pool, jobs)
+    ]
+    pending = start(ctx.pool, jobs)
     kills = _kill_workers(ctx, start_at)
     outputs = pending.get(timeout=stop_at - time.monotonic() + 120)
     pairs = [pair for output in outputs[:VOTE_CLIENTS] for pair in output]
     flows = [flow for output in outputs[VOTE_CLIENTS:] for flow in output]
-    killed = {pid for _at, pid in kills}
-    respawned_in = workers.wait_for_workers(ctx.stack, ctx.workers, killed)
-    after = workers.workers_by_master(ctx.stack)
+    respawned_in = ctx.wait_for_workers({pid for _at, pid in kills})
+    after = ctx.workers_by_master()
 
-    vote_retries, retried = retry_votes(ctx, [b for b, r in pairs if not r.ok])
+    vote_retries, retries = retry_votes(ctx, [b for b, r in pairs if not r.ok])
     approve_failed = [f for f in flows if f.last.label == "GET approve" and not f.last.ok]
     approve_retries = retry_approvals(ctx, approve_failed)
     load_results = [r for _b, r in pairs] + [r for f in flows for r in f.steps]
     load_results = [r for r in load_results if "retry" not in r.label]
     pinned_results, pinned_checks = pinned_kills(ctx)
 
-    report.print_requests(
+    print_requests(
         f"1. worker SIGKILL under load: {KILLS} random kills of {len(before)}x{ctx.workers} "
         "workers, then 2 pinned mid-write",
         load_results + vote_retries + approve_retries + pinned_results,
     )
-    report.print_timeline([(f"kill {pid}", at) for at, pid in kills], start_at)
-    last_kill = kills[-1][0]
-    settled = [r for r in load_results if r.started >= last_kill + SETTLED_AFTER]
-    vote_verdicts = vote_outcomes(ctx, pairs, retried)
-    paid = {f.payment_id for f in flows if f.paid}
-    ctx.paid_payments |= paid
-    checks = [
+    print_timeline([(f"kill {pid}", at) for at, pid in kills], start_at)
+    settled = [r for r in load_results if r.started >= kills[-1][0] + SETTLED_AFTER]
+    vote_verdicts = vote_outcomes(ctx, pairs, retries)
+    print(f"  checkout flows: {len(flows)} started, {sum(f.paid for f in flows)} paid")
+    return [
         Check(
             "masters kept, every killed worker replaced",
             respawned_in is not None and set(after) == set(before),
@@ -102,12 +104,6 @@ def run(ctx: Context) -> list[Check]:
         *failure_checks(load_results),
         *vote_verdicts,
         *pinned_checks,
-        Check(
-            "failed approvals retried end paid",
-            all(f.paid for f in approve_failed),
-            f"{sum(f.paid for f in approve_failed)}/{len(approve_failed)}",
-        ),
+        *approval_checks(ctx, flows, approve_failed),
         *ctx.database_checks(),
     ]
-    print(f"  checkout flows: {len(flows)} started, {len(paid)} paid")
-    return checks

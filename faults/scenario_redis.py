@@ -5,11 +5,13 @@ open or closed is found out and reported."""
 
 import time
 
-from faults import load, report
-from faults.checks import Check
-from faults.client import Result
-from faults.context import Context
-from faults.fixture import ACCOUNT_EMAIL, ACCOUNT_PASSWORD
+from faults.context import Context, print_requests
+from tools.clients import Reply
+from tools.fixtures import Check
+from tools.flows import checkout_flow, vote_send
+
+# The account that logs in (faults/run.py creates it).
+ACCOUNT_EMAIL, ACCOUNT_PASSWORD = "faults-account@example.com", "faults-pass-1234"
 
 # A stopped Redis refuses connections at once; allow one socket timeout (1 s) plus slack.
 STOPPED_BOUND = 1.0 + 1.0
@@ -26,25 +28,25 @@ class Session:
     def __init__(self, ctx: Context):
         self.ctx, self.client, self.results = ctx, ctx.client(), []
 
-    def send(self, label: str, method: str, path: str, **kwargs) -> Result:
+    def send(self, label: str, method: str, path: str, **kwargs) -> Reply:
         result = self.client.send(label, method, path, **kwargs)
         self.results.append(result)
         return result
 
-    def login(self, login: str = ACCOUNT_EMAIL, password: str = ACCOUNT_PASSWORD) -> Result:
+    def login(self, login: str = ACCOUNT_EMAIL, password: str = ACCOUNT_PASSWORD) -> Reply:
         return self.send(
             "POST login", "POST", "/api/auth/login/", body={"login": login, "password": password}
         )
 
-    def me(self, tokens: dict) -> Result:
+    def me(self, tokens: dict) -> Reply:
         return self.send("GET users/me", "GET", "/api/users/me/", token=tokens["access"])
 
-    def logout(self, tokens: dict) -> Result:
+    def logout(self, tokens: dict) -> Reply:
         return self.send(
             "POST logout", "POST", "/api/auth/logout/", body={"refresh": tokens["refresh"]}
         )
 
-    def health(self) -> Result:
+    def health(self) -> Reply:
         return self.send("GET health", "GET", "/api/health/")
 
     def wrong_logins(self, login: str) -> list[int | None]:
@@ -59,21 +61,21 @@ def _throttle_verdict(statuses: list) -> str:
     return "fail open (no limit)"
 
 
-def _health(result: Result, *, cache: str) -> bool:
+def _health(result: Reply, *, cache: str) -> bool:
     data = result.data if isinstance(result.data, dict) else {}
     expected = 200 if cache == "ok" else 503
     return result.status == expected and data.get("cache") == cache and data.get("database") == "ok"
 
 
-def _revoked(result: Result) -> bool:
+def _revoked(result: Reply) -> bool:
     return result.status == 401 and result.code == "session_revoked"
 
 
 def _stopped(s: Session, ctx: Context, tokens: dict) -> dict:
     """Redis stopped: what works on the database alone."""
     began = len(s.results)
-    ctx.redis.stop()
-    ballot = ctx.fixture.take_ballots(1)[0]
+    ctx.stack.redis.stop()
+    ballot = ctx.take_ballots(1)[0]
     out = {
         "health": s.health(),
         "login": s.login(),
@@ -85,9 +87,9 @@ def _stopped(s: Session, ctx: Context, tokens: dict) -> dict:
             "POST token/refresh", "POST", "/api/auth/token/refresh/",
             body={"refresh": tokens["A"]["refresh"]},
         ),
-        "vote": load.vote_send(s.client, ctx.fixture.poll_id, ballot),
-        "results": s.send("GET results", "GET", f"/api/polls/{ctx.fixture.poll_id}/results/"),
-        "flow": load.checkout_flow(s.client, ctx.fixture.take_buyers(1)[0]),
+        "vote": vote_send(s.client, ctx.poll_id, ballot),
+        "results": s.send("GET results", "GET", f"/api/polls/{ctx.poll_id}/results/"),
+        "flow": checkout_flow(s.client, ctx.take_buyers(1)[0]),
         "throttle": s.wrong_logins("nobody-while-down@example.com"),
     }  # fmt: skip
     s.results += out["flow"].steps
@@ -106,7 +108,7 @@ def _stopped(s: Session, ctx: Context, tokens: dict) -> dict:
 
 def _back(s: Session, ctx: Context, tokens: dict) -> dict:
     """Redis started again (empty): health recovers, revocations still hold, throttles count."""
-    ctx.redis.start()
+    ctx.stack.redis.start()
     started = time.monotonic()
     while not _health(health := s.health(), cache="ok") and time.monotonic() - started < 10:
         time.sleep(0.1)
@@ -125,7 +127,7 @@ def _back(s: Session, ctx: Context, tokens: dict) -> dict:
 def _frozen(s: Session, ctx: Context, tokens: dict) -> dict:
     """Redis frozen with D cached as live; D logs out meanwhile; then Redis thaws."""
     began = len(s.results)
-    ctx.redis.freeze()
+    ctx.stack.redis.freeze()
     try:
         out = {
             "health": s.health(),
@@ -135,7 +137,7 @@ def _frozen(s: Session, ctx: Context, tokens: dict) -> dict:
             "login": s.login(),
         }
     finally:
-        ctx.redis.thaw()
+        ctx.stack.redis.thaw()
     out["latencies"] = [r.latency for r in s.results[began:]]
     out["me D after"] = s.me(tokens["D"])
     out["health after"] = s.health()
@@ -157,7 +159,7 @@ def run(ctx: Context) -> list[Check]:
     frozen = _frozen(s, ctx, tokens)
     s.client.close()
 
-    report.print_requests("3. Redis stopped, started (empty), frozen (SIGSTOP), thawed", s.results)
+    print_requests("3. Redis stopped, started (empty), frozen (SIGSTOP), thawed", s.results)
     print(
         f"  throttles while Redis is down: {_throttle_verdict(down['throttle'])}, "
         f"{WRONG_LOGINS} wrong logins answered {down['throttle']}; after it is back: "
@@ -223,7 +225,7 @@ def run(ctx: Context) -> list[Check]:
             f"frozen: nothing hangs (max < {FROZEN_BOUND:g} s)",
             frozen_max < FROZEN_BOUND,
             "; ".join(f"{k} {v.summary} {v.latency:.2f} s" for k, v in frozen.items()
-                      if isinstance(v, Result) and k != "me D after" and k != "health after"),
+                      if isinstance(v, Reply) and k != "me D after" and k != "health after"),
         ),
         Check(
             "frozen: D logged out meanwhile is refused",

@@ -8,7 +8,7 @@
 #
 #   docker compose exec db /docker-entrypoint-initdb.d/10-app-role.sh
 #
-# From a shell, libpq's variables (PGHOST, PGPORT, PGPASSWORD...) say which server; e2e/stack.py
+# From a shell, libpq's variables (PGHOST, PGPORT, PGPASSWORD...) say which server; tools/services.py
 # runs it that way against the test PostgreSQL.
 #
 #   POSTGRES_USER          the superuser to connect as (default postgres)

@@ -71,7 +71,7 @@ def test_a_watch_event_runs_as_many_queries_after_1000_earlier_events_as_after_1
 def step_queries(products: list[dict]) -> list[int]:
     """The SQL queries of each step of a fresh buyer's purchase of `products`; the cart step is
     adding the last of them (to a cart that holds the others)."""
-    buyer, browser = client_for(UserFactory()), CommittingAPIClient()
+    buyer, browser = client_for(UserFactory.create()), CommittingAPIClient()
     buyer.get("/api/cart/")  # the session's verdict is cached on a login's first request
     for product in products[:-1]:
         counted(lambda product=product: buyer.post("/api/cart/items/", product, "json"), 201)
@@ -98,10 +98,10 @@ def step_queries(products: list[dict]) -> list[int]:
 
 
 def basket(kind: str, size: int) -> list[dict]:
-    courses = [CourseFactory(price=COURSE_PRICE) for _ in range(size)]
+    courses = [CourseFactory.create(price=COURSE_PRICE) for _ in range(size)]
     if kind == "courses":
         return [{"course": course.pk} for course in courses]
-    curriculum = CurriculumFactory(price=CURRICULUM_PRICES[size], courses=courses)
+    curriculum = CurriculumFactory.create(price=CURRICULUM_PRICES[size], courses=courses)
     return [{"curriculum": curriculum.pk}]
 
 

@@ -1,0 +1,92 @@
+"""The Django processes, each started one way: `manage()` for a command, `gunicorn()` for the WSGI
+server with the container's docker/gunicorn.conf.py. The ASGI server (chat) and the Celery worker
+belong here too, as `asgi(env, port, log)` and `worker(env, log)` returning their process, which
+`tools.stack.stack()` then starts next to gunicorn."""
+
+import http.client
+import os
+import secrets
+import subprocess  # nosec B404
+import sys
+from pathlib import Path
+
+from tools.procs import HOST, ROOT, spawn, wait_until
+
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
+SERVER_NAME = "localhost"
+PROTECTED_PREFIX = "/protected-videos/"
+# What nginx tells the application; a client talking to gunicorn directly sends it too.
+PROXIED = {"X-Forwarded-Proto": "https"}
+
+
+def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: str) -> dict:
+    """Production settings as deployed behind nginx, with random secrets and the run's folders."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},{HOST}",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": f"run-{secrets.token_hex(4)}",
+        "STATIC_ROOT": str(run_dir / "static"),
+        "MEDIA_ROOT": str(run_dir / "media"),
+        "PROTECTED_MEDIA_ROOT": str(run_dir / "protected"),
+        "PROTECTED_ACCEL_REDIRECT_PREFIX": PROTECTED_PREFIX,
+        "NUM_PROXIES": "1",
+        "KAKAOPAY_SECRET_KEY": secrets.token_urlsafe(16),  # required; never used on loopback
+        "PAYMENT_CALLBACK_BASE_URL": f"https://{SERVER_NAME}/payments",  # frontend routes
+        "PUBLIC_BASE_URL": f"https://{SERVER_NAME}",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # The container's access log (docker/gunicorn.conf.py) only where a test reads it: off
+        # elsewhere, so benchmarks and fault runs measure the application.
+        "GUNICORN_ACCESS_LOG": "",
+        **overrides,
+    }
+
+
+def manage(env: dict, *args: str, input: str | None = None) -> str:
+    """A manage.py command with `env`; its standard output."""
+    result = subprocess.run(  # nosec B603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr[-3000:]}")
+    return result.stdout
+
+
+def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2, extra: tuple = ()):
+    """gunicorn with the container's settings file; the command line picks the loopback port,
+    sync workers (threads would make them gthread) and no worker recycling mid-run."""
+    return spawn(
+        [
+            sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
+            f"--bind={HOST}:{port}", f"--workers={workers}", "--worker-class=sync",
+            "--threads=1", "--max-requests=0", f"--chdir={ROOT}", "--log-level=warning",
+            *extra, "config.wsgi:application",
+        ],
+        log=log,
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+def healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request("GET", "/api/health/", headers=PROXIED)
+        return conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+def wait_healthy(port: int, processes: dict) -> None:
+    wait_until(lambda: healthy(port), f"waiting for the application on {port}", processes)
