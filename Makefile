@@ -47,9 +47,10 @@ run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:8000
 test: install-dev messages ## Run the whole test suite (DATABASE_URL picks PostgreSQL), with line coverage and its floor
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest --cov --cov-report=
 
-lint: install-dev ## ruff lint and format check
+lint: install-dev ## ruff lint and format check, mypy (django-stubs, djangorestframework-stubs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev ## Fix lint findings and format the code
 	$(BIN)/ruff check --fix .

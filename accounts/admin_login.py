@@ -7,6 +7,7 @@ by alternating between the two forms. A refused attempt never reaches the passwo
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.forms.utils import ErrorDict
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,7 +16,7 @@ from accounts.auth.throttles import admin_login_wait_seconds
 
 
 @never_cache
-def admin_login(request, extra_context=None):
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
     if request.method == "POST":
         wait = admin_login_wait_seconds(request)
         if wait is not None:
@@ -23,10 +24,17 @@ def admin_login(request, extra_context=None):
     return admin.site.login(request, extra_context)
 
 
-def _refused(request, wait: int) -> TemplateResponse:
-    form = AdminAuthenticationForm(request)
+class _RefusedLoginForm(AdminAuthenticationForm):
+    """The admin's login form showing only the refusal: unbound, so never validated."""
+
+    def __init__(self, request: HttpRequest, message: str) -> None:
+        super().__init__(request)
+        self._errors = ErrorDict({"__all__": self.error_class([message])})
+
+
+def _refused(request: HttpRequest, wait: int) -> TemplateResponse:
     message = _("Too many login attempts. Try again in %(seconds)d seconds.") % {"seconds": wait}
-    form._errors = ErrorDict({"__all__": form.error_class([message])})  # shown, never validated
+    form = _RefusedLoginForm(request, message)
     context = {
         **admin.site.each_context(request),
         "title": _("Log in"),

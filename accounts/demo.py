@@ -31,14 +31,14 @@ def load(*, stdout, style) -> None:
     teams = {name: Team.objects.get_or_create(name=name)[0] for name in DEMO_TEAMS}
     for spec in DEMO_USERS:
         spec = dict(spec)
-        team = teams.get(spec.pop("team", None))
+        team = teams[spec.pop("team")] if "team" in spec else None
         if CustomUser.objects.filter(email=spec["email"]).exists():
             continue
         create = {
             Role.ADMIN: CustomUser.objects.create_superuser,
             Role.TUTOR: CustomUser.objects.create_tutor,
             Role.STUDENT: CustomUser.objects.create_user,
-        }[spec.pop("role")]
+        }[Role(spec.pop("role"))]
         create(password=DEMO_PASSWORD, team=team, **spec)
     stdout.write(style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
     for spec in DEMO_USERS:

@@ -1,5 +1,7 @@
 """Admin forms bound to CustomUser (Django's defaults are bound to auth.User)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +15,11 @@ class CanonicalIdentityMixin:
     """Emails and usernames compared in their canonical forms, as the API does: the model's
     own unique check sees only the typed spelling."""
 
-    def clean_email(self):
+    # Provided by the ModelForm this is mixed into.
+    cleaned_data: dict[str, Any]
+    instance: CustomUser
+
+    def clean_email(self) -> str:
         email = email_canonical_or_none(self.cleaned_data.get("email") or "")
         if email is None:
             raise forms.ValidationError(_("Enter a valid email address."), code="invalid")
@@ -24,7 +30,7 @@ class CanonicalIdentityMixin:
             )
         return email
 
-    def clean_username(self):
+    def clean_username(self) -> str:
         username = username_display(self.cleaned_data.get("username") or "")
         if not username_is_available(username=username, exclude_user=self.instance):
             raise forms.ValidationError(_("This username is taken."), code="unique")

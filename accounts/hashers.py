@@ -5,14 +5,8 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 
 
 class TunedArgon2PasswordHasher(Argon2PasswordHasher):
-    @property
-    def time_cost(self) -> int:
-        return settings.ARGON2_TIME_COST
-
-    @property
-    def memory_cost(self) -> int:
-        return settings.ARGON2_MEMORY_COST_KIB
-
-    @property
-    def parallelism(self) -> int:
-        return settings.ARGON2_PARALLELISM
+    def __init__(self) -> None:
+        # Django makes its hashers once per PASSWORD_HASHERS, after the settings are loaded.
+        self.time_cost = settings.ARGON2_TIME_COST
+        self.memory_cost = settings.ARGON2_MEMORY_COST_KIB
+        self.parallelism = settings.ARGON2_PARALLELISM

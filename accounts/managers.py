@@ -1,11 +1,16 @@
 """Creating users with the right role and flags in one place."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.base_user import BaseUserManager
 
 from accounts.identity import email_canonical_or_none, login_canonical
 
+if TYPE_CHECKING:
+    from accounts.models import CustomUser
 
-class CustomUserManager(BaseUserManager):
+
+class CustomUserManager(BaseUserManager["CustomUser"]):
     use_in_migrations = True
 
     @classmethod
@@ -13,9 +18,9 @@ class CustomUserManager(BaseUserManager):
         """The canonical form (accounts.identity); unchanged if it has none (validation says)."""
         return email_canonical_or_none(email or "") or (email or "")
 
-    def get_by_natural_key(self, key: str):
+    def get_by_natural_key(self, key: str | None) -> "CustomUser":
         """Django's authenticate() and createsuperuser name accounts by email: canonical only."""
-        canonical = login_canonical(key)
+        canonical = login_canonical(key or "")
         if canonical is None or "@" not in canonical:
             raise self.model.DoesNotExist
         return self.get(email=canonical)

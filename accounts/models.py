@@ -1,6 +1,7 @@
 """Users, their teams, and login sessions (token families)."""
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -100,6 +101,10 @@ class CustomUser(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = CustomUserManager()
+
+    # Not a column: the values other apps contribute to the user's own rendering, set when
+    # authentication brought them from the cache (accounts.auth.cache.user_contributions).
+    contributed: dict[str, Any] | None
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"

@@ -29,8 +29,8 @@ class UsernameField(StrictCharField):
         return username_display(super().to_internal_value(data))
 
 
-class StaffAssignedFieldsRefused:
-    """A serializer mixin: `part` and `team` decide who votes in which poll, so a user's own
+class StaffAssignedFieldsRefused(serializers.Serializer):
+    """A serializer base: `part` and `team` decide who votes in which poll, so a user's own
     request may not set them (staff do: PATCH /api/users/{id}/)."""
 
     staff_assigned_fields = ("part", "team")
@@ -70,8 +70,12 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "description")
 
     def to_representation(self, team: Team) -> dict:
-        # Written out: DRF building fields per instance cost more than the rest of /users/me/.
-        return {"id": team.pk, "name": team.name, "description": team.description}
+        return _team_data(team)
+
+
+def _team_data(team: Team) -> dict:
+    # Written out: DRF building fields per instance cost more than the rest of /users/me/.
+    return {"id": team.pk, "name": team.name, "description": team.description}
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -108,7 +112,7 @@ class UserSerializer(serializers.ModelSerializer):
             "name": user.name,
             "role": user.role,
             "part": user.part,
-            "team": TeamSerializer.to_representation(None, team) if team else None,
+            "team": _team_data(team) if team else None,
             "introduction": user.introduction,
             "phone": user.phone,
             "is_staff": user.is_staff,

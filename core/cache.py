@@ -5,14 +5,21 @@ table of ~170 response callbacks each time, which cost more than the Redis round
 every authenticated request. A client over a pool is thread-safe, so one per pool is enough.
 """
 
+from collections.abc import Callable
+
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis import ConnectionPool, Redis
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
+    # RedisCacheClient's own (private) members used below, which django-stubs leaves out.
+    _client: type[Redis]
+    _get_connection_pool: Callable[[bool], ConnectionPool]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._clients = {}
+        self._clients: dict[int, Redis] = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)

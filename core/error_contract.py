@@ -52,7 +52,8 @@ def pytest_configure(config):
                     file.write(json.dumps(entry) + "\n")
         return response
 
-    APIView.finalize_response = recording_finalize_response
+    # Every view's responses pass through the recorder, for the whole run.
+    APIView.finalize_response = recording_finalize_response  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -90,7 +91,7 @@ def pytest_sessionfinish(session, exitstatus):
     if hasattr(session.config, "workerinput"):
         return
     directory = _run_directory(session.config)
-    entries = set()
+    entries: set[tuple[str, str, int, str]] = set()
     for log in directory.glob("*.jsonl") if directory.exists() else ():
         entries.update(tuple(json.loads(line)) for line in log.read_text().splitlines())
         log.unlink()

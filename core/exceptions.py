@@ -188,9 +188,8 @@ def _envelope_of(exc: exceptions.APIException) -> dict:
             "validation_error", _("Some fields are invalid."), _validation_fields(exc.detail)
         )
     if isinstance(exc, exceptions.Throttled):
-        message = _("Too many requests. Try again in %(seconds)d seconds.") % {
-            "seconds": exc.wait or 1
-        }
+        wait = exc.wait  # type: ignore[attr-defined]  # drf-stubs leave out Throttled.wait
+        message = _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": wait or 1}
         return error_body("throttled", message)
     return error_body(_api_exception_code(exc), _api_exception_message(exc))
 
@@ -205,6 +204,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if api_exception is None:
         return None
     response = drf_exception_handler(api_exception, context)
+    if response is None:  # DRF answers every APIException
+        return None
     response.data = _envelope_of(api_exception)
     for header, value in getattr(api_exception, "extra_headers", {}).items():
         response[header] = value

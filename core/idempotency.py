@@ -92,7 +92,8 @@ def idempotent(view_method):
             )
         return response
 
-    wrapper.error_classes = IDEMPOTENCY_ERRORS  # core.openapi documents them for the operation
+    # core.openapi documents them for the operation (mypy does not model function attributes).
+    wrapper.error_classes = IDEMPOTENCY_ERRORS  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -18,6 +18,7 @@ IMAGE_OUTPUT_FORMAT ("WEBP" or "JPEG") and IMAGE_OUTPUT_QUALITY.
 import contextlib
 import io
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -159,7 +160,8 @@ def _to_srgb(image: PILImage.Image) -> PILImage.Image:
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         output_mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(image, source, SRGB, outputMode=output_mode)
+        converted = ImageCms.profileToProfile(image, source, SRGB, outputMode=output_mode)
+        return cast(PILImage.Image, converted)  # None only when converting in place
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return image
 
@@ -184,7 +186,7 @@ def image_encode(*, file: UploadedFile) -> EncodedImage:
     """Check `file` by content and re-encode it: upright, sRGB, within IMAGE_MAX_BOX (never
     upscaled), IMAGE_OUTPUT_FORMAT, no metadata. Raises 400 `invalid_image` / 413
     `file_too_large`."""
-    if file.size > image_max_upload_bytes():
+    if file.size is None or file.size > image_max_upload_bytes():  # uploads always have a size
         raise image_too_large()
     output = image_output_format()
     image = _to_rgb(_to_srgb(_upright(_image_decode(file=file))))

@@ -26,6 +26,7 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         logger.warning("Database unavailable: %s", exception)
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse(database_unavailable_body(), status=503)
         else:

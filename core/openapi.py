@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
@@ -18,7 +18,8 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable snake_case code, e.g. `already_voted`.")
     message = serializers.CharField(help_text="Human text in the language of Accept-Language.")
-    fields = serializers.DictField(
+    # DRF's metaclass moves declared fields off the class, so this never hides Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Per-field messages; present (maybe empty) on 400.",
     )
@@ -137,7 +138,7 @@ class AutoSchema(SpectacularAutoSchema):
         view_method = getattr(self.view, self.method.lower(), None)
         return getattr(view_method, "error_classes", ())
 
-    def _error_body(self, status_code: str, rules: tuple, direction: str) -> dict:
+    def _error_body(self, status_code: str, rules: tuple, direction: Direction) -> dict:
         """The envelope with `code` narrowed to the operation's codes at this status."""
         codes = self._framework_codes(status_code)
         codes += [rule.code for rule in rules if rule.code not in codes]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import error_body
@@ -112,10 +112,11 @@ def protected_file_response(
     range_header: str | None,
     size: int | None = None,
     download_name: str | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """200 with the whole file, 206 with the asked range, or 416; nginx serves it when
     PROTECTED_ACCEL_REDIRECT_PREFIX is set (it then handles Range itself). `download_name`
     makes it an attachment under that name. `size` spares a stat of the file when known."""
+    response: HttpResponseBase
     if settings.PROTECTED_ACCEL_REDIRECT_PREFIX:
         # nginx adds Cache-Control in its internal location and answers Range.
         response = HttpResponse(content_type=content_type)
@@ -135,17 +136,19 @@ def protected_file_response(
     return response
 
 
-def _streamed(fieldfile, size: int, content_type: str, range_header: str | None) -> HttpResponse:
+def _streamed(
+    fieldfile, size: int, content_type: str, range_header: str | None
+) -> HttpResponseBase:
     try:
         wanted = byte_range(range_header, size)
     except RangeNotSatisfiable:
-        response = JsonResponse(
+        refused = JsonResponse(
             error_body("range_not_satisfiable", _("The requested range is outside the file.")),
             status=416,
         )
-        response["Content-Range"] = f"bytes */{size}"
-        response["Accept-Ranges"] = "bytes"
-        return response
+        refused["Content-Range"] = f"bytes */{size}"
+        refused["Accept-Ranges"] = "bytes"
+        return refused
     start, end = wanted if wanted else (0, size - 1)
     response = StreamingHttpResponse(
         _read(fieldfile, start, end - start + 1),

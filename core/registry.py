@@ -15,13 +15,15 @@ from rest_framework import serializers
 
 class FieldRegistry:
     def __init__(self) -> None:
-        # name -> (a read-only field describing the value for OpenAPI, resolve(instance) -> value)
-        self._fields: dict[str, tuple[serializers.Field, Callable[[Any], Any]]] = {}
+        # name -> (a field describing the value for OpenAPI, the registered callable): for a
+        # read-only value resolve(instance) -> value; for a writable one (accounts.registry's
+        # profile inputs) apply(*, user, value) -> None.
+        self._fields: dict[str, tuple[serializers.Field, Callable[..., Any]]] = {}
 
-    def register(self, name: str, field: serializers.Field, resolve: Callable[[Any], Any]) -> None:
+    def register(self, name: str, field: serializers.Field, resolve: Callable[..., Any]) -> None:
         self._fields[name] = (field, resolve)
 
-    def contributions(self) -> list[tuple[str, Callable[[Any], Any]]]:
+    def contributions(self) -> list[tuple[str, Callable[..., Any]]]:
         return [(name, resolve) for name, (_field, resolve) in self._fields.items()]
 
     def schema_fields(self) -> dict[str, serializers.Field]:
@@ -34,7 +36,8 @@ class FieldRegistry:
         for name, (field, resolve) in self._fields.items():
             field = copy.deepcopy(field)
             field.source = "*"
-            field.to_representation = resolve
+            # This copy keeps the registered field's type for the schema but renders resolve().
+            field.to_representation = resolve  # type: ignore[method-assign]
             fields[name] = field
         return fields
 

@@ -6,10 +6,9 @@ request bodies (they carry passwords, refresh tokens and payment tokens) and no 
 of the stack frames. Each event is tagged with the request id the client saw in `X-Request-ID`.
 """
 
-from typing import Any
-
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.types import Event, Hint
 
 from core.request_id import NO_REQUEST_ID, request_id_get
 
@@ -51,7 +50,7 @@ def client_error_status(exception: BaseException) -> int | None:
     return status if 400 <= status < 500 else None
 
 
-def event_filter(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+def event_filter(event: Event, hint: Hint) -> Event | None:
     """Drops events of client errors; tags the others with the request id."""
     exc_info = hint.get("exc_info")
     if exc_info and client_error_status(exc_info[1]) is not None:

@@ -10,6 +10,7 @@ import hashlib
 import logging
 
 import redis
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 class SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self):
+        if self.scope is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a `scope`.")
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def allow_request(self, request, view):
@@ -36,7 +39,8 @@ class SettingsRateThrottle(SimpleRateThrottle):
     def get_ident(self, request) -> str:
         return rate_limit_ident(super().get_ident(request))
 
-    def key(self, ident: str) -> str:
+    # Not `key`: DRF stores each request's cache key in that attribute.
+    def cache_key_for(self, ident: str) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
@@ -51,7 +55,7 @@ class UploadThrottle(SettingsRateThrottle):
             return None
         user = request.user
         ident = f"user:{user.pk}" if user and user.is_authenticated else self.get_ident(request)
-        return self.key(ident)
+        return self.cache_key_for(ident)
 
 
 class ImageUploadThrottle(UploadThrottle):

@@ -123,8 +123,8 @@ class CurriculumSerializer(serializers.ModelSerializer):
     def get_courses(self, curriculum: Curriculum) -> list[dict[str, Any]]:
         # In order, from the prefetched through rows (curriculum_list).
         links = curriculum.curriculumcourse_set.all()
-        course = CurriculumCourseSerializer()
-        return [course.to_representation(link.course) for link in links]
+        serializer = CurriculumCourseSerializer()
+        return [serializer.to_representation(link.course) for link in links]
 
 
 class ChoiceEditSerializer(serializers.ModelSerializer):

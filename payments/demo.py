@@ -22,6 +22,7 @@ def load(*, stdout, style) -> None:
     course = Course.objects.get(title=DJANGO_TITLE)
     order = order_create(user=student, items=[ProductRef(course_id=course.pk)])
     payment, _urls = payment_start(user=student, order_id=order.pk, provider="sandbox")
+    assert payment.transaction_id is not None  # payment_start stores the provider's  # nosec B101
     payment_approve(
         user=student,
         payment_id=payment.pk,

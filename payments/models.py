@@ -48,7 +48,9 @@ class CartItem(models.Model):
 
     @property
     def product(self) -> Course | Curriculum:
-        return self.course or self.curriculum
+        product = self.course or self.curriculum
+        assert product is not None  # cart_item_one_product: exactly one is set  # nosec B101
+        return product
 
 
 class BillingAddress(TimeStampedModel):

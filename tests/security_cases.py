@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import pytest
 from django.apps import apps
@@ -25,8 +26,9 @@ from django.test import override_settings
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
-from accounts.models import AuthSession
-from accounts.testing import client_for
+from accounts.auth.tokens import TokenPair
+from accounts.models import AuthSession, CustomUser
+from accounts.testing import SignedInClient, client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
 from core.testing import CommittingAPIClient, assert_error_envelope
 from courses.models import TopicType
@@ -58,14 +60,16 @@ PROJECT_APPS = ("accounts", "courses", "videos", "votes", "payments", "core")
 # Columns that a refused request may still touch without changing anything that matters.
 VOLATILE = {("AuthSession", "last_used_at")}
 
+Client = TypeVar("Client", bound=APIClient)
 
-def no_crash(client: APIClient) -> APIClient:
+
+def no_crash(client: Client) -> Client:
     """A 500 comes back as a response (and fails on its status) instead of re-raising."""
     client.raise_request_exception = False
     return client
 
 
-def logged_in(user) -> APIClient:
+def logged_in(user: CustomUser) -> SignedInClient:
     return no_crash(client_for(user))
 
 
@@ -78,12 +82,13 @@ def _snapshot_queries() -> tuple[tuple[str, str], ...]:
     for label in PROJECT_APPS:
         for model in apps.get_app_config(label).get_models():
             name = model.__name__
+            # A concrete field always has a column (django-stubs types it optional).
             columns = [
-                quote(f.column)
+                quote(cast(str, f.column))
                 for f in model._meta.concrete_fields
                 if (name, f.name) not in VOLATILE
             ]
-            table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+            table, pk = quote(model._meta.db_table), quote(cast(str, model._meta.pk.column))
             # Quoted names from the models' own metadata, no outside input.
             sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {pk}"  # noqa: S608
             queries.append((name, sql))
@@ -118,25 +123,22 @@ def send(client: APIClient, method: str, path: str, body=None, **extra):
 
 @dataclass
 class World:
-    owner: object
-    tutor: object
-    staff: object
-    attacker: object
-    classmate: object
-    rival: object
-    tokens: dict = field(default_factory=dict)
-    ids: dict = field(default_factory=dict)
+    owner: CustomUser
+    tutor: CustomUser
+    staff: CustomUser
+    attacker: CustomUser
+    classmate: CustomUser
+    rival: CustomUser
+    tokens: dict[str, TokenPair] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
     pg_token: str = ""
 
     def client(self, who: str) -> APIClient:
         """A fresh client (no cookies carried over) holding `who`'s one session: the same session
         in every test, so its id can be attacked."""
-        client = no_crash(CommittingAPIClient())
         if who == "anon":
-            return client
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.tokens[who].access}")
-        client.token_pair = self.tokens[who]
-        return client
+            return no_crash(CommittingAPIClient())
+        return no_crash(SignedInClient(self.tokens[who]))
 
     def path(self, template: str) -> str:
         return template.format(pg_token=self.pg_token, **self.ids)
@@ -161,16 +163,16 @@ def kept_for_module(django_db_blocker, build):
 def world_build() -> World:
     """The victims' objects, made through the API where the API makes them (purchase, submission,
     quiz attempt, video, vote) so that they are what real use leaves behind."""
-    owner = UserFactory(name=f"Owner {SECRET}", phone="010-0000-0000", part="backend")
-    tutor = TutorFactory(name="Course Tutor")
-    staff = StaffFactory()
+    owner = UserFactory.create(name=f"Owner {SECRET}", phone="010-0000-0000", part="backend")
+    tutor = TutorFactory.create(name="Course Tutor")
+    staff = StaffFactory.create()
     world = World(
         owner=owner,
         tutor=tutor,
         staff=staff,
-        attacker=UserFactory(part="backend"),
-        classmate=UserFactory(),
-        rival=TutorFactory(),
+        attacker=UserFactory.create(part="backend"),
+        classmate=UserFactory.create(),
+        rival=TutorFactory.create(),
     )
     ids = world.ids
     # Every actor's one session, made now: one made inside a test would roll back with it. The
@@ -179,17 +181,17 @@ def world_build() -> World:
         for who in ("owner", "tutor", "staff", "attacker", "classmate", "rival"):
             world.tokens[who] = client_for(getattr(world, who)).token_pair
 
-    course = CourseFactory(tutor=tutor, price=20000, description="Public description.")
-    lecture = LectureFactory(course=course, position=0)
-    article = TopicFactory(lecture=lecture, position=0, body=f"Premium article {SECRET}")
+    course = CourseFactory.create(tutor=tutor, price=20000, description="Public description.")
+    lecture = LectureFactory.create(course=course, position=0)
+    article = TopicFactory.create(lecture=lecture, position=0, body=f"Premium article {SECRET}")
     quiz = quiz_topic(lecture=lecture, position=1, questions=2)
-    assignment = TopicFactory(
+    assignment = TopicFactory.create(
         lecture=lecture, position=2, type=TopicType.ASSIGNMENT, body=f"Prompt {SECRET}"
     )
-    video_topic = TopicFactory(lecture=lecture, position=3, type=TopicType.VIDEO, body="")
-    draft = CourseFactory(tutor=tutor, is_published=False, title=f"Draft {SECRET}")
-    other_course = CourseFactory(tutor=tutor, price=15000)
-    curriculum = CurriculumFactory(tutor=tutor, courses=[course, other_course], price=30000)
+    video_topic = TopicFactory.create(lecture=lecture, position=3, type=TopicType.VIDEO, body="")
+    draft = CourseFactory.create(tutor=tutor, is_published=False, title=f"Draft {SECRET}")
+    other_course = CourseFactory.create(tutor=tutor, price=15000)
+    curriculum = CurriculumFactory.create(tutor=tutor, courses=[course, other_course], price=30000)
     ids.update(
         course=course.pk,
         article=article.pk,
@@ -214,25 +216,25 @@ def world_build() -> World:
     me = world.client("owner")
     paid = buy_with_sandbox(me, course)
     ids.update(paid=paid["id"], paid_order=paid["order"])
-    EnrollmentFactory(user=world.classmate, course=course)
+    EnrollmentFactory.create(user=world.classmate, course=course)
 
     submission = me.post(f"/api/topics/{assignment.pk}/submissions/", {"text": SECRET})
     assert submission.status_code == 201, submission.content
     ids["submission"] = submission.json()["id"]
     questions = quiz.questions.order_by("position").prefetch_related("choices")
-    answers = {str(q.pk): q.choices.order_by("position").first().pk for q in questions}
+    answers = {str(q.pk): q.choices.order_by("position")[0].pk for q in questions}
     ids["answers"] = answers
     attempt = me.post(f"/api/topics/{quiz.pk}/quiz-attempts/", {"answers": answers})
     assert attempt.status_code == 201, attempt.content
     event = me.post(f"/api/videos/{ids['video']}/events/", {"event_type": "play", "position": 0})
     assert event.status_code == 201, event.content
 
-    address = BillingAddressFactory(user=owner, is_default=True, line1=f"1 {SECRET}-ro")
+    address = BillingAddressFactory.create(user=owner, is_default=True, line1=f"1 {SECRET}-ro")
     order = order_for(me, other_course)
     started = payment_start(me, order["id"])
     world.pg_token = pg_token_of(sandbox_authorise(me, started["redirect_url"]))
-    item = CartItem.objects.create(user=owner, curriculum=CurriculumFactory(tutor=tutor))
-    image = ImageFactory(owner=owner)
+    item = CartItem.objects.create(user=owner, curriculum=CurriculumFactory.create(tutor=tutor))
+    image = ImageFactory.create(owner=owner)
     ids.update(
         address=address.pk,
         order=order["id"],
@@ -244,16 +246,16 @@ def world_build() -> World:
     )
 
     ids.update(
-        staff_image=ImageFactory(owner=staff).pk,
-        staff_address=BillingAddressFactory(user=staff, line1=f"2 {SECRET}-gil").pk,
-        staff_item=CartItem.objects.create(user=staff, course=CourseFactory()).pk,
+        staff_image=ImageFactory.create(owner=staff).pk,
+        staff_address=BillingAddressFactory.create(user=staff, line1=f"2 {SECRET}-gil").pk,
+        staff_item=CartItem.objects.create(user=staff, course=CourseFactory.create()).pk,
         staff_session=AuthSession.objects.filter(user=staff).values_list("pk", flat=True)[0],
         staff=staff.pk,
         tutor=tutor.pk,
     )
 
-    poll = PollFactory(ballot=Ballot.SECRET, title="General poll")
-    candidate = CandidateFactory(poll=poll)
+    poll = PollFactory.create(ballot=Ballot.SECRET, title="General poll")
+    candidate = CandidateFactory.create(poll=poll)
     vote = me.post(f"/api/polls/{poll.pk}/votes/", {"candidate": candidate.pk})
     assert vote.status_code == 201, vote.content
     ids.update(poll=poll.pk, candidate=candidate.pk)

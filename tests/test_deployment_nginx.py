@@ -69,6 +69,11 @@ def render_nginx_as_compose(tmp_path: Path, **env: str) -> str:
     return rendered
 
 
+def _placeholders_restored(text: str) -> str:
+    """The template's `${NAME}` back in place of the `$<NAME>` nginx_blocks hides them as."""
+    return re.sub(r"\$<(\w+)>", r"${\1}", text)
+
+
 def nginx_blocks(text: str) -> list[tuple[str, str]]:
     """(header, own directives) of every `{...}` block, nested ones left out of their parent's
     directives: `("location = /api/videos/", "client_max_body_size 520m; ...")`."""
@@ -84,7 +89,7 @@ def nginx_blocks(text: str) -> list[tuple[str, str]]:
         elif char == "}":
             header, own = stack.pop()
             own = " ".join((own + text[start:index]).split())
-            blocks.append(tuple(re.sub(r"\$<(\w+)>", r"${\1}", part) for part in (header, own)))
+            blocks.append((_placeholders_restored(header), _placeholders_restored(own)))
             start = index + 1
         elif stack and char == ";" and index >= start:
             stack[-1][1] += text[start : index + 1]

@@ -94,7 +94,7 @@ REQUESTS = {
 
 def _actual(kind: str, origin: str):
     method, path, who, expected = REQUESTS[kind]
-    client = no_crash(client_for(UserFactory()) if who else CommittingAPIClient())
+    client = no_crash(client_for(UserFactory.create()) if who else CommittingAPIClient())
     body = {"name": "Kim", "line1": "1 Teheran-ro"} if method == "post" else None
     kwargs = {"format": "json"} if body else {}
     response = getattr(client, method)(path, body, HTTP_ORIGIN=origin, **kwargs)

@@ -10,6 +10,7 @@ send (orders, payments, votes, submissions) is in test_security_mass_assignment_
 
 import io
 import json
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -256,12 +257,12 @@ def _victims_tree(world) -> dict:
     course = Course.objects.get(pk=world.ids["course"])
     lecture = course.lectures.get()
     topic = Topic.objects.get(pk=world.ids["quiz"])
-    question = topic.questions.order_by("position").first()
+    question = topic.questions.order_by("position")[0]
     return {
         "lecture": lecture.pk,
         "topic": topic.pk,
         "question": question.pk,
-        "choice": question.choices.order_by("position").first().pk,
+        "choice": question.choices.order_by("position")[0].pk,
     }
 
 
@@ -271,9 +272,13 @@ def _tree_naming(ids: dict, level: str) -> list:
     question = {"prompt": "Stolen?", "choices": [choice, {"text": "No"}]}
     topic = {"title": "Stolen", "type": "quiz", "questions": [question]}
     lecture = {"title": "Stolen", "topics": [topic]}
-    {"lecture": lecture, "topic": topic, "question": question, "choice": choice}[level]["id"] = ids[
-        level
-    ]
+    by_level: dict[str, dict[str, Any]] = {
+        "lecture": lecture,
+        "topic": topic,
+        "question": question,
+        "choice": choice,
+    }
+    by_level[level]["id"] = ids[level]
     return [lecture]
 
 

@@ -58,11 +58,13 @@ def _tree(body: str) -> dict:
 
 
 def _created(model: type[Model], attr: str):
-    return lambda world, response: getattr(model.objects.get(pk=response.json()["id"]), attr)
+    return lambda world, response: getattr(
+        model._default_manager.get(pk=response.json()["id"]), attr
+    )
 
 
 def _existing(model: type[Model], id_name: str, attr: str):
-    return lambda world, response: getattr(model.objects.get(pk=world.ids[id_name]), attr)
+    return lambda world, response: getattr(model._default_manager.get(pk=world.ids[id_name]), attr)
 
 
 def _topic_body(world, response):

@@ -95,7 +95,7 @@ def _attackers_rsa_pem() -> bytes:
 # Each takes the claims of the victim's real access token and returns a token to refuse.
 # `True`: not in accounts/tests/test_forged_tokens.py, so also tried on /api/users/me/.
 FORGERIES = {
-    "alg-none-unsigned": (lambda c: jwt.encode(c, None, algorithm="none"), False),
+    "alg-none-unsigned": (lambda c: jwt.encode(c, "", algorithm="none"), False),  # "": no key
     "alg-none-lowercase-keeping-real-signature": (
         lambda c: _hmac_under_header(c, {"alg": "none", "typ": "JWT"}),
         True,

@@ -10,7 +10,7 @@ that is not a finite positive number of seconds), is refused.
 import math
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash",
               b"M4V ", b"mmp4", b"MSNV"}  # fmt: skip
@@ -39,7 +39,7 @@ class VideoInfo:
     duration: float  # seconds
 
 
-def probe(stream: BinaryIO, size: int) -> VideoInfo:
+def probe(stream: IO[bytes], size: int) -> VideoInfo:
     stream.seek(0)
     head = stream.read(12)
     stream.seek(0)
@@ -58,7 +58,7 @@ def probe(stream: BinaryIO, size: int) -> VideoInfo:
 # --- ISO base media (MP4, MOV) -------------------------------------------------------------------
 
 
-def _boxes(stream: BinaryIO, start: int, end: int):
+def _boxes(stream: IO[bytes], start: int, end: int):
     """(type, payload offset, payload end) of each box between start and end."""
     offset = start
     while offset < end:
@@ -81,7 +81,7 @@ def _boxes(stream: BinaryIO, start: int, end: int):
         offset += box_size
 
 
-def _probe_iso(stream: BinaryIO, size: int) -> VideoInfo:
+def _probe_iso(stream: IO[bytes], size: int) -> VideoInfo:
     content_type = None
     duration = None
     for box_type, start, end in _boxes(stream, 0, size):
@@ -101,7 +101,7 @@ def _probe_iso(stream: BinaryIO, size: int) -> VideoInfo:
     return VideoInfo(content_type=content_type, duration=duration)
 
 
-def _mvhd_duration(stream: BinaryIO, start: int, end: int) -> float:
+def _mvhd_duration(stream: IO[bytes], start: int, end: int) -> float:
     for box_type, payload, _box_end in _boxes(stream, start, end):
         if box_type != b"mvhd":
             continue
@@ -127,7 +127,7 @@ def _mvhd_duration(stream: BinaryIO, start: int, end: int) -> float:
 # --- Matroska / WebM ----------------------------------------------------------------------------
 
 
-def _vint(stream: BinaryIO, *, keep_marker: bool) -> tuple[int, int]:
+def _vint(stream: IO[bytes], *, keep_marker: bool) -> tuple[int, int]:
     """An EBML variable-length integer: (value, length in bytes)."""
     first = stream.read(1)
     if not first:
@@ -145,7 +145,7 @@ def _vint(stream: BinaryIO, *, keep_marker: bool) -> tuple[int, int]:
     return value, length
 
 
-def _elements(stream: BinaryIO, start: int, end: int):
+def _elements(stream: IO[bytes], start: int, end: int):
     offset = start
     while offset < end:
         stream.seek(offset)
@@ -160,12 +160,12 @@ def _elements(stream: BinaryIO, start: int, end: int):
         offset = data_end
 
 
-def _read(stream: BinaryIO, start: int, end: int) -> bytes:
+def _read(stream: IO[bytes], start: int, end: int) -> bytes:
     stream.seek(start)
     return stream.read(end - start)
 
 
-def _probe_webm(stream: BinaryIO, size: int) -> VideoInfo:
+def _probe_webm(stream: IO[bytes], size: int) -> VideoInfo:
     doc_type = None
     duration = None
     for element_id, start, end in _elements(stream, 0, size):
@@ -185,7 +185,7 @@ def _probe_webm(stream: BinaryIO, size: int) -> VideoInfo:
     return VideoInfo(content_type="video/webm", duration=duration)
 
 
-def _segment_duration(stream: BinaryIO, start: int, end: int) -> float | None:
+def _segment_duration(stream: IO[bytes], start: int, end: int) -> float | None:
     for element_id, info_start, info_end in _elements(stream, start, end):
         if element_id != MKV_INFO:
             continue

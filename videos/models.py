@@ -39,7 +39,7 @@ class Image(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.file.name
+        return str(self.file)  # its name
 
 
 class Video(TimeStampedModel):

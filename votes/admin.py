@@ -1,6 +1,7 @@
 """Staff tools: polls with their candidates, results as CSV, and a read-only audit of votes."""
 
 import csv
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
 from django.db.models import Sum
@@ -10,6 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from votes.models import Candidate, Poll, Vote
 from votes.selectors import polls_in_state
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _PollTotal(TypedDict):
+    total: int | None  # PollAdmin.get_queryset: None for a poll without candidates
 
 
 class CandidateInline(admin.TabularInline):
@@ -28,7 +36,8 @@ class PollStateFilter(admin.SimpleListFilter):
         return [("upcoming", _("Upcoming")), ("open", _("Open")), ("closed", _("Closed"))]
 
     def queryset(self, request, queryset):
-        return polls_in_state(queryset, state=self.value()) if self.value() else queryset
+        state = self.value()
+        return polls_in_state(queryset, state=state) if state else queryset
 
 
 @admin.register(Poll)
@@ -45,7 +54,7 @@ class PollAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(total=Sum("candidates__vote_count"))
 
     @admin.display(description=_("votes"), ordering="total")
-    def total_votes(self, poll: Poll) -> int:
+    def total_votes(self, poll: "WithAnnotations[Poll, _PollTotal]") -> int:
         return poll.total or 0
 
     def save_model(self, request, obj, form, change):

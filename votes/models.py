@@ -46,6 +46,9 @@ class Poll(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Not fields: set by selectors.poll_detail (the standing candidates, the caller's vote).
+    candidate_list: "models.QuerySet[Candidate]"
+    my_vote: "Vote | None"
 
     class Meta:
         ordering = ("-opens_at", "id")

@@ -1,5 +1,6 @@
 """Reads of the voting domain; each runs a fixed number of queries."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -30,7 +31,7 @@ def poll_get(*, poll_id: int) -> Poll:
     return get_object_or_404(Poll, pk=poll_id)
 
 
-def poll_detail(*, poll_id: int, user: CustomUser) -> Poll:
+def poll_detail(*, poll_id: int, user: CustomUser | AnonymousUser) -> Poll:
     """The poll with its standing candidates (`candidate_list`) and the caller's vote
     (`my_vote`, None if none or anonymous)."""
     poll = poll_get(poll_id=poll_id)
@@ -55,7 +56,7 @@ def nominations_pending(*, user: CustomUser) -> QuerySet[Candidate]:
     )
 
 
-def vote_of(*, poll: Poll, user: CustomUser) -> Vote | None:
+def vote_of(*, poll: Poll, user: CustomUser | AnonymousUser) -> Vote | None:
     if not user.is_authenticated:
         return None
     return Vote.objects.filter(poll=poll, voter=user).first()
@@ -67,11 +68,13 @@ def voted_poll_ids(*, user: CustomUser) -> list[int]:
     )
 
 
-def results_visible_to(*, poll: Poll, user: CustomUser) -> bool:
+def results_visible_to(*, poll: Poll, user: CustomUser | AnonymousUser) -> bool:
     return poll.results_visibility == ResultsVisibility.ALWAYS or poll.has_closed() or user.is_staff
 
 
-def candidate_voters(*, poll_id: int, candidate_id: int, user: CustomUser) -> QuerySet[Vote]:
+def candidate_voters(
+    *, poll_id: int, candidate_id: int, user: CustomUser | AnonymousUser
+) -> QuerySet[Vote]:
     """Staff always; everyone else only for a public ballot whose results are visible."""
     poll = poll_get(poll_id=poll_id)
     candidate = get_object_or_404(Candidate.objects.filter(STANDING), poll=poll, pk=candidate_id)

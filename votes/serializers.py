@@ -24,7 +24,7 @@ class PollSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Poll
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "kind",
             "title",
@@ -62,7 +62,7 @@ class CandidateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Candidate
-        fields = ("id", "name", "pitch", "user", "team", "status", "created_at")
+        fields: tuple[str, ...] = ("id", "name", "pitch", "user", "team", "status", "created_at")
         read_only_fields = fields
 
     def to_representation(self, candidate: Candidate) -> dict:

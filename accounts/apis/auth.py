@@ -56,7 +56,7 @@ class RegisterApi(APIView):
     permission_classes = (AllowAny,)
     throttle_classes = (RegisterIpThrottle, RegisterAccountThrottle)
 
-    class InputSerializer(StaffAssignedFieldsRefused, serializers.Serializer):
+    class InputSerializer(StaffAssignedFieldsRefused):
         email = CanonicalEmailField()
         username = UsernameField()
         password = password_field()

@@ -1,11 +1,14 @@
 """Token refresh and verification, logout, and the caller's login sessions."""
 
+from typing import cast
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
 
 from accounts.apis.auth import client_info
 from accounts.auth import selectors, services
@@ -23,7 +26,7 @@ from accounts.errors import (
     TokenExpired,
     TokenNotValid,
 )
-from accounts.models import AuthSession, RevokeReason
+from accounts.models import AuthSession, CustomUser, RevokeReason
 from accounts.serializers import AuthSessionSerializer, TokenPairSerializer
 from core.openapi import errors_of
 from core.serializers import StrictCharField
@@ -115,12 +118,14 @@ class SessionListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.auth_session_list_live(user=self.request.user)
+        # IsAuthenticated (the default permission) ran before: the caller is a user.
+        return selectors.auth_session_list_live(user=cast(CustomUser, self.request.user))
 
     def get_serializer_context(self):
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if self.request.auth is not None:
-            context["current_session_id"] = str(self.request.auth["sid"])
+            # The access token SessionJWTAuthentication validated.
+            context["current_session_id"] = str(cast(Token, self.request.auth)["sid"])
         return context
 
     @extend_schema(operation_id="auth_sessions_list")

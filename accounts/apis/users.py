@@ -26,7 +26,7 @@ USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH)
 
 
 class MeApi(APIView):
-    class UpdateSerializer(StaffAssignedFieldsRefused, serializers.Serializer):
+    class UpdateSerializer(StaffAssignedFieldsRefused):
         name = StrictCharField(max_length=50, required=False, allow_blank=True)
         username = UsernameField(required=False)
         introduction = StrictCharField(max_length=1000, required=False, allow_blank=True)

@@ -2,7 +2,7 @@
 
 import time
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -48,10 +48,12 @@ class SessionJWTAuthentication(JWTAuthentication):
             token = super().get_validated_token(raw_token)
         except InvalidToken:
             if access_token_has_expired(raw_token):
-                raise AuthenticationFailed(TokenExpired.message, code=TokenExpired.code) from None
+                raise AuthenticationFailed(
+                    str(TokenExpired.message), code=TokenExpired.code
+                ) from None
             raise
         if not claims_are_well_formed(token):
-            raise AuthenticationFailed(TokenNotValid.message, code=TokenNotValid.code)
+            raise AuthenticationFailed(str(TokenNotValid.message), code=TokenNotValid.code)
         if len(verified) >= VERIFIED_TOKENS_MAX:
             verified.clear()
         verified[raw_token] = token

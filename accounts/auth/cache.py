@@ -245,6 +245,7 @@ def authenticated_user(*, session_id, user_id: int) -> CustomUser | None:
     keys = [_session_key(session_id), _user_key(user_id), _contributions_key(user_id)]
     cached = _cache_call("get_many", keys) or {}
     verdict, snapshot = cached.get(keys[0]), cached.get(keys[1])
+    user: CustomUser | None
     if verdict is None and snapshot is None:
         user = _cold_user(session_id, user_id)
     else:

@@ -3,12 +3,16 @@ test (or anything else) starts from nothing with one call: `auth_state.reset()`.
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rest_framework_simplejwt.tokens import Token
 
 
 @dataclass
 class AuthState:
     # Access tokens whose signature and claims already checked out, by raw value (authentication).
-    verified_tokens: dict[bytes, object] = field(default_factory=dict)
+    verified_tokens: "dict[bytes, Token]" = field(default_factory=dict)
     # The cache failed: until this time.monotonic() it is not asked again (cache).
     cache_paused_until: float = 0.0
     # Revocations the cache missed, written once it answers again: session key -> verdict (cache).

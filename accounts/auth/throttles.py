@@ -18,7 +18,7 @@ from core.throttles import SettingsRateThrottle
 
 class IpThrottle(SettingsRateThrottle):
     def get_cache_key(self, request, view):
-        return self.key(self.get_ident(request))
+        return self.cache_key_for(self.get_ident(request))
 
 
 class AccountThrottle(SettingsRateThrottle):
@@ -32,7 +32,7 @@ class AccountThrottle(SettingsRateThrottle):
         if not isinstance(value, str) or not value.strip():
             return None
         # Keyed by the account the value names, so a long s or capitals count against `sx`.
-        return self.key(login_canonical(value) or value.strip().casefold())
+        return self.cache_key_for(login_canonical(value) or value.strip().casefold())
 
 
 def _ip_throttle(scope_name: str) -> type[IpThrottle]:
@@ -78,7 +78,7 @@ class RefreshSessionThrottle(SettingsRateThrottle):
         except jwt.PyJWTError:
             return None
         session_id = claims.get("sid")
-        return self.key(str(session_id)) if session_id else None
+        return self.cache_key_for(str(session_id)) if session_id else None
 
 
 class AdminLoginAccountThrottle(LoginAccountThrottle):

@@ -11,12 +11,11 @@ from social_core.backends.base import BaseAuth
 
 from accounts.auth.services import auth_sessions_revoke
 from accounts.errors import EmailUnverified, SocialEmailRequired
-from accounts.identity import email_canonical_or_none, username_script_problem
+from accounts.identity import USERNAME_MAX_LENGTH, email_canonical_or_none, username_script_problem
 from accounts.models import CustomUser, RevokeReason, Role
 from accounts.selectors import username_is_available
 from accounts.social.providers import email_is_verified
 
-USERNAME_MAX_LENGTH = CustomUser._meta.get_field("username").max_length
 NAME_MAX_LENGTH = CustomUser._meta.get_field("name").max_length
 USERNAME_MIN_LENGTH = 2
 USERNAME_SUFFIX_LENGTH = 6

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from social_core.backends.base import BaseAuth
+from social_core.backends.oauth import BaseOAuth2
 from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_strategy
 
@@ -51,7 +52,7 @@ def provider_errors(*, provider: str) -> Iterator[None]:
         raise SocialAuthFailed() from exc
 
 
-def backend_load(*, provider: str) -> BaseAuth:
+def backend_load(*, provider: str) -> BaseOAuth2:
     """The provider's social-auth backend; UnknownProvider unless supported and configured."""
     backend_name = PROVIDERS.get(provider)
     if backend_name is None:
@@ -60,6 +61,8 @@ def backend_load(*, provider: str) -> BaseAuth:
         backend = load_strategy().get_backend(backend_name)
     except SocialAuthBaseException as exc:
         raise UnknownProvider() from exc
+    if not isinstance(backend, BaseOAuth2):  # every provider in PROVIDERS is OAuth2
+        raise UnknownProvider()
     client_id, _secret = backend.get_key_and_secret()
     if not client_id:
         # Integrations switch on by environment variables: no client id, no provider.
@@ -68,7 +71,7 @@ def backend_load(*, provider: str) -> BaseAuth:
 
 
 def code_exchange(
-    backend: BaseAuth, *, code: str, redirect_uri: str, code_verifier: str | None
+    backend: BaseOAuth2, *, code: str, redirect_uri: str, code_verifier: str | None
 ) -> str:
     # Built here rather than by backend.auth_complete(): the client, not a server-side session,
     # holds the OAuth state and the PKCE verifier, and KakaoOAuth2 leaves out the redirect_uri
@@ -91,7 +94,7 @@ def code_exchange(
     return backend.get_access_token(response)
 
 
-def access_token_audience_check(backend: BaseAuth, *, access_token: str) -> None:
+def access_token_audience_check(backend: BaseOAuth2, *, access_token: str) -> None:
     """A token that another app obtained for its user must not sign that user in here."""
     if backend.name == PROVIDERS["google"]:
         info = backend.get_json(
@@ -115,7 +118,7 @@ def access_token_audience_check(backend: BaseAuth, *, access_token: str) -> None
             raise SocialTokenRejected()
 
 
-def profile_fetch(backend: BaseAuth, *, access_token: str) -> dict[str, Any]:
+def profile_fetch(backend: BaseOAuth2, *, access_token: str) -> dict[str, Any]:
     profile = backend.user_data(access_token)
     if not isinstance(profile, dict):
         raise SocialAuthFailed()

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from social_core.backends.base import BaseAuth
+from social_core.backends.oauth import BaseOAuth2
 
 from accounts.auth.services import ClientInfo, auth_session_start
 from accounts.auth.tokens import TokenPair
@@ -17,6 +17,8 @@ from accounts.social.providers import (
     provider_errors,
 )
 
+SOCIAL_LOGIN_ARGUMENTS = "Give code and redirect_uri, or access_token."
+
 
 def social_provider_check(*, provider: str) -> None:
     """UnknownProvider (404) unless the provider is supported and configured here."""
@@ -24,14 +26,14 @@ def social_provider_check(*, provider: str) -> None:
 
 
 def _sign_in(
-    backend: BaseAuth, *, profile: dict[str, Any], client: ClientInfo
+    backend: BaseOAuth2, *, profile: dict[str, Any], client: ClientInfo
 ) -> tuple[CustomUser, TokenPair, bool]:
     with transaction.atomic(), provider_errors(provider=backend.name):
         # Django's authenticate() hands the profile to the backend, which runs
         # SOCIAL_AUTH_PIPELINE (accounts.social.pipeline). The provider's tokens stay out of the
         # profile, so load_extra_data stores none of them.
         user = backend.strategy.authenticate(backend, response=dict(profile))
-        if user is None:
+        if not isinstance(user, CustomUser):  # None: the pipeline refused the identity
             raise SocialAuthFailed()
         if not user.is_active:
             raise InvalidCredentials()
@@ -54,15 +56,17 @@ def social_login(
     commits together or not at all.
     """
     if (code and not redirect_uri) or not (code or access_token):
-        raise ValueError("Give code and redirect_uri, or access_token.")
+        raise ValueError(SOCIAL_LOGIN_ARGUMENTS)
     backend = backend_load(provider=provider)
     with provider_errors(provider=backend.name):
-        if code:
+        if code and redirect_uri:
             access_token = code_exchange(
                 backend, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
             )
-        else:
+        elif access_token:
             access_token_audience_check(backend, access_token=access_token)
+        else:  # refused above; spelled out for the type checker
+            raise ValueError(SOCIAL_LOGIN_ARGUMENTS)
         profile = profile_fetch(backend, access_token=access_token)
     try:
         return _sign_in(backend, profile=profile, client=client)

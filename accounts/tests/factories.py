@@ -5,7 +5,7 @@ from accounts.models import CustomUser, Role, Team
 DEFAULT_PASSWORD = "correct-horse-battery"
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
         django_get_or_create = ("name",)
@@ -13,7 +13,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[CustomUser]):
     class Meta:
         model = CustomUser
         skip_postgeneration_save = True

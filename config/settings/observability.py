@@ -1,11 +1,13 @@
 """Logging (time, level, logger and request id on every line) and Sentry."""
 
+from typing import Any
+
 from config.settings.environment import env
 
 # Every line names its time, level, logger and request id (core.request_id): `text` for reading in
 # a terminal, `json` (one object per line, production's default) for a log collector.
 LOG_FORMAT = env("LOG_FORMAT", default="text")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "core.request_id.RequestIdLogFilter"}},

@@ -214,11 +214,12 @@ def _update_rows(model: type[models.Model], rows: list, fields: list[str]) -> No
     columns = [_stored_field(model, name) for name in fields]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    _pk, pk_column = _stored_field(model, model._meta.pk.name)
+    pk_column = _stored_field(model, model._meta.pk.name)[1]
     match = f"{table}.{quote(pk_column)} = v.column1"
-    casts = "".join(f", CAST(%s AS {field.cast_db_type(connection)})" for field, _ in columns)
+    casts = "".join(f", CAST(%s AS {field.cast_db_type(connection)})" for field, _column in columns)
     assignments = ", ".join(
-        f"{quote(column)} = v.column{index}" for index, (_, column) in enumerate(columns, start=2)
+        f"{quote(column)} = v.column{index}"
+        for index, (_field, column) in enumerate(columns, start=2)
     )
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _BATCH_SIZE):
@@ -227,7 +228,7 @@ def _update_rows(model: type[models.Model], rows: list, fields: list[str]) -> No
             for row in batch:
                 params.append(row.pk)
                 params += [field.get_db_prep_save(getattr(row, field.attname), connection)
-                           for field, _ in columns]  # fmt: skip
+                           for field, _column in columns]  # fmt: skip
             values = ", ".join([f"(%s{casts})"] * len(batch))
             # Only quoted names from the model's _meta go into the text; every value is a param.
             sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v WHERE {match}"  # noqa: S608  # nosec B608
@@ -237,7 +238,8 @@ def _update_rows(model: type[models.Model], rows: list, fields: list[str]) -> No
 def _stored_field(model: type[models.Model], name: str) -> tuple[models.Field, str]:
     """A field and its column; _LEVELS names only fields stored in a column of the model."""
     field = model._meta.get_field(name)
-    assert isinstance(field, models.Field) and field.column is not None, name
+    # A concrete column, for the type checker.
+    assert isinstance(field, models.Field) and field.column is not None, name  # nosec B101
     return field, field.column
 
 

@@ -78,7 +78,7 @@ def submission_file_check(*, file: UploadedFile) -> str:
     """Size, extension and content; returns the name to store the file under (a random folder
     keeps one learner's file URL from being guessed from another's)."""
     limit = submission_max_file_bytes()
-    assert file.size is not None  # Django's upload handlers always set it
+    assert file.size is not None  # upload handlers always set it  # nosec B101
     if file.size > limit:
         raise FileTooLarge(size=filesizeformat(limit))
     stem, dot, extension = posixpath.basename((file.name or "").replace("\\", "/")).rpartition(".")

@@ -89,7 +89,7 @@ class EnrollmentFactory(factory.django.DjangoModelFactory[Enrollment]):
 
 def quiz_topic(*, questions: int = 3, choices: int = 3, **topic_fields) -> Topic:
     """A quiz whose first choice of every question is the correct one."""
-    topic = TopicFactory(type=TopicType.QUIZ, body="Answer these.", **topic_fields)
+    topic = TopicFactory.create(type=TopicType.QUIZ, body="Answer these.", **topic_fields)
     for q in range(questions):
         question = QuestionFactory(topic=topic, position=q)
         for c in range(choices):

@@ -88,7 +88,9 @@ class OrderListCreateApi(ListAPIView):
 
     class InputSerializer(serializers.Serializer):
         from_cart = serializers.BooleanField(required=False, default=False)
-        items = ProductInputSerializer(many=True, required=False, max_length=50)
+        items = ProductInputSerializer(  # type: ignore[call-arg]  # stubs lack many=True's max_length
+            many=True, required=False, max_length=50
+        )
         billing_address = serializers.IntegerField(
             min_value=1,
             max_value=MAX_ID,

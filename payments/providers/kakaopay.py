@@ -5,6 +5,7 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 
 from payments.models import Payment
@@ -35,8 +36,18 @@ APPROVABLE_STATUSES = {
 CANCELLED_STATUS = "CANCEL_PAYMENT"
 # Request timeout and rate limit: KakaoPay did not process the call, so it may be retried.
 RETRYABLE_STATUSES = {408, 429}
-TRANSACTION_ID_MAX_LENGTH = Payment._meta.get_field("transaction_id").max_length
-REDIRECT_URL_MAX_LENGTH = Payment._meta.get_field("redirect_url").max_length
+
+
+def _max_length(name: str) -> int:
+    """The max_length of a CharField of Payment (Django requires one)."""
+    field = Payment._meta.get_field(name)
+    # Django requires a max_length on a CharField.
+    assert isinstance(field, models.CharField) and field.max_length is not None, name  # nosec B101
+    return field.max_length
+
+
+TRANSACTION_ID_MAX_LENGTH = _max_length("transaction_id")
+REDIRECT_URL_MAX_LENGTH = _max_length("redirect_url")
 
 
 def _parse_time(value: str | None) -> datetime:

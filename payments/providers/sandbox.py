@@ -66,7 +66,9 @@ class SandboxProvider(PaymentProvider):
         if not approved:
             # A real gateway refuses a second approval of the same transaction.
             raise ProviderDeclined("not_ready", "This transaction is not waiting for approval.")
-        return self.lookup(transaction_id=transaction_id).approval
+        approval = self.lookup(transaction_id=transaction_id).approval
+        assert approval is not None  # approved just above  # nosec B101
+        return approval
 
     def lookup(self, *, transaction_id: str) -> Lookup:
         transaction = SandboxTransaction.objects.filter(transaction_id=transaction_id).first()
@@ -74,6 +76,7 @@ class SandboxProvider(PaymentProvider):
             return Lookup()
         if transaction.state == SandboxTransaction.State.READY:
             return Lookup(approvable=True)
+        assert transaction.approved_at is not None  # set with the APPROVED state  # nosec B101
         return Lookup(
             approval=Approval(
                 transaction_id=transaction.transaction_id,

@@ -79,6 +79,7 @@ def amount_mismatch_reverse(
         message=f"charged {approval.amount}, expected {order.total}",
         actor=None,
     )
+    assert payment.transaction_id is not None  # it was just approved  # nosec B101
     try:
         provider_get(payment.provider).cancel(
             transaction_id=payment.transaction_id, amount=approval.amount

@@ -198,6 +198,9 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
         order_expire(order=order, actor=actor)
         payment.refresh_from_db()
         return _Outcome(payment, OrderExpired())
+    # payment_start commits a payment only with the provider's transaction id.
+    # A pending payment has the provider's id.
+    assert payment.transaction_id is not None  # nosec B101
     gateway = provider_get(payment.provider)
     try:
         approval = gateway.approve(
@@ -218,14 +221,14 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
         except ProviderDeclined:
             state = Lookup()
         if state.approval is None:
-            error = approval_refusal_record(
+            refusal = approval_refusal_record(
                 order=order, payment=payment, declined=declined, state=state, actor=actor
             )
-            return _Outcome(payment, error)
+            return _Outcome(payment, refusal)
         approval = state.approval
     if approval.amount != payment.amount or payment.amount != order.total:
-        error = amount_mismatch_reverse(order=order, payment=payment, approval=approval)
-        return _Outcome(payment, error)
+        mismatch = amount_mismatch_reverse(order=order, payment=payment, approval=approval)
+        return _Outcome(payment, mismatch)
     _settle(order=order, payment=payment, approval=approval, actor=actor)
     return _Outcome(payment)
 

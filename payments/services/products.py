@@ -40,7 +40,8 @@ def products_for_sale(
         .prefetch_related("courses")
         .in_bulk()
     )
-    products, errors = [], {}
+    products: list[Course | Curriculum] = []
+    errors = {}
     for index, ref in enumerate(refs):
         product = (
             courses.get(ref.course_id) if ref.course_id else curriculums.get(ref.curriculum_id)
@@ -48,7 +49,8 @@ def products_for_sale(
         if product is None:
             key = f"{field_prefix}[{index}].{ref.field}" if field_prefix else ref.field
             errors[key] = [_("This item is not for sale.")]
-        products.append(product)
+        else:
+            products.append(product)
     if errors:
         raise NotForSale(fields=errors)
     return products

@@ -27,6 +27,8 @@ def payment_refund(*, actor, payment_id: int) -> Payment:
         raise AlreadyRefunded()
     if payment.status != PaymentStatus.PAID:
         raise PaymentNotRefundable()
+    # A paid payment was approved by its provider (constraint payment_settled_is_approved).
+    assert payment.transaction_id is not None and payment.refundable_until is not None  # nosec B101
     if not actor.is_staff and timezone.now() > payment.refundable_until:
         raise RefundWindowPassed(days=settings.REFUND_WINDOW_DAYS)
     try:

@@ -4,8 +4,10 @@ the payments tests."""
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -169,9 +171,9 @@ def stored_order(user, *products, status=OrderStatus.CANCELLED) -> Order:
     return order
 
 
-def commerce_rows() -> dict[str, list[dict]]:
+def commerce_rows() -> dict[str, list[dict[str, Any]]]:
     """Every row a request to the commerce API could change, field by field."""
-    models = (
+    models: tuple[type[Model], ...] = (
         Order,
         OrderLine,
         OrderEvent,
@@ -182,4 +184,6 @@ def commerce_rows() -> dict[str, list[dict]]:
         BillingAddress,
         Course,
     )
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+    return {
+        model.__name__: list(model._default_manager.order_by("pk").values()) for model in models
+    }

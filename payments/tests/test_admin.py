@@ -12,8 +12,8 @@ from payments.tests.flows import buy_with_sandbox
 
 @pytest.fixture
 def paid_payment(db) -> Payment:
-    course = CourseFactory(price=20000)
-    buy_with_sandbox(client_for(UserFactory()), course)
+    course = CourseFactory.create(price=20000)
+    buy_with_sandbox(client_for(UserFactory.create()), course)
     return Payment.objects.get(status=PaymentStatus.PAID)
 
 

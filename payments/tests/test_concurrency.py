@@ -46,7 +46,7 @@ def statuses(responses) -> list[int]:
     return sorted(response.status_code for response in responses)
 
 
-def pending_payment(buyer, *courses, items=None) -> tuple[dict, str]:
+def pending_payment(buyer, *courses, items=None) -> tuple[dict, dict, str]:
     """An order for `courses` (or `items`) with a started sandbox payment: its order, the
     payment's JSON and the pg_token the sandbox page hands out."""
     client = client_for(buyer)

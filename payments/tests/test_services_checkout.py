@@ -52,13 +52,15 @@ def buyer():
 
 def started(buyer, price: int = 20000) -> Payment:
     """A pending sandbox payment of a fresh order for one course."""
-    order = order_create(user=buyer, items=[ProductRef(course_id=CourseFactory(price=price).pk)])
+    course = CourseFactory.create(price=price)
+    order = order_create(user=buyer, items=[ProductRef(course_id=course.pk)])
     payment, _urls = payment_start(user=buyer, order_id=order.pk, provider="sandbox")
     return payment
 
 
 def paid(buyer) -> Payment:
     payment = started(buyer)
+    assert payment.transaction_id is not None
     return payment_approve(
         user=buyer, payment_id=payment.pk, pg_token=sandbox_pg_token(payment.transaction_id)
     )

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import FileTooLarge, InvalidImage
-from core.files import file_public_url
+from core.files import public_url
 from core.images import ImageUploadParser
 from core.openapi import errors_of
 from core.parsers import JSONParser
@@ -37,7 +37,7 @@ class ImageOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, image: Image) -> str:
-        return file_public_url(image.file, self.context.get("request"))
+        return public_url(image.file.url, self.context.get("request"))  # an image always has one
 
 
 class ImageListCreateApi(ListAPIView):

@@ -1,6 +1,7 @@
 """Reads of the video domain, and who may watch what."""
 
 import math
+from typing import TypedDict
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -48,11 +49,22 @@ def watch_history(*, video: Video, user_id: int | None) -> QuerySet[WatchEvent]:
     return events.filter(user_id=user_id) if user_id else events
 
 
-def topic_video(topic) -> dict | None:
+class TopicVideo(TypedDict):
+    id: int
+    duration: float | None  # None: a row from before durations were checked; JSON has no NaN
+    content_type: str
+
+
+def topic_video(topic) -> TopicVideo | None:
     """What a topic's content says of its video (None for other topics, or none uploaded)."""
     if topic.type != "video":
         return None
     video = Video.objects.filter(topic=topic).values("id", "duration", "content_type").first()
-    if video is not None and not math.isfinite(video["duration"]):
-        video["duration"] = None  # a row from before durations were checked; JSON has no NaN
-    return video
+    if video is None:
+        return None
+    duration = video["duration"]
+    return TopicVideo(
+        id=video["id"],
+        duration=duration if math.isfinite(duration) else None,
+        content_type=video["content_type"],
+    )

@@ -56,4 +56,5 @@ def image_delete(*, image: Image) -> None:
         deleted = Image.objects.filter(pk=image.pk).delete()[0]
         if not deleted:
             raise Http404
-        transaction.on_commit(lambda: storage.delete(name))
+        if name:
+            transaction.on_commit(lambda: storage.delete(name))

@@ -29,13 +29,16 @@ def _video_topic_check(*, topic: Topic | None, owner, video: Video | None = None
         raise ValidationError({"topic": [_("Videos belong to video topics.")]})
     if not owner.is_staff and topic.lecture.course.tutor_id != owner.pk:
         raise ValidationError({"topic": [_("You can only add videos to your own courses.")]})
-    taken = Video.objects.filter(topic=topic).exclude(pk=getattr(video, "pk", None))
+    taken = Video.objects.filter(topic=topic)
+    if video is not None:
+        taken = taken.exclude(pk=video.pk)
     if taken.exists():
         raise ValidationError({"topic": [_("This topic already has a video.")]})
 
 
 def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None = None) -> Video:
     """The type and duration come from the file's own structure, never from its name."""
+    assert file.size is not None  # upload handlers always set it  # nosec B101
     if file.size > settings.VIDEO_MAX_UPLOAD_BYTES:
         raise FileTooLarge(
             _("Videos may be at most %(size)s."),
@@ -65,7 +68,7 @@ def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None =
     try:
         video.save()
     except Exception:
-        video.file.storage.delete(video.file.name)  # no row, so no file either
+        video.file.delete(save=False)  # no row, so no file either
         raise
     return video
 
@@ -84,7 +87,8 @@ def video_delete(*, video: Video) -> None:
     name, storage = video.file.name, video.file.storage
     with transaction.atomic():
         video.delete()
-        transaction.on_commit(lambda: storage.delete(name))
+        if name:
+            transaction.on_commit(lambda: storage.delete(name))
 
 
 def _watch_budget_grow(progress: VideoProgress, now) -> None:
@@ -120,7 +124,11 @@ def watch_event_record(
         errors["position"] = [_("Give a position between 0 and the video's duration.")]
     if (span_from is None) != (span_to is None):
         errors["to" if span_to is None else "from"] = [_("Give both ends of the span.")]
-    elif span_from is not None and not 0 <= span_from < span_to <= video.duration:
+    elif (
+        span_from is not None
+        and span_to is not None
+        and not 0 <= span_from < span_to <= video.duration
+    ):
         errors["from"] = [_("The span must lie within the video, and end after it starts.")]
     if event_type not in WatchEventType.values:
         errors["event_type"] = [_("Unknown event type.")]
@@ -141,7 +149,7 @@ def watch_event_record(
             span_to=span_to,
         )
         _watch_budget_grow(progress, now)
-        if span_from is not None:
+        if span_from is not None and span_to is not None:
             room = progress.watch_budget_seconds - progress.watched_seconds
             progress.watched_spans = spans_add_within(
                 progress.watched_spans, (span_from, span_to), new_seconds=room
@@ -158,6 +166,6 @@ def watch_event_record(
         if newly_completed:
             progress.completed_at = now
         progress.save()
-        if newly_completed and video.topic_id:
+        if newly_completed and video.topic is not None:
             topic_progress_record(user=user, topic=video.topic, completed=True)
     return progress

@@ -5,6 +5,7 @@ import random
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -131,7 +132,10 @@ def with_metadata(
     """`image` carrying EXIF (orientation, camera, GPS), an ICC profile, XMP and a comment, as far
     as the format holds them."""
     image = image or picture()
-    params = {"exif": camera_exif(orientation), "icc_profile": SRGB_ICC if icc else None}
+    params: dict[str, Any] = {
+        "exif": camera_exif(orientation),
+        "icc_profile": SRGB_ICC if icc else None,
+    }
     if fmt == "JPEG":
         params |= {"xmp": XMP, "comment": b"secret-comment"}
     elif fmt == "WEBP":
@@ -158,6 +162,7 @@ def post_image(client, content: bytes, name: str = "photo.png", content_type: st
 
 
 def reopen(image: Image) -> PILImage.Image:
+    assert image.file.name
     with default_storage.open(image.file.name) as stored:
         opened = PILImage.open(io.BytesIO(stored.read()))
         opened.load()
@@ -165,6 +170,7 @@ def reopen(image: Image) -> PILImage.Image:
 
 
 def stored_bytes(image: Image) -> bytes:
+    assert image.file.name
     with default_storage.open(image.file.name) as stored:
         return stored.read()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.test import TestCase
@@ -30,7 +31,9 @@ def upload(client, data: bytes, name: str = "lecture.webm"):
 
 
 def stored_videos() -> list[Path]:
-    root = Path(Video._meta.get_field("file").storage.location)
+    storage = Video._meta.get_field("file").storage
+    assert isinstance(storage, FileSystemStorage)
+    root = Path(storage.location)
     return sorted(root.rglob("*")) if root.exists() else []
 
 

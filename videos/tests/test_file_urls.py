@@ -18,11 +18,13 @@ def _media_in_tmp(settings, tmp_path):
 
 def every_url_of_one_file(api_client) -> tuple[set[str], str]:
     """The same stored picture as an avatar, in the image list and as a course thumbnail."""
-    user = UserFactory()
-    image = ImageFactory(owner=user)
+    user = UserFactory.create()
+    image = ImageFactory.create(owner=user)
+    name = image.file.name
+    assert name is not None
     UserAvatar.objects.create(user=user, image=image)
-    course = CourseFactory(tutor=user, is_published=True)
-    Course.objects.filter(pk=course.pk).update(thumbnail=image.file.name)
+    course = CourseFactory.create(tutor=user, is_published=True)
+    Course.objects.filter(pk=course.pk).update(thumbnail=name)
     EnrollmentFactory(user=user, course=course)
     client = client_for(user)
     login = api_client.post("/api/auth/login/", {"login": user.email, "password": DEFAULT_PASSWORD})
@@ -36,7 +38,7 @@ def every_url_of_one_file(api_client) -> tuple[set[str], str]:
         client.get("/api/me/enrollments/").json()["results"][0]["course"]["thumbnail"],
     ]
     assert len(urls) == 7
-    return set(urls), image.file.name
+    return set(urls), name
 
 
 @pytest.mark.django_db

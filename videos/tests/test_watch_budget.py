@@ -32,7 +32,7 @@ def _rules(settings):
 
 
 def make_video(duration: float) -> Video:
-    topic = TopicFactory(type=TopicType.VIDEO)
+    topic = TopicFactory.create(type=TopicType.VIDEO)
     return Video.objects.create(
         owner=topic.lecture.course.tutor,
         topic=topic,

@@ -1,5 +1,7 @@
 """Candidacies: standing, entering a team, and nominations that wait for the nominee's consent."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -76,7 +78,8 @@ class NominationListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.nominations_pending(user=self.request.user)
+        # IsAuthenticated: never the anonymous user.
+        return selectors.nominations_pending(user=cast(CustomUser, self.request.user))
 
     @extend_schema(operation_id="me_nominations_list")
     def get(self, request, *args, **kwargs):

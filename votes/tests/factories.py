@@ -28,21 +28,21 @@ class CandidateFactory(factory.django.DjangoModelFactory[Candidate]):
 
 
 def part_leader_poll(part: str = "frontend", **fields) -> Poll:
-    return PollFactory(kind=PollKind.PART_LEADER, part=part, **fields)
+    return PollFactory.create(kind=PollKind.PART_LEADER, part=part, **fields)
 
 
 def team_poll(**fields) -> Poll:
-    return PollFactory(kind=PollKind.TEAM, **fields)
+    return PollFactory.create(kind=PollKind.TEAM, **fields)
 
 
 def team_candidate(poll: Poll, team=None) -> Candidate:
     team = team or TeamFactory()
-    return CandidateFactory(poll=poll, team=team, name=team.name)
+    return CandidateFactory.create(poll=poll, team=team, name=team.name)
 
 
 def person_candidate(poll: Poll, user=None) -> Candidate:
     user = user or UserFactory(part=poll.part)
-    return CandidateFactory(poll=poll, user=user, name=user.name or user.username)
+    return CandidateFactory.create(poll=poll, user=user, name=user.name or user.username)
 
 
 def closed_window() -> dict:

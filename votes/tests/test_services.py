@@ -224,7 +224,7 @@ class TestCandidateRegister:
 
 def nomination_of(user, poll=None, pitch: str = "Their words.") -> Candidate:
     poll = poll or part_leader_poll(user.part or "frontend")
-    return CandidateFactory(
+    return CandidateFactory.create(
         poll=poll, user=user, pitch=pitch, status=CandidateStatus.NOMINATED, registered_by=None
     )
 

@@ -3,6 +3,7 @@ shaped as its API documents them, how each is served, and the steps of a purchas
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -104,7 +105,7 @@ def order_answer(payment: Payment, status: str, *, total: int = PRICE) -> dict:
     """/payment/order: where KakaoPay's side of the transaction stands."""
     now = timezone.now()
     charged = status in {"SUCCESS_PAYMENT", "CANCEL_PAYMENT"}
-    actions = []
+    actions: list[dict[str, Any]] = []
     if charged:
         actions.append(
             {
@@ -121,7 +122,7 @@ def order_answer(payment: Payment, status: str, *, total: int = PRICE) -> dict:
     if status == "CANCEL_PAYMENT":
         actions.append({**actions[0], "aid": "A9876543210987654321", "approved_at": kst(now)})
         actions[-1]["payment_action_type"] = "CANCEL"
-    body = {
+    body: dict[str, Any] = {
         "tid": payment.transaction_id,
         "cid": CID,
         "status": status,

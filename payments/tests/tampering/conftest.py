@@ -46,14 +46,14 @@ class Purchases:
 
 @pytest.fixture
 def victim() -> Purchases:
-    owner = UserFactory()
+    owner = UserFactory.create()
     client = client_for(owner)
-    address = BillingAddressFactory(user=owner, is_default=True)
+    address = BillingAddressFactory.create(user=owner, is_default=True)
     paid = buy_with_sandbox(client, CourseFactory(price=20000))
     order = order_for(client, CourseFactory(price=15000))
     started = payment_start(client, order["id"])
     token = pg_token_of(sandbox_authorise(client, started["redirect_url"]))
-    item = CartItem.objects.create(user=owner, course=CourseFactory())
+    item = CartItem.objects.create(user=owner, course=CourseFactory.create())
     return Purchases(owner, paid, order, started["payment"], token, item.pk, address.pk)
 
 
