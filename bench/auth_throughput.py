@@ -1,8 +1,7 @@
 """Requests/s of an authenticated `GET /api/users/me/` against a bare Django JSON view.
 
-Serves the project with gunicorn (sync workers, production settings, PostgreSQL, Redis) on a free
-loopback port, logs a user in through the real login endpoint, then loads both URLs in
-alternating slices with the same client processes and prints req/s, latency and the ratio.
+One gunicorn (production settings, PostgreSQL, Redis), a user logged in through the real login
+endpoint, both URLs loaded in alternating slices by the same client processes.
 """
 
 import base64
@@ -10,9 +9,10 @@ import json
 import secrets
 
 from bench import harness
-from bench.harness import BARE_PATH, BASE_HEADERS, Target, figure
+from bench.harness import BARE_PATH, BASE_HEADERS, Target, expect, figure
 from tools import clients, fixtures
 from tools.clients import Client
+from tools.procs import script_main
 
 ME_PATH = "/api/users/me/"
 TARGET_RATIO = 0.5
@@ -28,24 +28,17 @@ def user_create(password: str) -> None:
     CustomUser.objects.create_user(EMAIL, "bench-user", password, team=team)
 
 
-def expect(client: Client, path: str, status: int, **kwargs) -> dict:
-    reply = client.send(path, kwargs.pop("method", "GET"), path, **kwargs)
-    if reply.status != status:
-        raise RuntimeError(f"{path} returned {reply.summary}, expected {status}: {reply.text}")
-    return reply.data
-
-
 def sanity_check(client: Client, token: str) -> None:
     """Fail before loading if either URL would not measure what it claims to."""
     from django.core.cache import cache
 
     from bench.urls import BARE_BODY
 
-    if expect(client, BARE_PATH, 200) != BARE_BODY:
+    if expect(client, 200, "GET", BARE_PATH).data != BARE_BODY:
         raise RuntimeError("the bare view returned an unexpected body")
-    expect(client, ME_PATH, 401)
-    expect(client, ME_PATH, 401, token="not.a.token")
-    if expect(client, ME_PATH, 200, token=token)["email"] != EMAIL:
+    expect(client, 401, "GET", ME_PATH)
+    expect(client, 401, "GET", ME_PATH, token="not.a.token")
+    if expect(client, 200, "GET", ME_PATH, token=token).data["email"] != EMAIL:
         raise RuntimeError("/api/users/me/ answered for another user")
     # Key layout of accounts.auth.cache: a cached verdict means the check runs through Redis.
     payload = token.split(".")[1]
@@ -62,8 +55,8 @@ def main() -> int:
         user_create(password)
         harness.print_setup(args, plan)
         client = Client(running.gunicorn_ports[0])
-        session = expect(client, "/api/auth/login/", 200, method="POST",
-                         body={"login": EMAIL, "password": password})  # fmt: skip
+        login = {"login": EMAIL, "password": password}
+        session = expect(client, 200, "POST", "/api/auth/login/", body=login).data
         sanity_check(client, session["access"])
         auth = {"Authorization": f"Bearer {session['access']}"}
         bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS)
@@ -97,4 +90,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    harness.script_main(main)
+    script_main(main)

@@ -1,26 +1,22 @@
 """Complete purchases per second on gunicorn: cart, order, payment, sandbox approval, approve.
 
-Each flow is one distinct buyer with their own access token: `POST /api/cart/items/`,
-`POST /api/orders/` from the cart, `POST /api/payments/` with the sandbox provider (and an
-Idempotency-Key), the sandbox checkout page's `?action=approve` (a 302 carrying `pg_token`), and
-`GET /api/payments/{id}/approve/`. Several client processes run flows side by side; afterwards the
-database must hold exactly the purchases answered, and nothing half-written. (That each step runs
-as many queries for 1 as for 3 courses is tests/test_hot_path_queries.py's.)
+One distinct buyer with an access token per flow, several client processes side by side;
+afterwards the database must hold exactly the purchases answered and nothing half-written.
 """
 
-import argparse
 import multiprocessing
 import os
 import time
 from collections import defaultdict
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from functools import partial
+from urllib.parse import urlsplit
 
 from bench import harness
 from bench.harness import figure
 from tools import clients, cpu, fixtures
 from tools.clients import Client, percentile
-from tools.flows import EXPECTED_STATUS, CheckoutJob
+from tools.flows import EXPECTED_STATUS, Buyer, CheckoutJob, checkout_flow
+from tools.procs import script_main
 
 PRICE = 30_000
 # Measured on the 2-core bench host (2 sync workers, 4 clients, PostgreSQL and Redis on the same
@@ -37,13 +33,10 @@ SANDBOX = {"BENCH_PAYMENT_SANDBOX": "1", "PAYMENT_SANDBOX_BASE_URL": "https://12
 def prepare(buyers: int) -> list:
     """Ten published courses at PRICE and `buyers` buyers owning nothing, each with a token and
     one of the courses in turn."""
-    from django.db import connection
-
     began = time.monotonic()
     courses = fixtures.courses("Bench checkout course", 10, PRICE)
-    people = fixtures.buyers("bench-checkout-buyer-", buyers, courses, "bench/checkout.py")
-    with connection.cursor() as cursor:  # planner statistics for the fresh rows
-        cursor.execute("ANALYZE")
+    people = fixtures.holders(Buyer, "bench-checkout-buyer-", buyers, courses, "bench/checkout.py")
+    fixtures.analyze()
     print(f"prepared in {time.monotonic() - began:.1f} s: {buyers} buyers with access tokens")
     return people
 
@@ -52,37 +45,24 @@ def sanity_check(port: int, buyer) -> int:
     """Fail before loading if the flow would not measure what it claims to; the probe buys.
     Returns the probe's paid payment."""
     client, token = Client(port), buyer.token
-
-    def expect(status: int, method: str, path: str, **kwargs):
-        reply = client.send(path, method, path, **kwargs)
-        if reply.status != status:
-            raise RuntimeError(f"{method} {path}: {reply.summary}, expected {status}: {reply.text}")
-        return reply
-
-    item = {"course": buyer.course}
-    expect(401, "POST", "/api/cart/items/", body=item)
-    if (
-        expect(201, "POST", "/api/cart/items/", token=token, body=item).data["course"]
-        != buyer.course
-    ):
+    expect = partial(harness.expect, client)
+    expect(401, "POST", "/api/cart/items/", body={"course": buyer.course})
+    flow = checkout_flow(client, buyer, approve=False)  # cart, order, payment, sandbox page
+    if flow.approve_path is None:
+        raise RuntimeError(f"{flow.last.label}: {flow.last.summary}: {flow.last.text}")
+    cart, order = flow.steps[0].data, flow.steps[1].data
+    if cart["course"] != buyer.course:
         raise RuntimeError("the cart holds another course")
-    order = expect(201, "POST", "/api/orders/", token=token, body={"from_cart": True}).data
     if (order["status"], order["total"], len(order["lines"])) != ("pending", PRICE, 1):
         raise RuntimeError(f"unexpected order: {order}")
-    keyed = {"token": token, "body": {"order": order["id"], "provider": "sandbox"},
-             "headers": {"Idempotency-Key": buyer.key}}  # fmt: skip
-    started = expect(201, "POST", "/api/payments/", **keyed)
-    replayed = expect(201, "POST", "/api/payments/", **keyed)
-    payment_id = started.data["payment"]["id"]
-    if not replayed.replayed or replayed.data["payment"]["id"] != payment_id:
+    replayed = expect(201, "POST", "/api/payments/", token=token,
+                      body={"order": order["id"], "provider": "sandbox"},
+                      headers={"Idempotency-Key": buyer.key})  # fmt: skip
+    if not replayed.replayed or replayed.data["payment"]["id"] != flow.payment_id:
         raise RuntimeError("the same Idempotency-Key did not replay the same payment")
-    page = urlsplit(started.data["redirect_url"]).path + "?action=approve"
-    location = urlsplit(expect(302, "GET", page).location)
-    if not location.path.endswith(f"/{payment_id}/approve/"):
-        raise RuntimeError(f"the sandbox sent the buyer to {location.geturl()}")
-    approve = (
-        f"/api/payments/{payment_id}/approve/?pg_token={parse_qs(location.query)['pg_token'][0]}"
-    )
+    if not urlsplit(flow.last.location).path.endswith(f"/{flow.payment_id}/approve/"):
+        raise RuntimeError(f"the sandbox sent the buyer to {flow.last.location}")
+    approve, payment_id = flow.approve_path, flow.payment_id
     paid = expect(200, "GET", approve, token=token).data
     if (paid["status"], paid["amount"]) != ("paid", PRICE):
         raise RuntimeError(f"the approved payment is {paid}")
@@ -104,22 +84,16 @@ def run_round(pool, port: int, buyers: list, concurrency: int, seconds: float):
     return flows, max((f.last.ended for f in flows), default=start_at) - start_at
 
 
-def argument_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> int:
+    parser = harness.argument_parser(__doc__.splitlines()[0], load=False)
     parser.add_argument("--flows", type=int, default=300, help="measured flows, at most (300)")
     parser.add_argument("--duration", type=float, default=60.0, help="bound on seconds (60)")
     parser.add_argument("--concurrency", type=int, default=4, help="client processes (4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up flows per client (3)")
-    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all)")
-    return parser
-
-
-def main() -> int:
-    parser = argument_parser()
-    args = parser.parse_args()
-    if min(args.flows, args.duration, args.concurrency, args.workers) <= 0 or args.warmup < 0:
-        parser.error("--flows, --duration, --concurrency and --workers must be positive")
+    args = harness.parse_args(parser, ("flows", "duration", "concurrency", "workers"))
+    if args.warmup < 0:
+        parser.error("--warmup must not be negative")
     warm_count = args.warmup * args.concurrency
     with harness.served(args, **SANDBOX) as running:
         buyers = prepare(warm_count + args.flows + 1)
@@ -192,4 +166,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    harness.script_main(main)
+    script_main(main)

@@ -1,22 +1,17 @@
 """Time and SQL queries of writing a whole course tree at the caps, in-process, on PostgreSQL.
 
-Creates a course whose tree is as large as the settings allow (COURSE_MAX_LECTURES lectures,
-COURSE_MAX_TOPICS topics, COURSE_MAX_QUESTIONS questions in quizzes of at most
-QUIZ_MAX_QUESTIONS, four choices each) with `POST /api/courses/`, then replaces it with
-`PUT /api/courses/{id}/`: once with every item renamed (every row updated) and once unchanged;
-last, the audit's 100 lectures x 100 topics, which the caps refuse. Each request goes through
-Django's request handling (authentication, JSON parsing, validation, the service, the response)
-without HTTP in between; the queries are counted on the connection.
+`POST /api/courses/` of the largest tree the COURSE_MAX_* settings allow, `PUT` of it renamed and
+unchanged, and the audit's 100 x 100 tree the caps refuse; through Django's request handling
+without HTTP, queries counted on the connection.
 """
 
-import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
+from bench import harness
 from tools import fixtures
+from tools.procs import script_main
 from tools.stack import stack
 
 
@@ -49,15 +44,9 @@ def with_ids(course, body: dict, *, rename: bool) -> dict:
     suffix = " (edited)" if rename else ""
 
     def named(rows, sent: list[dict], key: str, children=None) -> list[dict]:
-        return [
-            {
-                **item,
-                "id": row.pk,
-                key: item[key] + suffix,
-                **(children(row, item) if children else {}),
-            }
-            for row, item in zip(rows.order_by("position"), sent, strict=True)
-        ]
+        return [{**item, "id": row.pk, key: item[key] + suffix,
+                 **(children(row, item) if children else {})}
+                for row, item in zip(rows.order_by("position"), sent, strict=True)]  # fmt: skip
 
     def choices(question, item):
         return {"choices": named(question.choices, item["choices"], "text")}
@@ -73,14 +62,13 @@ def with_ids(course, body: dict, *, rename: bool) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__.splitlines()[0], load=False)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each request (3)")
     parser.add_argument("--lectures", type=int, help="default: COURSE_MAX_LECTURES")
     parser.add_argument("--topics", type=int, help="in all; default: COURSE_MAX_TOPICS")
     parser.add_argument("--questions", type=int, help="in all; default: COURSE_MAX_QUESTIONS")
     parser.add_argument("--per-quiz", type=int, help="default: min(10, QUIZ_MAX_QUESTIONS)")
     parser.add_argument("--choices", type=int, default=4, help="per question (4)")
-    parser.add_argument("--json-out", type=Path, help="write the figures there as JSON")
     args = parser.parse_args()
     with stack(instances=0, with_nginx=False) as running:
         fixtures.django_setup(running.env)
@@ -169,4 +157,4 @@ def measure(args) -> list[dict]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script_main(main)

@@ -1,9 +1,7 @@
 """Requests/s of an authenticated `GET /api/users/me/` via nginx (HTTPS) against gunicorn direct.
 
-Starts the production shape on loopback with tools.stack (private PostgreSQL and Redis, one
-gunicorn instance on production settings, nginx rendered from nginx/templates with a self-signed
-certificate), logs a user in through nginx, then loads the same URL through nginx and straight at
-gunicorn in alternating slices with the same client processes; their ratio is what the edge costs.
+tools.stack's production shape with one gunicorn; both paths loaded in alternating slices by the
+same client processes: their ratio is what the edge costs.
 """
 
 import math
@@ -13,6 +11,7 @@ from bench import harness
 from bench.auth_throughput import EMAIL, ME_PATH, user_create
 from bench.harness import BASE_HEADERS, Target, figure
 from tools import clients, cpu, fixtures
+from tools.procs import script_main
 from tools.stack import stack
 
 TARGET_RATIO = 0.7
@@ -59,9 +58,8 @@ def main() -> int:
     with stack(instances=1, workers=args.workers, ACCESS_TOKEN_LIFETIME_SECONDS="3600") as edge:
         fixtures.django_setup(edge.env)
         user_create(password)
-        login = edge.request(
-            "POST", "/api/auth/login/", body={"login": EMAIL, "password": password}
-        )
+        body = {"login": EMAIL, "password": password}
+        login = edge.request("POST", "/api/auth/login/", body=body)
         if login.status != 200:
             raise RuntimeError(f"login through nginx returned {login.status}: {login.body[:300]!r}")
         auth = {"Authorization": f"Bearer {login.json()['access']}"}
@@ -112,4 +110,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    harness.script_main(main)
+    script_main(main)

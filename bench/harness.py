@@ -1,9 +1,7 @@
-"""What the gunicorn benchmarks share: the stack they run on, the load, the command line and the
-figures. The stack is tools.stack's without nginx: private PostgreSQL and Redis, one gunicorn with
-sync workers on `bench.settings` (production plus the bare views of bench/urls.py). The load is
-spawned client processes sending requests one after another until a shared deadline, each URL's
-time cut into alternating slices while the CPU of the server, the services and the host is
-sampled. Client processes import this module: nothing here imports Django at module level."""
+"""What the gunicorn benchmarks share: the stack (tools.stack's without nginx, one gunicorn of
+sync workers on `bench.settings`), the load (client processes until a shared deadline, each URL's
+time cut into alternating slices, CPU sampled), the command line and the figures. Client
+processes import this module: nothing here imports Django at module level."""
 
 import argparse
 import contextlib
@@ -13,8 +11,6 @@ import math
 import multiprocessing
 import os
 import random
-import signal
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,27 +58,6 @@ def cpu_groups(running) -> dict[str, set[int]]:
 # --- Load generator (runs in spawned client processes) ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Job:
-    """What one client process sends during one slice: requests to `port` (HTTPS if `cafile`),
-    or, with `file`, reads of that file (whole, or the variant's Range) as a baseline."""
-
-    port: int
-    cafile: str | None
-    method: str
-    path: str
-    headers: dict
-    body: bytes | None
-    expect: dict  # response headers each answer must carry
-    start_at: float
-    seconds: float
-    cap: int
-    # One (extra headers, body) per request, each sent at most once.
-    variants: tuple | None = None
-    file: str | None = None
-    ranges: tuple[int, int] | None = None  # (size, length): a random range of each request
-
-
 def _read(path: str, byte_range: str | None) -> int:
     """Open, seek and read in CHUNK pieces, as core.protected_files does; the bytes read."""
     first, last = 0, os.path.getsize(path) - 1
@@ -98,38 +73,38 @@ def _read(path: str, byte_range: str | None) -> int:
     return got
 
 
-def _load(job: Job) -> dict:
-    """Send requests one after another until the deadline; one client of the concurrency."""
-    wait_for(job.start_at)
-    deadline, limit = job.start_at + job.seconds, job.cap
-    if job.variants is not None:
-        limit = min(limit, len(job.variants))
-    conn = None if job.file else connect(job.port, job.cafile, timeout=REQUEST_TIMEOUT)
+def _load(job: tuple) -> dict:
+    """Send requests one after another until the deadline; one client of the concurrency.
+    `job`: the target (as pickled: what is sent), its port, start, seconds, cap and one-use
+    (extra headers, body) requests if it has a supply."""
+    target, port, start_at, seconds, limit, variants = job
+    wait_for(start_at)
+    deadline = start_at + seconds
+    if variants is not None:
+        limit = min(limit, len(variants))
+    conn = None if target.file else connect(port, target.cafile, timeout=REQUEST_TIMEOUT)
     latencies, statuses, failures, received, sent = [], Counter(), Counter(), 0, 0
     rng = random.Random()
     while sent < limit and time.monotonic() < deadline:
-        headers, body, expect = job.headers, job.body, job.expect
-        if job.variants is not None:
-            extra, body = job.variants[sent]
+        headers, body, expect = target.headers, target.body, target.expect
+        if variants is not None:
+            extra, body = variants[sent]
             headers = {**headers, **extra}
-        if job.ranges:
-            size, length = job.ranges
+        if target.ranges:
+            size, length = target.ranges
             first = rng.randrange(size - length + 1)
             span = f"{first}-{first + length - 1}"
             headers = {**headers, "Range": f"bytes={span}"}
-            expect = {
-                **expect,
-                "Content-Range": f"bytes {span}/{size}",
-                "Content-Length": str(length),
-            }
+            expect = {**expect, "Content-Range": f"bytes {span}/{size}"}
+            expect["Content-Length"] = str(length)
         sent += 1
         began = time.perf_counter()
         try:
-            if job.file:
-                received += _read(job.file, headers.get("Range"))
+            if target.file:
+                received += _read(target.file, headers.get("Range"))
                 status = 200
             else:
-                conn.request(job.method, job.path, body=body, headers=headers)
+                conn.request(target.method, target.path, body=body, headers=headers)
                 response = conn.getresponse()
                 while chunk := response.read(CHUNK):
                     received += len(chunk)
@@ -145,18 +120,15 @@ def _load(job: Job) -> dict:
         statuses[status] += 1
     if conn:
         conn.close()
-    return {
-        "latencies": latencies,
-        "statuses": dict(statuses),
-        "failures": dict(failures),
-        "bytes": received,
-        "sent": sent,
-        "capped": sent >= limit,
-        "ended": time.monotonic(),
-    }
+    return {"latencies": latencies, "statuses": dict(statuses), "failures": dict(failures),
+            "bytes": received, "sent": sent, "capped": sent >= limit,
+            "ended": time.monotonic()}  # fmt: skip
 
 
 # --- What the parent measures -------------------------------------------------------------------
+
+
+SENT = ("path", "headers", "method", "body", "expect", "cafile", "file", "ranges")
 
 
 @dataclass
@@ -189,6 +161,10 @@ class Target:
     cpu: Counter = field(default_factory=Counter)
     capped_clients: int = 0
 
+    def __getstate__(self) -> dict:
+        """What a client process needs: neither the supply nor what was measured."""
+        return {k: v for k, v in vars(self).items() if k in SENT}
+
     def add(self, start_at: float, results: list[dict], used: Counter) -> None:
         for result in results:
             self.latencies.extend(result["latencies"])
@@ -208,33 +184,23 @@ class Target:
         return status in self.ok_statuses if self.ok_statuses else 200 <= status < 300
 
     def errors_in(self, statuses: Counter, failures: Counter) -> int:
-        return sum(n for status, n in statuses.items() if not self.is_ok(status)) + sum(
-            failures.values()
-        )
+        bad = sum(n for status, n in statuses.items() if not self.is_ok(status))
+        return bad + sum(failures.values())
 
-    @property
-    def errors(self) -> int:
-        return self.errors_in(self.statuses, self.failures)
+    def per_second(self, amount: float) -> float:
+        return amount / self.elapsed if self.elapsed else 0.0
 
-    @property
-    def all_errors(self) -> int:
-        """Errors of the warm-up too."""
-        return self.errors + self.errors_in(self.warmup_statuses, self.warmup_failures)
-
-    @property
-    def responses(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rps(self) -> float:
-        return self.responses / self.elapsed if self.elapsed else 0.0
-
-    @property
-    def mb_per_second(self) -> float:
-        return self.bytes / 1e6 / self.elapsed if self.elapsed else 0.0
+    errors = property(lambda self: self.errors_in(self.statuses, self.failures))
+    # Errors of the warm-up too.
+    all_errors = property(
+        lambda self: self.errors + self.errors_in(self.warmup_statuses, self.warmup_failures)
+    )
+    responses = property(lambda self: len(self.latencies))
+    rps = property(lambda self: self.per_second(self.responses))
+    mb_per_second = property(lambda self: self.per_second(self.bytes / 1e6))
 
     def rate_of(self, status: int) -> float:
-        return self.statuses[status] / self.elapsed if self.elapsed else 0.0
+        return self.per_second(self.statuses[status])
 
     def cpu_ms(self, name: str = "gunicorn") -> float:
         """CPU milliseconds of a group per response."""
@@ -259,10 +225,7 @@ class Plan:
         slices = max(1, math.ceil(args.duration / args.slice))
         return cls(args.duration, args.warmup, slices, args.concurrency, args.max_requests)
 
-    @property
-    def rounds(self) -> int:
-        """Slices per URL, warm-up included."""
-        return self.slices + (1 if self.warmup > 0 else 0)
+    rounds = property(lambda self: self.slices + (self.warmup > 0))  # slices per URL, warm-up too
 
     def cap(self, target: Target) -> int:
         """Bound on requests per client per slice (a supply is shared out over every slice)."""
@@ -281,12 +244,8 @@ def run_slice(pool, running, target: Target, seconds: float, plan: Plan):
     if target.supply is not None:
         chunks = [tuple(target.supply[i * cap : (i + 1) * cap]) for i in range(clients)]
         del target.supply[: clients * cap]
-    port, path, method = target.port or running.gunicorn_ports[0], target.path, target.method
-    jobs = [
-        Job(port, target.cafile, method, path, target.headers, target.body, target.expect,
-            start_at, seconds, cap, chunk, target.file, target.ranges)
-        for chunk in chunks
-    ]  # fmt: skip
+    port = target.port or running.gunicorn_ports[0]
+    jobs = [(target, port, start_at, seconds, cap, chunk) for chunk in chunks]
     results = pool.map(_load, jobs, chunksize=1)
     used = cpu.sample(groups)
     used.subtract(before)
@@ -326,21 +285,24 @@ def print_targets(targets: list[Target]) -> None:
 # --- Command line and figures -------------------------------------------------------------------
 
 
-def argument_parser(description: str) -> argparse.ArgumentParser:
+def argument_parser(description: str, *, load: bool = True) -> argparse.ArgumentParser:
+    """--json-out, and with `load` the options of a load measured in slices."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL (10)")
-    parser.add_argument("--concurrency", type=int, default=4, help="client processes (4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per URL (2)")
-    parser.add_argument("--slice", type=float, default=2.5, help="seconds per slice (2.5)")
-    parser.add_argument("--max-requests", type=int, default=200_000, help="per URL (200000)")
     parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all)")
+    if load:
+        parser.add_argument("--duration", type=float, default=10.0, help="seconds per URL (10)")
+        parser.add_argument("--concurrency", type=int, default=4, help="client processes (4)")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+        parser.add_argument("--warmup", type=float, default=2.0, help="warm-up s per URL (2)")
+        parser.add_argument("--slice", type=float, default=2.5, help="seconds per slice (2.5)")
+        parser.add_argument("--max-requests", type=int, default=200_000, help="per URL (200000)")
     return parser
 
 
 def parse_args(parser: argparse.ArgumentParser, positive: tuple[str, ...] = ()):
     args = parser.parse_args()
-    for name in ("duration", "concurrency", "workers", "slice", "max_requests", *positive):
+    load = ("duration", "concurrency", "workers", "slice", "max_requests")
+    for name in (*(n for n in load if hasattr(args, n)), *positive):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     return args
@@ -348,21 +310,24 @@ def parse_args(parser: argparse.ArgumentParser, positive: tuple[str, ...] = ()):
 
 def print_setup(args: argparse.Namespace, plan: Plan, what: str = "bench.settings") -> None:
     print(f"gunicorn {args.workers} sync workers ({what}), private PostgreSQL and Redis")
-    print(
-        f"load: {plan.concurrency} client processes (http.client), {plan.duration:g} s per URL "
-        f"in {plan.slices} alternating slices after {plan.warmup:g} s warm-up each; "
-        f"load average before {os.getloadavg()[0]:.2f}"
-    )
+    print(f"load: {plan.concurrency} client processes (http.client), {plan.duration:g} s per URL "
+          f"in {plan.slices} alternating slices after {plan.warmup:g} s warm-up each; "
+          f"load average before {os.getloadavg()[0]:.2f}")  # fmt: skip
 
 
-def verdict(passed: bool, valid: bool = True) -> str:
-    return "PASS" if passed and valid else ("FAIL" if valid else "INVALID")
+def expect(client, status: int, method: str, path: str, **kwargs):
+    """`client.send`, failing the run unless it answers `status`; the Reply."""
+    reply = client.send(path, method, path, **kwargs)
+    if reply.status != status:
+        raise RuntimeError(f"{method} {path}: {reply.summary}, expected {status}: {reply.text}")
+    return reply
 
 
 def figure(name: str, value, target: str | None = None, passed: bool = True, valid: bool = True):
     """One row of the table run_all prints: judged when it has a target."""
     row = {"figure": name, "value": str(value)}
-    return row if target is None else {**row, "target": target, "verdict": verdict(passed, valid)}
+    verdict = "PASS" if passed and valid else ("FAIL" if valid else "INVALID")
+    return row if target is None else {**row, "target": target, "verdict": verdict}
 
 
 def report(args, rows: list[dict]) -> None:
@@ -372,13 +337,3 @@ def report(args, rows: list[dict]) -> None:
         print(f"{row['figure']}: {row['value']}{judged}")
     if args.json_out:
         args.json_out.write_text(json.dumps(rows))
-
-
-def script_main(main) -> None:
-    """Run `main` as a script: SIGTERM and Ctrl-C unwind, so the servers and clients stop."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the servers and the clients were stopped", file=sys.stderr)
-        sys.exit(130)

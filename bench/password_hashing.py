@@ -1,20 +1,17 @@
 """Cost of the configured Argon2id hasher, and login timing for unknown user vs. wrong password.
 
-Checks that a hash (and a verify) takes 50-150 ms with the ARGON2_* settings in force, and that
-`accounts.services.user_authenticate` fails in equal time whether or not the account exists.
-Runs on config.settings.local against an in-memory SQLite database, so it leaves nothing behind.
+A hash and a verify must take 50-150 ms, and user_authenticate fail in equal time whether or not
+the account exists. config.settings.local on an in-memory SQLite database.
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
 from bench import harness
 from bench.harness import figure
+from tools.procs import script_main
 
 HASH_TARGET_MS = (50.0, 150.0)
 # Medians move a few per cent between runs on a busy 2-core host; more points at real extra work.
@@ -87,13 +84,10 @@ def login_timings(rounds: int) -> tuple[list[float], list[float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.argument_parser(__doc__.splitlines()[0], load=False)
     parser.add_argument("--rounds", type=int, default=15, help="hashes and verifies (15)")
     parser.add_argument("--logins", type=int, default=20, help="login attempts per case (20)")
-    parser.add_argument("--json-out", type=Path, help="also write the figures here (run_all)")
-    args = parser.parse_args()
-    if args.rounds <= 0 or args.logins <= 0:
-        parser.error("--rounds and --logins must be positive")
+    args = harness.parse_args(parser, ("rounds", "logins"))
 
     django_setup()
     print(f"load average before {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
@@ -102,20 +96,18 @@ def main() -> int:
     hash_med, verify_med = statistics.median(hash_ms), statistics.median(verify_ms)
     print(f"TunedArgon2PasswordHasher {params}, median of {args.rounds}:")
     for label, samples, med in (("hash", hash_ms, hash_med), ("verify", verify_ms, verify_med)):
-        print(
-            f"  {label:<7}{med:7.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}); target "
-            f"{low:g}-{high:g} ms: {'inside' if low <= med <= high else 'OUTSIDE'}"
-        )
+        inside = "inside" if low <= med <= high else "OUTSIDE"
+        print(f"  {label:<7}{med:7.1f} ms  (min {min(samples):.1f}, max {max(samples):.1f}); "
+              f"target {low:g}-{high:g} ms: {inside}")  # fmt: skip
     unknown, wrong = login_timings(args.logins)
     unknown_med, wrong_med = statistics.median(unknown), statistics.median(wrong)
     gap = unknown_med - wrong_med
     gap_ok = abs(gap) <= TIMING_GAP_TARGET * wrong_med
     print(f"user_authenticate, {args.logins} attempts per case, both invalid_credentials:")
     for label, samples in (("unknown user", unknown), ("wrong password", wrong)):
-        print(
-            f"  {label:<15} mean {statistics.mean(samples):6.1f} ms  "
-            f"median {statistics.median(samples):6.1f} ms  stdev {statistics.stdev(samples):5.1f}"
-        )
+        print(f"  {label:<15} mean {statistics.mean(samples):6.1f} ms  median "
+              f"{statistics.median(samples):6.1f} ms  stdev "
+              f"{statistics.stdev(samples):5.1f}")  # fmt: skip
     mean_gap = statistics.mean(unknown) - statistics.mean(wrong)
     print(f"  difference (unknown - wrong): mean {mean_gap:+.1f} ms")
     target = f"{low:g}-{high:g} ms"
@@ -133,7 +125,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
+    script_main(main)

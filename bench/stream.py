@@ -1,12 +1,8 @@
 """MB/s of a 50 MB video through Django's own range streaming against a plain file read, and
 requests/s of the watch-events endpoint.
 
-Serves the project with gunicorn (sync workers, production settings, no X-Accel-Redirect, so
-Django streams the bytes) on a free loopback port. In alternating slices it reads the same file
-from disk (plain) and fetches it through `GET /api/videos/{id}/stream/`, whole and in 1 MiB
-ranges at random offsets, checking every response's status, headers and byte count; then loads
-`POST /api/videos/{id}/events/` with progress heartbeats from several enrolled learners.
-(That an event's queries do not grow with the history is tests/test_hot_path_queries.py's.)
+gunicorn without X-Accel-Redirect, so Django streams the bytes: whole and in random 1 MiB ranges,
+every response's headers and byte count checked; then progress heartbeats of enrolled learners.
 """
 
 import json
@@ -18,7 +14,7 @@ from bench import harness
 from bench.harness import BASE_HEADERS, CHUNK, JSON_HEADERS, Target, figure
 from tools import clients, fixtures
 from tools.clients import Client
-from tools.procs import ROOT
+from tools.procs import ROOT, script_main
 
 TINY_MP4 = ROOT / "videos" / "tests" / "fixtures" / "tiny.mp4"
 FILE_NAME = "videos/bench/stream.mp4"
@@ -162,4 +158,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    harness.script_main(main)
+    script_main(main)

@@ -1,9 +1,7 @@
 """Poll results and vote casting on gunicorn, against the bare Django view in the same run.
 
-Prepares a poll with 20 candidates and 10,000 votes and an empty open poll whose voters each hold
-their own access token, then loads the bare view, `GET /api/polls/{id}/results/` (anonymous) and
-`POST /api/polls/{id}/votes/` (one distinct user per request) with the same client processes, and
-checks afterwards that the database stored exactly the votes that were answered 201.
+Results of a poll of 20 candidates and 10,000 votes, and votes of one distinct user each; the
+database must then hold exactly the votes answered 201.
 """
 
 import json
@@ -13,6 +11,7 @@ from bench import harness
 from bench.harness import BARE_PATH, BASE_HEADERS, JSON_HEADERS, Target, figure
 from tools import clients, cpu, fixtures
 from tools.clients import Client
+from tools.procs import script_main
 
 TARGET_RESULTS_RATIO = 0.4
 TARGET_VOTES_PER_SECOND = 300.0
@@ -33,7 +32,7 @@ def prepare(*, voters: int, results_votes: int, candidates: int, choices: int):
     """A results poll whose votes are bulk-created with each candidate's vote_count set to match
     (candidate id -> votes, in the order the endpoint must list them), an empty open poll, and
     one session + access token per voter of the load and one more for the probe."""
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from votes.models import Candidate, Vote
@@ -54,8 +53,7 @@ def prepare(*, voters: int, results_votes: int, candidates: int, choices: int):
     ordered = sorted(zip(rows, counts, strict=True), key=lambda rc: (-rc[1], names[rc[0]], rc[0]))
     votes_id, choice_ids = fixtures.open_poll("Bench votes poll", choices)
     tokens = fixtures.tokens(people[: voters + 1], "bench/votes.py")
-    with connection.cursor() as cursor:  # planner statistics for the fresh rows
-        cursor.execute("ANALYZE")
+    fixtures.analyze()
     print(
         f"prepared in {time.monotonic() - began:.1f} s: {len(people)} voters, {len(tokens)} with "
         f"a token; results poll #{results_id} ({candidates} candidates, {results_votes} votes), "
@@ -120,11 +118,9 @@ def main() -> int:
     plan = harness.Plan.from_args(args)
     with harness.served(args) as running:
         results_id, counts, votes_id, choices, tokens = prepare(
-            voters=args.voters,
-            results_votes=args.results_votes,
-            candidates=args.results_candidates,
-            choices=args.choices,
-        )
+            voters=args.voters, results_votes=args.results_votes,
+            candidates=args.results_candidates, choices=args.choices,
+        )  # fmt: skip
         # Three URLs; a second per slice covers the start slack and the pool's dispatch.
         harness.tokens_outlive(3 * (plan.warmup + plan.duration + plan.rounds))
         harness.print_setup(args, plan)
@@ -182,4 +178,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    harness.script_main(main)
+    script_main(main)

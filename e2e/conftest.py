@@ -13,6 +13,7 @@ from tools.stack import Stack, stack
 DEMO_PASSWORD = "demo-pass-1234"
 MP4 = (ROOT / "videos" / "tests" / "fixtures" / "tiny.mp4").read_bytes()
 FRONTEND_ORIGIN = "https://localhost:{port}"
+PER_IP_THROTTLES = ("LOGIN", "REGISTER", "REFRESH", "PASSWORD_RESET", "SOCIAL")
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +35,7 @@ def edge(frontend_port) -> Stack:
         # Django's limits per IP would trip over the whole suite coming from one address (and
         # hide nginx's, which are tested); the per-account limits stay at their production
         # values, and the login one is tested across instances.
-        THROTTLE_LOGIN_IP="1000/min",
-        THROTTLE_REGISTER_IP="1000/min",
-        THROTTLE_REFRESH_IP="1000/min",
-        THROTTLE_PASSWORD_RESET_IP="1000/min",
-        THROTTLE_SOCIAL_IP="1000/min",
+        **{f"THROTTLE_{scope}_IP": "1000/min" for scope in PER_IP_THROTTLES},
         # gunicorn's access log, as the container writes it (docker/gunicorn.conf.py).
         access_log=True,
     ) as running:
@@ -48,9 +45,8 @@ def edge(frontend_port) -> Stack:
 
 
 def login(edge: Stack, email: str, **request) -> dict:
-    reply = edge.request(
-        "POST", "/api/auth/login/", body={"login": email, "password": DEMO_PASSWORD}, **request
-    )
+    body = {"login": email, "password": DEMO_PASSWORD}
+    reply = edge.request("POST", "/api/auth/login/", body=body, **request)
     assert reply.status == 200, reply.body
     return reply.json()
 
@@ -106,12 +102,8 @@ def lecture_video(edge) -> dict:
     topic_id = topic_create("video", "Video lesson")
     tutor = login(edge, "tutor@example.com")
     body, content_type = multipart({"topic": topic_id, "title": "Lesson"}, "lesson.mp4", MP4)
-    reply = edge.request(
-        "POST",
-        "/api/videos/",
-        body=body,
-        headers={**bearer(tutor["access"]), "Content-Type": content_type},
-    )
+    headers = {**bearer(tutor["access"]), "Content-Type": content_type}
+    reply = edge.request("POST", "/api/videos/", body=body, headers=headers)
     assert reply.status == 201, reply.body
     video = reply.json()
     stored = list(Path(edge.env["PROTECTED_MEDIA_ROOT"]).rglob("*.mp4"))

@@ -1,17 +1,10 @@
-"""Requests from many IPv6 addresses to nginx, inside a network namespace of their own (run by
-e2e/test_ipv6_keys.py as `unshare --net python -m e2e.netns_probe`, which needs root).
+"""Requests from many IPv6 addresses to nginx in a network namespace of their own, where all of
+2001:db8::/32 is local to the loopback (run by e2e/test_ipv6_keys.py as `unshare --net python -m
+e2e.netns_probe`, as root). nginx has no upstream: passed requests get its 503, refused its 429.
 
-In the namespace the whole documentation prefix 2001:db8::/32 is local to the loopback and
-non-local binds are allowed, so a client may speak from any address in it. nginx runs rendered
-from the template as everywhere (tools.stack.edge_only), with no upstream: a request that passes
-its limits gets nginx's 503, a refused one its 429. The machine's own network is never touched.
-
-stdin: a JSON list of requests {"method", "path", "source"}; stdout: a JSON list of
-{"status", "headers"} in the same order, sent one after the other.
-
-Every connection (its TLS handshake included) is opened before the first request is sent, so the
-requests follow each other within milliseconds: what nginx's limits count is the order of the
-plan, not how fast this machine happens to make handshakes.
+stdin: a JSON list of {"method", "path", "source"}; stdout: a JSON list of {"status", "headers"}.
+Every connection (TLS included) opens before the first request, so what nginx's limits count is
+the order of the plan, not how fast this machine makes handshakes.
 """
 
 import http.client

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from tools.clients import CUT_SHORT, Client, Reply, percentile
+from tools.cpu import process_stats
 from tools.fixtures import Check, checkout_checks, stuck_idempotency_keys, votes_checks
 from tools.flows import vote_answer_right, vote_send
 
@@ -44,29 +45,22 @@ class Context:
     def client(self) -> Client:
         return Client(*self.server)
 
-    def take_ballots(self, count: int) -> list:
-        taken, self.ballots = self.ballots[:count], self.ballots[count:]
-        if len(taken) < count:
-            raise RuntimeError(f"only {len(taken)} voters left, {count} needed")
-        return taken
-
-    def take_buyers(self, count: int) -> list:
-        taken, self.buyers = self.buyers[:count], self.buyers[count:]
-        if len(taken) < count:
-            raise RuntimeError(f"only {len(taken)} buyers left, {count} needed")
-        return taken
+    def take(self, kind: str, count: int) -> list:
+        """`count` of the unused "ballots" or "buyers", each handed out once."""
+        supply = getattr(self, kind)
+        if len(supply) < count:
+            raise RuntimeError(f"only {len(supply)} {kind} left, {count} needed")
+        setattr(self, kind, supply[count:])
+        return supply[:count]
 
     def database_checks(self) -> list[Check]:
         """The whole database against everything the clients were told so far."""
         return [
-            *votes_checks(
-                poll_id=self.poll_id,
-                answered=self.answered_voters,
-                attempted=self.attempted_voters,
-                # A failed first vote that is stored but was not cast anew by its retry was
-                # committed by that first try: its answer was lost.
-                lost=self.failed_voters - self.recast_voters,
-            ),
+            # A failed first vote that is stored but was not cast anew by its retry was committed
+            # by that first try: its answer was lost.
+            *votes_checks(poll_id=self.poll_id, answered=self.answered_voters,
+                          attempted=self.attempted_voters,
+                          lost=self.failed_voters - self.recast_voters),
             *checkout_checks(paid_payment_ids=self.paid_payments),
             Check("idempotency keys left claimed (all scenarios so far)", None,
                   str(stuck_idempotency_keys())),
@@ -95,13 +89,8 @@ class Context:
 
 def children(pid: int) -> list[int]:
     """Live child processes of `pid` (zombies left out: a killed worker not yet reaped)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(stat.parent.name))
-    return sorted(found)
+    stats = process_stats().items()
+    return sorted(child for child, fields in stats if fields[1] == str(pid) and fields[0] != "Z")
 
 
 def holding_local_port(pids: list[int], port: int) -> int | None:
@@ -134,26 +123,25 @@ def retried(send, pause: float = RETRY_PAUSE) -> list[Reply]:
     return results
 
 
-def retry_votes(ctx: Context, failed: list) -> tuple[list, dict]:
-    """Send each failed vote again with its Idempotency-Key; every result, and the last per
-    ballot."""
-    client, results, outcome = ctx.client(), [], {}
-    for ballot in failed:
-        results += retried(partial(vote_send, client, ctx.poll_id, ballot, label="POST vote retry"))
-        outcome[ballot] = results[-1]
+def settle(ctx: Context, pairs: list, flows: list) -> tuple[list, list, list[Check]]:
+    """Retry the failed votes (same Idempotency-Key) and approvals, note in `ctx` what the
+    clients were told; the load's own results, the retries' and the verdicts on both."""
+    client, vote_retries, approve_retries, last = ctx.client(), [], [], {}
+    for ballot in [b for b, r in pairs if not r.ok]:
+        vote_retries += retried(partial(vote_send, client, ctx.poll_id, ballot, "POST vote retry"))
+        last[ballot] = vote_retries[-1]
+    approve_failed = [f for f in flows if f.last.label == "GET approve" and not f.last.ok]
+    for flow in approve_failed:
+        send = partial(client.send, "GET approve retry", "GET", flow.approve_path)
+        flow.steps += (sent := retried(partial(send, token=flow.buyer.token)))
+        approve_retries += sent
     client.close()
-    return results, outcome
-
-
-def retry_approvals(ctx: Context, flows: list) -> list:
-    client, results = ctx.client(), []
-    for flow in flows:
-        path, token = flow.approve_path, flow.buyer.token
-        sent = retried(partial(client.send, "GET approve retry", "GET", path, token=token))
-        flow.steps += sent
-        results += sent
-    client.close()
-    return results
+    load = [r for _b, r in pairs] + [r for f in flows for r in f.steps if "retry" not in r.label]
+    ctx.paid_payments |= {f.payment_id for f in flows if f.paid}
+    paid = sum(f.paid for f in approve_failed)
+    approved = Check("failed approvals retried end paid", paid == len(approve_failed),
+                     f"{paid}/{len(approve_failed)}")  # fmt: skip
+    return load, vote_retries + approve_retries, [*vote_outcomes(ctx, pairs, last), approved]
 
 
 def vote_outcomes(ctx: Context, pairs: list, retries: dict) -> list[Check]:
@@ -183,15 +171,6 @@ def vote_outcomes(ctx: Context, pairs: list, retries: dict) -> list[Check]:
             f", {len(unsettled) - len(stuck)} other",
         ),
     ]
-
-
-def approval_checks(ctx: Context, flows: list, approve_failed: list) -> list[Check]:
-    ctx.paid_payments |= {f.payment_id for f in flows if f.paid}
-    paid = sum(f.paid for f in approve_failed)
-    return [
-        Check("failed approvals retried end paid", paid == len(approve_failed),
-              f"{paid}/{len(approve_failed)}"),
-    ]  # fmt: skip
 
 
 # --- How failures are judged --------------------------------------------------------------------

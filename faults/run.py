@@ -14,13 +14,13 @@ Prints a table per scenario and exits 1 if any invariant failed.
 import argparse
 import contextlib
 import importlib
-import signal
-import sys
 import time
 
 from faults.context import Context, LogWatch
 from faults.scenario_redis import ACCOUNT_EMAIL, ACCOUNT_PASSWORD
 from tools import clients, fixtures
+from tools.flows import Ballot, Buyer
+from tools.procs import script_main
 from tools.stack import stack
 
 INSTANCES, WORKERS = 1, 2
@@ -45,19 +45,19 @@ def prepare() -> tuple[int, list, list]:
     CustomUser.objects.create_user(
         email=ACCOUNT_EMAIL, username="faults-account", password=ACCOUNT_PASSWORD
     )
-    ballots = fixtures.ballots("faults-voter-", VOTERS, candidates, "faults/run.py")
-    return poll_id, ballots, fixtures.buyers("faults-buyer-", BUYERS, courses, "faults/run.py")
+    ballots = fixtures.holders(Ballot, "faults-voter-", VOTERS, candidates, "faults/run.py")
+    return (
+        poll_id,
+        ballots,
+        fixtures.holders(Buyer, "faults-buyer-", BUYERS, courses, "faults/run.py"),
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
-    parser.add_argument(
-        "--instances",
-        type=int,
-        default=INSTANCES,
-        help=f"gunicorn instances behind nginx ({INSTANCES}, as docker-compose deploys)",
-    )
+    instances_help = f"gunicorn instances behind nginx ({INSTANCES}, as docker-compose deploys)"
+    parser.add_argument("--instances", type=int, default=INSTANCES, help=instances_help)
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     if unknown := set(chosen) - set(SCENARIOS):
@@ -89,11 +89,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # SIGTERM and Ctrl-C unwind the ExitStack: clients, gunicorn, nginx and servers stop.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; every process started was stopped", file=sys.stderr)
-        sys.exit(130)
+    script_main(main)  # SIGTERM and Ctrl-C unwind the ExitStack: everything started stops

@@ -7,17 +7,7 @@ write answered before, during or after is in the database."""
 import math
 import time
 
-from faults.context import (
-    Context,
-    approval_checks,
-    failure_checks,
-    print_requests,
-    print_timeline,
-    retry_approvals,
-    retry_votes,
-    statuses,
-    vote_outcomes,
-)
+from faults.context import Context, failure_checks, print_requests, print_timeline, settle, statuses
 from tools.clients import start, starting_at, wait_for
 from tools.fixtures import Check
 from tools.flows import CheckoutJob, ProbeJob, VoteJob
@@ -59,9 +49,9 @@ def run(ctx: Context) -> list[Check]:
     stop_at = start_at + STOP_AT + DOWN_FOR + AFTER + 1.0
     window = (start_at, stop_at)
     per_client = math.ceil((stop_at - start_at) / VOTE_INTERVAL)
-    ballots = ctx.take_ballots(VOTE_CLIENTS * per_client + 1)
+    ballots = ctx.take("ballots", VOTE_CLIENTS * per_client + 1)
     reader = ballots.pop()  # a voter whose token only reads
-    buyers = ctx.take_buyers(math.ceil((stop_at - start_at) / CHECKOUT_INTERVAL))
+    buyers = ctx.take("buyers", math.ceil((stop_at - start_at) / CHECKOUT_INTERVAL))
     server = ctx.server
     jobs = [
         *(
@@ -92,15 +82,12 @@ def run(ctx: Context) -> list[Check]:
     pairs = [pair for output in outputs[:VOTE_CLIENTS] for pair in output]
     flows = outputs[VOTE_CLIENTS]
     probes = [r for output in outputs[VOTE_CLIENTS + 1 :] for r in output]
-    vote_retries, retries = retry_votes(ctx, [b for b, r in pairs if not r.ok])
-    approve_failed = [f for f in flows if f.last.label == "GET approve" and not f.last.ok]
-    approve_retries = retry_approvals(ctx, approve_failed)
-    results = [r for _b, r in pairs] + [r for f in flows for r in f.steps] + probes
-    results = [r for r in results if "retry" not in r.label]
+    load, retried_results, settled_checks = settle(ctx, pairs, flows)
+    results = load + probes
 
     print_requests(
         f"2. PostgreSQL restart -m fast, then stop, {DOWN_FOR:g} s down, start",
-        results + vote_retries + approve_retries,
+        results + retried_results,
     )
     print_timeline(
         [
@@ -128,46 +115,30 @@ def run(ctx: Context) -> list[Check]:
         for r in health_down
         if r.status == 503
         and isinstance(r.data, dict)
-        and r.data.get("database") == "unavailable"
-        and r.data.get("cache") == "ok"
+        and (r.data.get("database"), r.data.get("cache")) == ("unavailable", "ok")
     ]
-    vote_verdicts = vote_outcomes(ctx, pairs, retries)
     bound = connect_timeout + SLACK
     slowest_failure = max((r.latency for r in failed), default=0.0)
     print(f"  checkout flows: {len(flows)} started, {sum(f.paid for f in flows)} paid")
     return [
-        Check(
-            f"failures fail fast: max latency < DATABASE_CONNECT_TIMEOUT {connect_timeout:g} s "
-            f"+ {SLACK:g} s",
-            slowest_failure < bound,
-            f"max {slowest_failure * 1000:.0f} ms of {len(failed)} failed; max of all "
-            f"{max(r.latency for r in results) * 1000:.0f} ms",
-        ),
+        Check(f"failures fail fast: max latency < DATABASE_CONNECT_TIMEOUT {connect_timeout:g} s "
+              f"+ {SLACK:g} s", slowest_failure < bound,
+              f"max {slowest_failure * 1000:.0f} ms of {len(failed)} failed; max of all "
+              f"{max(r.latency for r in results) * 1000:.0f} ms"),
         # Health answers in its own shape (checked below), not in the error envelope.
         *failure_checks([r for r in results if r.label != "GET health"]),
-        Check(
-            "failures only while the database was away (or just after)",
-            not outside,
-            f"{len(outside)} outside",
-        ),
-        Check(
-            "health while down: 503, database unavailable, cache ok",
-            bool(health_down) and len(health_says_db) == len(health_down),
-            f"{len(health_says_db)}/{len(health_down)}",
-        ),
-        Check(
-            f"recovered within {RECOVERY_LIMIT:g} s of the database accepting again",
-            lag1 < RECOVERY_LIMIT and lag2 < RECOVERY_LIMIT,
-            f"last failure {lag1:.2f} s / {lag2:.2f} s after; first 2xx {first1:.2f} s / "
-            f"{first2:.2f} s after (restart / stop-start)",
-        ),
-        Check(
-            "same gunicorn masters and workers (reconnected, not restarted)",
-            after == before,
-            f"{sum(map(len, before.values()))} workers before, "
-            f"{'the same' if after == before else 'OTHERS'} after",
-        ),
-        *vote_verdicts,
-        *approval_checks(ctx, flows, approve_failed),
+        Check("failures only while the database was away (or just after)", not outside,
+              f"{len(outside)} outside"),
+        Check("health while down: 503, database unavailable, cache ok",
+              bool(health_down) and len(health_says_db) == len(health_down),
+              f"{len(health_says_db)}/{len(health_down)}"),
+        Check(f"recovered within {RECOVERY_LIMIT:g} s of the database accepting again",
+              lag1 < RECOVERY_LIMIT and lag2 < RECOVERY_LIMIT,
+              f"last failure {lag1:.2f} s / {lag2:.2f} s after; first 2xx {first1:.2f} s / "
+              f"{first2:.2f} s after (restart / stop-start)"),
+        Check("same gunicorn masters and workers (reconnected, not restarted)", after == before,
+              f"{sum(map(len, before.values()))} workers before, "
+              f"{'the same' if after == before else 'OTHERS'} after"),
+        *settled_checks,
         *ctx.database_checks(),
-    ]
+    ]  # fmt: skip

@@ -5,7 +5,7 @@ open or closed is found out and reported."""
 
 import time
 
-from faults.context import Context, print_requests
+from faults.context import Context, print_requests, vote_outcomes
 from tools.clients import Reply
 from tools.fixtures import Check
 from tools.flows import checkout_flow, vote_send
@@ -75,7 +75,7 @@ def _stopped(s: Session, ctx: Context, tokens: dict) -> dict:
     """Redis stopped: what works on the database alone."""
     began = len(s.results)
     ctx.stack.redis.stop()
-    ballot = ctx.take_ballots(1)[0]
+    ballot = ctx.take("ballots", 1)[0]
     out = {
         "health": s.health(),
         "login": s.login(),
@@ -89,18 +89,15 @@ def _stopped(s: Session, ctx: Context, tokens: dict) -> dict:
         ),
         "vote": vote_send(s.client, ctx.poll_id, ballot),
         "results": s.send("GET results", "GET", f"/api/polls/{ctx.poll_id}/results/"),
-        "flow": checkout_flow(s.client, ctx.take_buyers(1)[0]),
+        "flow": checkout_flow(s.client, ctx.take("buyers", 1)[0]),
         "throttle": s.wrong_logins("nobody-while-down@example.com"),
     }  # fmt: skip
     s.results += out["flow"].steps
     s.results.append(out["vote"])
     out["latencies"] = [r.latency for r in s.results[began:]]
     out["server errors"] = [r for r in s.results[began:] if r.status == 500]
-    if out["vote"].status == 201:
-        ctx.answered_voters.add(ballot.voter)
-    ctx.attempted_voters.add(ballot.voter)
-    if out["vote"].status != 201:
-        ctx.failed_voters.add(ballot.voter)
+    vote = out["vote"]  # noted as sent, and as failed unless answered 201
+    vote_outcomes(ctx, [(ballot, vote)], {} if vote.status == 201 else {ballot: vote})
     if out["flow"].paid:
         ctx.paid_payments.add(out["flow"].payment_id)
     return out
@@ -169,74 +166,45 @@ def run(ctx: Context) -> list[Check]:
     d_after = frozen["me D after"]
     return [
         Check("set-up: B logged out with Redis up is refused", revoked_before),
-        Check(
-            "stopped: health 503, cache unavailable, database ok",
-            _health(down["health"], cache="unavailable"),
-            f"{down['health'].status} {down['health'].data}",
-        ),
+        Check("stopped: health 503, cache unavailable, database ok",
+              _health(down["health"], cache="unavailable"),
+              f"{down['health'].status} {down['health'].data}"),
         Check("stopped: login works", down["login"].status == 200, down["login"].summary),
         Check("stopped: authenticated request works", down["me A"].status == 200),
-        Check(
-            "stopped: token of a session logged out before is refused (DB fallback)",
-            _revoked(down["me B"]),
-            down["me B"].summary,
-        ),
-        Check(
-            "stopped: logout works and its token is refused at once",
-            down["logout C"].status == 204 and _revoked(down["me C"]),
-            f"logout {down['logout C'].summary}, then {down['me C'].summary}",
-        ),
+        Check("stopped: token of a session logged out before is refused (DB fallback)",
+              _revoked(down["me B"]), down["me B"].summary),
+        Check("stopped: logout works and its token is refused at once",
+              down["logout C"].status == 204 and _revoked(down["me C"]),
+              f"logout {down['logout C'].summary}, then {down['me C'].summary}"),
         Check("stopped: token refresh works", down["refresh A"].status == 200,
               down["refresh A"].summary),
-        Check(
-            "stopped: vote, results and a whole checkout work",
-            down["vote"].status == 201 and down["results"].status == 200 and down["flow"].paid,
-            f"vote {down['vote'].summary}, results {down['results'].status}, checkout "
-            + ("paid" if down["flow"].paid else f"stopped at {down['flow'].last.label} "
-               f"{down['flow'].last.summary}"),
-        ),
-        Check(
-            f"stopped: nothing hangs (max < {STOPPED_BOUND:g} s)",
-            stopped_max < STOPPED_BOUND,
-            f"max {stopped_max * 1000:.0f} ms over {len(down['latencies'])} requests",
-        ),
-        Check(
-            "stopped: no 500",
-            not down["server errors"],
-            f"{len(down['server errors'])}: "
-            + (", ".join(sorted({r.label for r in down["server errors"]})) or "none"),
-        ),
-        Check(
-            f"back: health ok within {BACK_WITHIN:g} s of Redis answering",
-            _health(back["health"], cache="ok") and back["health after"] < BACK_WITHIN,
-            f"{back['health after']:.2f} s",
-        ),
-        Check(
-            "back: live session works, B and C still refused, login works",
-            back["me A"].status == 200 and _revoked(back["me B"]) and _revoked(back["me C"])
-            and back["login"].status == 200,
-        ),
-        Check(
-            "back: throttles count again (429 after 10 wrong logins)",
-            back["throttle"][-1] == 429 and 429 not in back["throttle"][:-1],
-            str(back["throttle"]),
-        ),
-        Check(
-            f"frozen: nothing hangs (max < {FROZEN_BOUND:g} s)",
-            frozen_max < FROZEN_BOUND,
-            "; ".join(f"{k} {v.summary} {v.latency:.2f} s" for k, v in frozen.items()
-                      if isinstance(v, Reply) and k != "me D after" and k != "health after"),
-        ),
-        Check(
-            "frozen: D logged out meanwhile is refused",
-            frozen["logout D"].status == 204 and _revoked(frozen["me D"]),
-            f"logout {frozen['logout D'].summary}, then {frozen['me D'].summary}",
-        ),
-        Check(
-            "thawed: D still refused (no stale 'live' verdict in the cache)",
-            _revoked(d_after),
-            d_after.summary,
-        ),
+        Check("stopped: vote, results and a whole checkout work",
+              down["vote"].status == 201 and down["results"].status == 200 and down["flow"].paid,
+              f"vote {down['vote'].summary}, results {down['results'].status}, checkout "
+              + ("paid" if down["flow"].paid else f"stopped at {down['flow'].last.label} "
+                 f"{down['flow'].last.summary}")),
+        Check(f"stopped: nothing hangs (max < {STOPPED_BOUND:g} s)", stopped_max < STOPPED_BOUND,
+              f"max {stopped_max * 1000:.0f} ms over {len(down['latencies'])} requests"),
+        Check("stopped: no 500", not down["server errors"],
+              f"{len(down['server errors'])}: "
+              + (", ".join(sorted({r.label for r in down["server errors"]})) or "none")),
+        Check(f"back: health ok within {BACK_WITHIN:g} s of Redis answering",
+              _health(back["health"], cache="ok") and back["health after"] < BACK_WITHIN,
+              f"{back['health after']:.2f} s"),
+        Check("back: live session works, B and C still refused, login works",
+              back["me A"].status == 200 and _revoked(back["me B"]) and _revoked(back["me C"])
+              and back["login"].status == 200),
+        Check("back: throttles count again (429 after 10 wrong logins)",
+              back["throttle"][-1] == 429 and 429 not in back["throttle"][:-1],
+              str(back["throttle"])),
+        Check(f"frozen: nothing hangs (max < {FROZEN_BOUND:g} s)", frozen_max < FROZEN_BOUND,
+              "; ".join(f"{k} {v.summary} {v.latency:.2f} s" for k, v in frozen.items()
+                        if isinstance(v, Reply) and k not in ("me D after", "health after"))),
+        Check("frozen: D logged out meanwhile is refused",
+              frozen["logout D"].status == 204 and _revoked(frozen["me D"]),
+              f"logout {frozen['logout D'].summary}, then {frozen['me D'].summary}"),
+        Check("thawed: D still refused (no stale 'live' verdict in the cache)",
+              _revoked(d_after), d_after.summary),
         Check("thawed: health ok", _health(frozen["health after"], cache="ok")),
         *ctx.database_checks(),
     ]  # fmt: skip

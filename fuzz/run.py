@@ -3,6 +3,7 @@ once per role (student, tutor, staff), failing on any 5xx or any response the sc
 describe. fuzz/README.md explains the choices (settings, exclusions, bounds).
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -19,11 +20,8 @@ from tools.services import services
 
 DEMO_PASSWORD = "demo-pass-1234"  # noqa: S105 (the demo accounts of `manage.py seed_demo`)
 # student2 is the demo buyer: an order, a payment, a receipt and an enrollment exist for it.
-ROLES = {
-    "student": "student2@example.com",
-    "tutor": "tutor@example.com",
-    "staff": "admin@example.com",
-}
+ROLES = {"student": "student2@example.com", "tutor": "tutor@example.com",
+         "staff": "admin@example.com"}  # fmt: skip
 CHECKS = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
     "response_schema_conformance", "response_headers_conformance",
@@ -79,32 +77,23 @@ def server_env(folder: Path, postgres, redis, port: int, database: str) -> dict:
     production): DEBUG off, PostgreSQL, Redis, only the sandbox payment provider."""
     base_url = f"http://{HOST}:{port}"
     return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        **os.environ, **KEYS,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_DEBUG": "false",  # errors answer as in production: the envelope, no traceback
-        **KEYS,
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DATABASE_URL": postgres.url(database),
-        "REDIS_URL": redis.url(),
-        "MEDIA_ROOT": str(folder / "media"),
-        "PROTECTED_MEDIA_ROOT": str(folder / "protected"),
+        "DATABASE_URL": postgres.url(database), "REDIS_URL": redis.url(),
+        "MEDIA_ROOT": str(folder / "media"), "PROTECTED_MEDIA_ROOT": str(folder / "protected"),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         # Only the sandbox: no request ever leaves loopback (social login stays unconfigured, so
         # it answers 404 `unknown_provider` without calling Google or Kakao).
-        "PAYMENT_PROVIDERS": "sandbox",
-        "FRONTEND_URL": base_url,
+        "PAYMENT_PROVIDERS": "sandbox", "FRONTEND_URL": base_url,
         "PAYMENT_SANDBOX_BASE_URL": base_url,
         # Tokens outlive a role's run: schemathesis logs in again only after a real logout.
         "ACCESS_TOKEN_LIFETIME_SECONDS": "3600",
         # Cheap hashes: login and register are fuzzed hundreds of times on two cores.
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "8192",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_ACCESS_LOG": "",
-        "PYTHONDONTWRITEBYTECODE": "1",
+        "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "8192", "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING", "GUNICORN_ACCESS_LOG": "", "PYTHONDONTWRITEBYTECODE": "1",
         **{f"THROTTLE_{scope}": "100000/min" for scope in THROTTLE_SCOPES},
-    }
+    }  # fmt: skip
 
 
 def seed(folder: Path, postgres, redis) -> None:
@@ -125,9 +114,8 @@ def reset(folder: Path, postgres, redis) -> None:
     for name in FILE_FOLDERS:
         shutil.rmtree(folder / name)
         shutil.copytree(folder / "seed" / name, folder / name)
-    client = redis.client()
-    client.flushdb()
-    client.close()
+    with contextlib.closing(redis.client()) as client:
+        client.flushdb()
 
 
 def schemathesis_run(*, base_url: str, login: str, report: Path, timeout: float) -> int | None:
@@ -213,9 +201,8 @@ def fuzz_roles(folder: Path, postgres, redis, started: float) -> dict[str, dict]
                 raise RuntimeError(f"login as {email}: {reply.summary} {reply.text}")
             print(f"\n=== {role} ({email}) ===", flush=True)
             report = folder / f"{role}.json"
-            exit_code = schemathesis_run(
-                base_url=base_url, login=email, report=report, timeout=remaining
-            )
+            run = {"base_url": base_url, "login": email, "report": report, "timeout": remaining}
+            exit_code = schemathesis_run(**run)
         finally:
             stop(processes, timeout=15)
         results[role] = role_result(exit_code, report)

@@ -3,6 +3,7 @@ server with the container's docker/gunicorn.conf.py. The ASGI server (chat) and 
 belong here too, as `asgi(env, port, log)` and `worker(env, log)` returning their process, which
 `tools.stack.stack()` then starts next to gunicorn."""
 
+import contextlib
 import http.client
 import os
 import secrets
@@ -24,14 +25,11 @@ def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: st
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+        **{name: secrets.token_urlsafe(50) for name in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")},
         "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},{HOST}",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": f"run-{secrets.token_hex(4)}",
-        "STATIC_ROOT": str(run_dir / "static"),
-        "MEDIA_ROOT": str(run_dir / "media"),
+        "STATIC_ROOT": str(run_dir / "static"), "MEDIA_ROOT": str(run_dir / "media"),
         "PROTECTED_MEDIA_ROOT": str(run_dir / "protected"),
         "PROTECTED_ACCEL_REDIRECT_PREFIX": PROTECTED_PREFIX,
         "NUM_PROXIES": "1",
@@ -44,20 +42,14 @@ def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: st
         # elsewhere, so benchmarks and fault runs measure the application.
         "GUNICORN_ACCESS_LOG": "",
         **overrides,
-    }
+    }  # fmt: skip
 
 
 def manage(env: dict, *args: str, input: str | None = None) -> str:
     """A manage.py command with `env`; its standard output."""
-    result = subprocess.run(  # nosec B603
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [sys.executable, "manage.py", *args]
+    options = {"cwd": ROOT, "env": env, "input": input, "capture_output": True, "text": True}
+    result = subprocess.run(command, check=False, **options)  # nosec B603
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr[-3000:]}")
     return result.stdout
@@ -80,12 +72,9 @@ def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2, extra: tuple 
 
 
 def healthy(port: int) -> bool:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
+    with contextlib.closing(http.client.HTTPConnection(HOST, port, timeout=5)) as conn:
         conn.request("GET", "/api/health/", headers=PROXIED)
         return conn.getresponse().status == 200
-    finally:
-        conn.close()
 
 
 def wait_healthy(port: int, processes: dict) -> None:

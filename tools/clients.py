@@ -54,9 +54,12 @@ class Reply:
     def header(self, name: str) -> str | None:
         return next(iter(self.header_values(name)), None)
 
-    @property
-    def headers(self) -> dict:
-        return dict(self.header_list)
+    headers = property(lambda self: dict(self.header_list))
+    text = property(lambda self: self.body[:120].decode(errors="replace"))
+    ended = property(lambda self: self.started + self.latency)
+    retry_after = property(lambda self: self.header("Retry-After"))
+    location = property(lambda self: self.header("Location"))
+    replayed = property(lambda self: self.header("Idempotent-Replayed") == "true")
 
     def json(self):
         return json.loads(self.body)
@@ -69,10 +72,6 @@ class Reply:
         with contextlib.suppress(ValueError):
             return self.json()
         return None
-
-    @property
-    def text(self) -> str:
-        return self.body[:120].decode(errors="replace")
 
     @property
     def ok(self) -> bool:
@@ -93,14 +92,6 @@ class Reply:
             return self.error or "no answer"
         return f"{self.status} {self.code}" if self.code else str(self.status)
 
-    @property
-    def ended(self) -> float:
-        return self.started + self.latency
-
-    retry_after = property(lambda self: self.header("Retry-After"))
-    location = property(lambda self: self.header("Location"))
-    replayed = property(lambda self: self.header("Idempotent-Replayed") == "true")
-
 
 def exchange(conn, method: str, path: str, body=None, headers=None, label: str = "") -> Reply:
     """One request on `conn`; a dict or list body is sent as JSON. Connection errors raise."""
@@ -116,9 +107,8 @@ def exchange(conn, method: str, path: str, body=None, headers=None, label: str =
         payload, error = response.read(), None
     except http.client.IncompleteRead:  # the status line came; the body was cut short
         payload, error = b"", CUT_SHORT
-    return Reply(
-        response.status, head, payload, label, path, began, time.monotonic() - began, error
-    )
+    latency = time.monotonic() - began
+    return Reply(response.status, head, payload, label, path, began, latency, error)
 
 
 class Client:
@@ -140,9 +130,8 @@ class Client:
             reply = exchange(self.conn, method, path, body, headers, label)
         except (OSError, http.client.HTTPException) as exc:
             self.conn.close()
-            return Reply(
-                None, [], b"", label, path, began, time.monotonic() - began, type(exc).__name__
-            )
+            latency, error = time.monotonic() - began, type(exc).__name__
+            return Reply(None, [], b"", label, path, began, latency, error)
         if reply.error or (reply.header("Connection") or "").lower() == "close":
             self.conn.close()
         return reply

@@ -11,6 +11,15 @@ from pathlib import Path
 OTHER_SHARE_WARNING = 0.15
 
 
+def process_stats() -> dict[int, list[str]]:
+    """Per live pid, the fields of /proc/<pid>/stat after the command: state, parent, ..."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+    return stats
+
+
 def sample(groups: dict[str, set[int]]) -> Counter:
     """CPU seconds so far of each group (its processes and their direct children), "host"
     (every process: user, nice, system), "irq" (interrupts and softirqs, much of it loopback
@@ -20,14 +29,11 @@ def sample(groups: dict[str, set[int]]) -> Counter:
     two samples can come out slightly low."""
     tick = os.sysconf("SC_CLK_TCK")
     totals = Counter(dict.fromkeys(groups, 0.0))
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            pid, parent = int(stat.parent.name), int(fields[1])
-            for name, pids in groups.items():
-                if pid in pids or parent in pids:
-                    totals[name] += (int(fields[11]) + int(fields[12])) / tick
-                    break
+    for pid, fields in process_stats().items():
+        for name, pids in groups.items():
+            if pid in pids or int(fields[1]) in pids:
+                totals[name] += (int(fields[11]) + int(fields[12])) / tick
+                break
     with contextlib.suppress(OSError, ValueError, IndexError):
         ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         # user nice system idle iowait irq softirq steal ...

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tools.flows import Ballot, Buyer
 from tools.procs import HOST
 
 
@@ -46,6 +45,14 @@ def closing(function):
             connections.close_all()
 
     return wrapper
+
+
+def analyze() -> None:
+    """Planner statistics for the rows just made, as a database in service would have them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def users(prefix: str, count: int, **fields) -> list:
@@ -91,13 +98,12 @@ def open_poll(title: str, candidates: int) -> tuple[int, list[int]]:
     return poll.pk, [row.pk for row in rows]
 
 
-def ballots(prefix: str, count: int, candidates: list[int], user_agent: str) -> list[Ballot]:
-    """`count` voters, each with a token, a candidate in turn and an Idempotency-Key."""
+def holders(kind, prefix: str, count: int, choices: list[int], user_agent: str) -> list:
+    """`count` new users as `kind` (Ballot or Buyer): each with an access token, one of `choices`
+    in turn (candidates or courses) and an Idempotency-Key."""
     people = users(prefix, count)
-    return [
-        Ballot(user.pk, token, candidates[i % len(candidates)], uuid.uuid4().hex)
-        for i, (user, token) in enumerate(zip(people, tokens(people, user_agent), strict=True))
-    ]
+    pairs = enumerate(zip(people, tokens(people, user_agent), strict=True))
+    return [kind(u.pk, t, choices[i % len(choices)], uuid.uuid4().hex) for i, (u, t) in pairs]
 
 
 def courses(title: str, count: int, price: int) -> list[int]:
@@ -114,15 +120,6 @@ def courses(title: str, count: int, price: int) -> list[int]:
             title=f"{title} {k + 1}", tutor=tutor, price=price, is_published=True
         ).pk
         for k in range(count)
-    ]
-
-
-def buyers(prefix: str, count: int, course_ids: list[int], user_agent: str) -> list[Buyer]:
-    """`count` buyers owning nothing, each with a token, a course in turn and a payment key."""
-    people = users(prefix, count)
-    return [
-        Buyer(user.pk, token, course_ids[i % len(course_ids)], uuid.uuid4().hex)
-        for i, (user, token) in enumerate(zip(people, tokens(people, user_agent), strict=True))
     ]
 
 

@@ -2,6 +2,7 @@
 through checkout (cart, order, sandbox payment, approve) and plain probes, each until a deadline.
 Every request is recorded, so the database can be checked against the answers. No Django here."""
 
+import itertools
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,14 +26,9 @@ class Buyer:
 
 
 def vote_send(client: Client, poll_id: int, ballot: Ballot, label: str = "POST vote") -> Reply:
-    return client.send(
-        label,
-        "POST",
-        f"/api/polls/{poll_id}/votes/",
-        token=ballot.token,
-        body={"candidate": ballot.candidate},
-        headers={"Idempotency-Key": ballot.key},
-    )
+    path, body = f"/api/polls/{poll_id}/votes/", {"candidate": ballot.candidate}
+    headers = {"Idempotency-Key": ballot.key}
+    return client.send(label, "POST", path, token=ballot.token, body=body, headers=headers)
 
 
 def vote_answer_right(result: Reply, poll_id: int, ballot: Ballot) -> bool:
@@ -56,11 +52,10 @@ class Flow:
 
     @property
     def paid(self) -> bool:
-        last = self.last
-        data = last.data if isinstance(last.data, dict) else {}
+        data = self.last.data if isinstance(self.last.data, dict) else {}
         return (
-            last.label.startswith("GET approve")
-            and last.status == 200
+            self.last.label.startswith("GET approve")
+            and self.last.status == 200
             and (data.get("status") == "paid")
         )
 
@@ -90,14 +85,9 @@ def checkout_flow(client: Client, buyer: Buyer, *, approve: bool = True) -> Flow
     order = step("POST order", "POST", "/api/orders/", token=token, body={"from_cart": True})
     if not order or not isinstance(order.data, dict):
         return flow
-    payment = step(
-        "POST payment",
-        "POST",
-        "/api/payments/",
-        token=token,
-        body={"order": order.data["id"], "provider": "sandbox"},
-        headers={"Idempotency-Key": buyer.key},
-    )
+    payment = step("POST payment", "POST", "/api/payments/", token=token,
+                   body={"order": order.data["id"], "provider": "sandbox"},
+                   headers={"Idempotency-Key": buyer.key})  # fmt: skip
     if not payment or not isinstance(payment.data, dict):
         return flow
     flow.payment_id = payment.data["payment"]["id"]
@@ -114,6 +104,15 @@ def checkout_flow(client: Client, buyer: Buyer, *, approve: bool = True) -> Flow
     return flow
 
 
+def _paced(job, supply, send) -> list:
+    """`send(client, item)` for each item of `supply`, one per `job.interval` from `job.start_at`
+    until `job.stop_at` or the supply runs out; every result."""
+    client, turns = Client(*job.server), paced(job.start_at, job.stop_at, job.interval)
+    results = [send(client, item) for _turn, item in zip(turns, supply, strict=False)]
+    client.close()
+    return results
+
+
 @dataclass(frozen=True)
 class VoteJob:
     server: tuple  # (port, cafile) of tools.clients.Client
@@ -124,13 +123,7 @@ class VoteJob:
     interval: float = 0.0
 
     def run(self) -> list[tuple[Ballot, Reply]]:
-        client, sent, supply = Client(*self.server), [], iter(self.ballots)
-        for _turn in paced(self.start_at, self.stop_at, self.interval):
-            if (ballot := next(supply, None)) is None:
-                break
-            sent.append((ballot, vote_send(client, self.poll_id, ballot)))
-        client.close()
-        return sent
+        return _paced(self, self.ballots, lambda c, b: (b, vote_send(c, self.poll_id, b)))
 
 
 @dataclass(frozen=True)
@@ -142,13 +135,7 @@ class CheckoutJob:
     interval: float = 0.0
 
     def run(self) -> list[Flow]:
-        client, flows, supply = Client(*self.server), [], iter(self.buyers)
-        for _turn in paced(self.start_at, self.stop_at, self.interval):
-            if (buyer := next(supply, None)) is None:
-                break
-            flows.append(checkout_flow(client, buyer))
-        client.close()
-        return flows
+        return _paced(self, self.buyers, checkout_flow)
 
 
 @dataclass(frozen=True)
@@ -164,8 +151,5 @@ class ProbeJob:
     token: str | None = None
 
     def run(self) -> list[Reply]:
-        client, results = Client(*self.server), []
-        for _turn in paced(self.start_at, self.stop_at, self.interval):
-            results.append(client.send(self.label, "GET", self.path, token=self.token))
-        client.close()
-        return results
+        send = lambda c, _: c.send(self.label, "GET", self.path, token=self.token)  # noqa: E731
+        return _paced(self, itertools.repeat(None), send)

@@ -64,19 +64,16 @@ def variables(run_dir: Path, upstreams: list[str], http_port: int, https_port: i
     return {
         **compose_defaults(),
         "NGINX_SERVER_NAME": SERVER_NAME,
-        "NGINX_HTTP_PORT": str(http_port),
-        "NGINX_HTTPS_PORT": str(https_port),
+        "NGINX_HTTP_PORT": str(http_port), "NGINX_HTTPS_PORT": str(https_port),
         "NGINX_HTTPS_REDIRECT_PORT": f":{https_port}",
         # One worker killed mid-request must not take a whole instance out of rotation.
         "NGINX_UPSTREAM_SERVERS": " ".join(f"server {up} max_fails=0;" for up in upstreams),
-        "NGINX_SSL_CERTIFICATE": str(cert),
-        "NGINX_SSL_CERTIFICATE_KEY": str(key),
-        "NGINX_ACME_ROOT": str(run_dir / "acme"),
-        "NGINX_STATIC_ROOT": str(run_dir / "static"),
+        "NGINX_SSL_CERTIFICATE": str(cert), "NGINX_SSL_CERTIFICATE_KEY": str(key),
+        "NGINX_ACME_ROOT": str(run_dir / "acme"), "NGINX_STATIC_ROOT": str(run_dir / "static"),
         "NGINX_MEDIA_ROOT": str(run_dir / "media"),
         "NGINX_PROTECTED_ROOT": str(run_dir / "protected"),
         **overrides,
-    }
+    }  # fmt: skip
 
 
 def start(conf_dir: Path, values: dict[str, str], extra_conf: str = ""):

@@ -1,5 +1,5 @@
 """Processes on loopback: free ports, throw-away run folders, children that die with their parent,
-readiness waits and stopping."""
+readiness waits, stopping, and scripts that stop what they started when interrupted."""
 
 import contextlib
 import ctypes
@@ -11,6 +11,7 @@ import signal
 import socket
 import ssl
 import subprocess  # nosec B404
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -96,3 +97,14 @@ def run_dir(*folders: str) -> Path:
     for folder in folders:
         (path / folder).mkdir(parents=True)
     return path
+
+
+def script_main(main) -> None:
+    """Run `main` as a script: SIGTERM, SIGHUP and Ctrl-C unwind it, so what it started stops."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; every process started was stopped", file=sys.stderr)
+        sys.exit(130)

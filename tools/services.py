@@ -78,11 +78,10 @@ class Postgres:
     def accepts(self) -> bool:
         import psycopg
 
-        try:
+        with contextlib.suppress(psycopg.OperationalError):
             self.connect().close()
-        except psycopg.OperationalError:
-            return False
-        return True
+            return True
+        return False
 
     def execute(self, statement: str) -> None:
         with contextlib.closing(self.connect()) as conn, conn.cursor() as cursor:
@@ -146,18 +145,15 @@ class Redis:
         from redis.retry import Retry
 
         # No retries: redis-py's client retries thrice with backoff by default.
-        return redis.Redis(
-            host=HOST, port=self.port, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
-        )
+        retry = Retry(NoBackoff(), 0)
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=0.5, retry=retry)
 
     def answers(self) -> bool:
         import redis
 
-        with contextlib.closing(self.client()) as client:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
+        with contextlib.closing(self.client()) as client, contextlib.suppress(redis.RedisError):
+            return bool(client.ping())
+        return False
 
     def freeze(self) -> None:
         """SIGSTOP: connections are accepted by the kernel but never answered."""
