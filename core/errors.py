@@ -3,13 +3,35 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from core.exceptions import ApplicationError
+from core.exceptions import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    SERVICE_UNAVAILABLE_MESSAGE,
+    ApplicationError,
+)
 
 
 class RequestTooLarge(ApplicationError):
     code = "request_too_large"
     status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     message = _("The request body is too large.")
+
+
+class BadRequest(ApplicationError):
+    """What Django calls a SuspiciousOperation (a malformed multipart body, say)."""
+
+    code = "bad_request"
+    message = _("The request was malformed.")
+
+
+class ServiceUnavailable(ApplicationError):
+    """The database is down or restarting: retrying after Retry-After may work."""
+
+    code = "service_unavailable"
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = SERVICE_UNAVAILABLE_MESSAGE
+
+    def __init__(self):
+        super().__init__(headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 class InvalidImage(ApplicationError):

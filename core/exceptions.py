@@ -129,52 +129,40 @@ def _api_exception_message(exc: exceptions.APIException) -> str:
 
 
 class _Enveloped(exceptions.APIException):
-    """An error DRF's handler does not know, carried through it for its headers and rollback."""
+    """A rule (ApplicationError) carried through DRF's handler for its rollback."""
 
-    def __init__(self, *, code, message, status_code, fields=None, headers=None, wait=None):
-        super().__init__(detail=str(message), code=code)
-        self.status_code = status_code
-        self.envelope = error_body(code, message, fields)
-        self.extra_headers = headers or {}
-        self.wait = wait
+    def __init__(self, error: ApplicationError):
+        super().__init__(detail=str(error.message), code=error.code)
+        self.status_code = error.status
+        self.envelope = error_body(error.code, error.message, error.fields)
+        self.extra_headers = error.headers
+
+
+def _as_rule(exc: Exception) -> Exception:
+    """Django's errors that have a rule of core's (core.errors) become that rule."""
+    from core import errors  # core.errors subclasses this module's ApplicationError
+
+    if isinstance(exc, RequestDataTooBig):
+        return errors.RequestTooLarge()
+    if isinstance(exc, SuspiciousOperation):
+        return errors.BadRequest()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is down or restarting (or a deadlock was broken): retrying may work.
+        logger.warning("Database unavailable: %s", exc)
+        return errors.ServiceUnavailable()
+    return exc
 
 
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    exc = _as_rule(exc)
     if isinstance(exc, ApplicationError):
-        return _Enveloped(
-            code=exc.code,
-            message=exc.message,
-            status_code=exc.status,
-            fields=exc.fields,
-            headers=exc.headers,
-        )
+        return _Enveloped(exc)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_django_validation_fields(exc))
     if isinstance(exc, Http404):
         return exceptions.NotFound()  # not Http404's own text, which may name a model
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
-    if isinstance(exc, RequestDataTooBig):
-        return _Enveloped(
-            code="request_too_large",
-            message=_("The request body is too large."),
-            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    if isinstance(exc, SuspiciousOperation):
-        return _Enveloped(
-            code="bad_request",
-            message=_("The request was malformed."),
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        # The database is down or restarting (or a deadlock was broken): retrying may work.
-        logger.warning("Database unavailable: %s", exc)
-        return _Enveloped(
-            code="service_unavailable",
-            message=SERVICE_UNAVAILABLE_MESSAGE,
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            wait=DATABASE_RETRY_AFTER_SECONDS,
-        )
     if isinstance(exc, exceptions.APIException):
         return exc
     return None
@@ -207,6 +195,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:  # DRF answers every APIException
         return None
     response.data = _envelope_of(api_exception)
-    for header, value in getattr(api_exception, "extra_headers", {}).items():
+    for header, value in getattr(api_exception, "extra_headers", {}).items():  # a rule's own
         response[header] = value
     return response

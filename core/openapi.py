@@ -125,24 +125,22 @@ class AutoSchema(SpectacularAutoSchema):
             permission_class, "allows_anonymous_reads", False
         )
 
-    def _framework_codes(self, status_code: str) -> list[str]:
-        if status_code not in self._error_statuses():
-            return []
-        codes = list(FRAMEWORK_CODES[status_code])
-        if status_code == "401":
-            for authentication_class in self.view.authentication_classes:
-                codes += getattr(authentication_class, "error_codes", ())
-        return codes
-
     def _decorator_errors(self) -> tuple:
+        """Rules a decorator of the view method adds (core.idempotency.idempotent)."""
         view_method = getattr(self.view, self.method.lower(), None)
         return getattr(view_method, "error_classes", ())
 
-    def _error_body(self, status_code: str, rules: tuple, direction: Direction) -> dict:
-        """The envelope with `code` narrowed to the operation's codes at this status."""
-        codes = self._framework_codes(status_code)
-        codes += [rule.code for rule in rules if rule.code not in codes]
+    def _error_body(self, status_code: str, declared: tuple, direction: Direction) -> dict:
+        """The envelope with `code` narrowed to the operation's codes at this status: the
+        framework's where they apply, then the declared and decorator-added rules."""
+        decorated = (rule for rule in self._decorator_errors() if str(rule.status) == status_code)
+        rules = (*declared, *decorated)
         framework = status_code in self._error_statuses()
+        codes = list(FRAMEWORK_CODES[status_code]) if framework else []
+        if framework and status_code == "401":
+            for authentication_class in self.view.authentication_classes:
+                codes += getattr(authentication_class, "error_codes", ())
+        codes += [rule.code for rule in rules if rule.code not in codes]
         lines = [self._error_description(status_code)] if framework else []
         lines += [f"`{rule.code}`: {PLACEHOLDER.sub('…', str(rule.message))}" for rule in rules]
         schema = {
@@ -164,21 +162,13 @@ class AutoSchema(SpectacularAutoSchema):
         self, serializer, status_code, media_types=None, direction="response"
     ):
         if isinstance(serializer, ErrorResponse):
-            decorated = self._decorator_errors()
-            rules = serializer.error_classes + tuple(
-                rule for rule in decorated if str(rule.status) == status_code
-            )
-            return self._error_body(status_code, rules, direction)
+            return self._error_body(status_code, serializer.error_classes, direction)
         return super()._get_response_for_code(serializer, status_code, media_types, direction)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        by_status = defaultdict(list)
-        for rule in self._decorator_errors():
-            by_status[str(rule.status)].append(rule)
-        for status_code in [*self._error_statuses(), *by_status]:
+        decorated = [str(rule.status) for rule in self._decorator_errors()]
+        for status_code in [*self._error_statuses(), *decorated]:
             if status_code not in responses:
-                responses[status_code] = self._error_body(
-                    status_code, tuple(by_status[status_code]), direction
-                )
+                responses[status_code] = self._error_body(status_code, (), direction)
         return dict(sorted(responses.items()))
