@@ -9,11 +9,12 @@ run (the only one, or xdist's controller) reads them all and checks them against
 
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from core.testing import documented_error_codes, openapi_path
 
 _seen: set[tuple[str, str, int, str]] = set()
 # Statuses the schema does not list on purpose: DRF's answer to a method the view lacks.
@@ -24,10 +25,6 @@ def _run_directory(config) -> Path:
     worker = getattr(config, "workerinput", None)
     run = worker["error_contract_run"] if worker else config._error_contract_run
     return Path(tempfile.gettempdir()) / f"error-contract-{run}"
-
-
-def _to_openapi(route: str) -> str:
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
 def pytest_configure(config):
@@ -44,7 +41,7 @@ def pytest_configure(config):
         match = getattr(request, "resolver_match", None)
         if response.status_code >= 400 and isinstance(data, dict) and match is not None:
             code = (data.get("error") or {}).get("code")
-            entry = (_to_openapi(match.route), request.method, response.status_code, str(code))
+            entry = (openapi_path(match.route), request.method, response.status_code, str(code))
             if code and entry not in _seen:
                 _seen.add(entry)
                 log.parent.mkdir(exist_ok=True)
@@ -63,11 +60,10 @@ def pytest_configure_node(node):
 
 
 def _documented_codes(response: dict) -> list[str]:
-    body = response.get("content", {}).get("application/json", {}).get("schema", {})
     try:
-        return body["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"]
-    except (KeyError, IndexError):
-        return []  # an error response must name its codes
+        return documented_error_codes(response)
+    except (KeyError, ValueError, AssertionError):
+        return []  # not the envelope with an enum: an error response must name its codes
 
 
 def undocumented_errors(entries, schema: dict) -> list[str]:

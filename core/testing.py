@@ -61,6 +61,11 @@ class CommittingAPIClient(APIClient):
             return super().request(**kwargs)
 
 
+def openapi_path(route: str) -> str:
+    """A URL pattern's route (`api/polls/<int:poll_id>/`) as the schema names its path."""
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.lstrip("/"))
+
+
 def documented_error_codes(response: dict) -> list[str]:
     """The `code` enum of an error response in the OpenAPI schema (core.openapi)."""
     body = response["content"]["application/json"]["schema"]

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from core.testing import documented_error_codes
+from core.testing import documented_error_codes, openapi_path
 
 
 def api_routes() -> set[str]:
@@ -27,10 +27,6 @@ def api_routes() -> set[str]:
     }
 
 
-def to_openapi(route: str) -> str:
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
-
-
 @pytest.fixture(scope="module")
 def schema():
     return SchemaGenerator().get_schema(request=None, public=True)
@@ -42,7 +38,7 @@ def test_schema_is_valid_openapi_3(schema):
 
 
 def test_every_api_route_is_in_the_schema(schema):
-    assert {to_openapi(route) for route in api_routes()} <= set(schema["paths"])
+    assert {openapi_path(route) for route in api_routes()} <= set(schema["paths"])
 
 
 READINESS_PATHS = ("/api/health/", "/api/health/ready/")

@@ -5,7 +5,8 @@ from core.error_contract import undocumented_errors
 
 def _envelope(*codes: str) -> dict:
     narrowed = {"type": "object", "properties": {"code": {"enum": list(codes)}}}
-    body = {"properties": {"error": {"allOf": [{"$ref": "#/components/schemas/Error"}, narrowed]}}}
+    error = {"allOf": [{"$ref": "#/components/schemas/Error"}, narrowed]}
+    body = {"type": "object", "required": ["error"], "properties": {"error": error}}
     return {"content": {"application/json": {"schema": body}}}
 
 

@@ -5,6 +5,7 @@ on them."""
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from core.testing import documented_error_codes
 from courses import errors
 
 
@@ -14,8 +15,7 @@ def schema():
 
 
 def codes(schema, path: str, method: str, status_code: str) -> list[str]:
-    body = schema["paths"][path][method]["responses"][status_code]["content"]["application/json"]
-    return body["schema"]["properties"]["error"]["allOf"][1]["properties"]["code"]["enum"]
+    return documented_error_codes(schema["paths"][path][method]["responses"][status_code])
 
 
 COURSE = "/api/courses/{course_id}/"
