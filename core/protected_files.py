@@ -12,10 +12,15 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
 
 from core.exceptions import error_body
 
 CHUNK_BYTES = 256 * 1024
+# The request header every protected-file operation honours, for their schemas.
+RANGE_HEADER = OpenApiParameter(
+    "Range", str, OpenApiParameter.HEADER, description="e.g. `bytes=0-1048575`"
+)
 # ASCII digits only (`\d` would take any Unicode digit), and no more of them than a file size
 # can have: a longer number is past any end, so it is never handed to int().
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core.errors import RangeNotSatisfiable
 from core.files import public_url
 from core.openapi import errors_of
-from core.protected_files import download_filename, protected_file_response
+from core.protected_files import RANGE_HEADER, download_filename, protected_file_response
 from courses.models import Submission
 from courses.selectors.learning import submission_for_download
 
@@ -36,9 +36,7 @@ class SubmissionFileApi(APIView):
         operation_id="submissions_file",
         parameters=[
             SUBMISSION_ID,
-            OpenApiParameter(
-                "Range", str, OpenApiParameter.HEADER, description="e.g. `bytes=0-1048575`"
-            ),
+            RANGE_HEADER,
         ],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from core.errors import FileTooLarge, RangeNotSatisfiable
 from core.openapi import errors_of
 from core.parsers import JSONParser
-from core.protected_files import protected_file_response
+from core.protected_files import RANGE_HEADER, protected_file_response
 from core.serializers import MAX_ID, StrictCharField, StrictPrimaryKeyRelatedField
 from core.throttles import VideoUploadThrottle
 from courses.errors import NotEntitled
@@ -159,9 +159,7 @@ class VideoStreamApi(APIView):
         operation_id="videos_stream",
         parameters=[
             VIDEO_ID,
-            OpenApiParameter(
-                "Range", str, OpenApiParameter.HEADER, description="e.g. `bytes=0-1048575`"
-            ),
+            RANGE_HEADER,
         ],
         responses={
             (200, "video/mp4"): bytes,
