@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests."""
 
+import copy
 import uuid
 
 import pytest
@@ -21,6 +22,17 @@ def _isolated_cache(settings):
     for config in caches.values():
         config["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
     settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def _isolated_channel_layer(settings):
+    """A fresh channel-layer namespace per test: sockets of one test never hear another's rooms,
+    even when several test processes share one Redis."""
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    config = layers["default"].get("CONFIG")
+    if config is not None:
+        config["prefix"] = f"test{uuid.uuid4().hex[:16]}"
+    settings.CHANNEL_LAYERS = layers
 
 
 @pytest.fixture(autouse=True)

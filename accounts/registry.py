@@ -7,6 +7,7 @@ users announces it with `current_user_contributions_changed(user_ids)`.
 
 from collections.abc import Callable, Iterable
 
+from core.announcements import Announcement
 from core.registry import FieldRegistry
 
 current_user = FieldRegistry()
@@ -33,3 +34,8 @@ profile_input_fields = profile_inputs.schema_fields
 
 def profile_input_apply(name: str) -> Callable[..., None]:
     return dict(profile_inputs.contributions())[name]
+
+
+# Login sessions ended (logout, logout-all, password change or reset, deactivation, refresh token
+# reuse): listeners get `session_ids` once the revocation is committed.
+sessions_ended = Announcement("sessions_ended")

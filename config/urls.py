@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("videos.urls")),
     path("api/", include("votes.urls")),
     path("api/", include("payments.urls")),
+    path("api/", include("chat.urls")),
     path("payments/sandbox/", include("payments.sandbox_urls")),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", SwaggerApi.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,7 +1,7 @@
 """The Django processes, each started one way: `manage()` for a command, `gunicorn()` for the WSGI
-server with the container's docker/gunicorn.conf.py. The ASGI server (chat) and the Celery worker
-belong here too, as `asgi(env, port, log)` and `worker(env, log)` returning their process, which
-`tools.stack.stack()` then starts next to gunicorn."""
+server and `asgi()` for the chat sockets' server, both with the container's
+docker/gunicorn.conf.py. The Celery worker belongs here too, as `worker(env, log)` returning its
+process, which `tools.stack.stack()` then starts next to gunicorn."""
 
 import contextlib
 import http.client
@@ -64,6 +64,25 @@ def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2, extra: tuple 
             f"--bind={HOST}:{port}", f"--workers={workers}", "--worker-class=sync",
             "--threads=1", "--max-requests=0", f"--chdir={ROOT}", "--log-level=warning",
             *extra, "config.wsgi:application",
+        ],
+        log=log,
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+ASGI_WORKER = "config.asgi_worker.ChatUvicornWorker"
+
+
+def asgi(env: dict, port: int, log: Path, *, workers: int = 1, extra: tuple = ()):
+    """The `ws` service as deployed: gunicorn with uvicorn workers on config.asgi (HTTP answers
+    there too, so `wait_healthy` works on it)."""
+    return spawn(
+        [
+            sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
+            f"--bind={HOST}:{port}", f"--workers={workers}", f"--worker-class={ASGI_WORKER}",
+            "--max-requests=0", f"--chdir={ROOT}", "--log-level=warning",
+            *extra, "config.asgi:application",
         ],
         log=log,
         env=env,

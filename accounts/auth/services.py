@@ -11,6 +11,14 @@ from accounts.auth.cache import session_started, sessions_mark_revoked
 from accounts.auth.tokens import TokenPair, refresh_token_decode, token_pair_issue
 from accounts.errors import SessionNotFound, TokenNotValid
 from accounts.models import AuthSession, CustomUser, RevokeReason
+from accounts.registry import sessions_ended
+
+
+def _sessions_ended(session_ids: list) -> None:
+    """After commit: every instance refuses their tokens, and other apps (chat) hear of it."""
+    sessions_mark_revoked(session_ids)
+    if session_ids:
+        sessions_ended.announce_now(session_ids=session_ids)
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ def _revoke_if_reused(*, session_id, presented_jti: str, now) -> None:
         .update(revoked_at=now, revoke_reason=RevokeReason.REFRESH_REUSED)
     )
     if revoked:
-        sessions_mark_revoked([session_id])
+        _sessions_ended([session_id])
 
 
 def auth_sessions_revoke(
@@ -104,7 +112,7 @@ def auth_sessions_revoke(
         AuthSession.objects.filter(pk__in=ids).update(
             revoked_at=timezone.now(), revoke_reason=reason
         )
-        transaction.on_commit(lambda: sessions_mark_revoked(ids))
+        transaction.on_commit(lambda: _sessions_ended(ids))
     return len(ids)
 
 

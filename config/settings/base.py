@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, never from a CDN
+    "channels",
     "social_django",
     "core",
     "accounts",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "videos",
     "votes",
     "payments",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +188,7 @@ EMAIL_SEND_IN_BACKGROUND = env.bool("EMAIL_SEND_IN_BACKGROUND", default=True)
 
 from config.settings.api import *  # noqa: E402, F403
 from config.settings.auth import *  # noqa: E402, F403
+from config.settings.chat import *  # noqa: E402, F403
 from config.settings.commerce import *  # noqa: E402, F403
 from config.settings.learning import *  # noqa: E402, F403
 from config.settings.media import *  # noqa: E402, F403

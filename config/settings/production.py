@@ -20,6 +20,10 @@ if not _cache_backend.endswith(("RedisCache", "PyMemcacheCache", "PyLibMCCache")
         f"Production needs a shared cache (set REDIS_URL); {_cache_backend} is per-process."
     )
 
+# Sockets on several processes and hosts must hear the same rooms: a per-process layer is refused.
+if CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer"):  # noqa: F405
+    raise ImproperlyConfigured("Production needs a shared channel layer for chat (set REDIS_URL).")
+
 # The API's docs and schema: staff only unless the operator publishes them.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 

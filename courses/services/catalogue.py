@@ -20,6 +20,7 @@ from courses.errors import (
 )
 from courses.models import Course, Curriculum, CurriculumCourse
 from courses.permissions import user_can_edit, user_can_write_catalogue
+from courses.registry import course_access_changed
 from courses.selectors.enrollments import active_enrollments
 from courses.services.course_tree import course_tree_replace, course_tree_size_errors
 
@@ -60,8 +61,16 @@ def course_save(*, actor, course: Course | None = None, data: dict) -> Course:
         for field in COURSE_FIELDS:
             if field in data:
                 setattr(course, field, data[field])
+        # Publishing, unpublishing or a new tutor changes who may use the course (its chat room).
+        access_before = (
+            None
+            if created
+            else Course.objects.values_list("is_published", "tutor_id").get(pk=course.pk)
+        )
         # Updating the course row first also locks it: concurrent writes of one tree queue up.
         course.save()
+        if access_before != (course.is_published, course.tutor_id):
+            course_access_changed.announce_on_commit(user_ids=None, course_ids=[course.pk])
         if lectures is not None:
             course_tree_replace(course=course, lectures=lectures, created=created)
     return course

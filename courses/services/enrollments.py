@@ -20,6 +20,7 @@ from courses.models import (
     TopicProgress,
     TopicType,
 )
+from courses.registry import course_access_changed
 
 
 def enrollment_grant(
@@ -39,6 +40,7 @@ def enrollment_grant(
         "expires_at": expires_at,
         "revoked_at": None,
     }
+    course_access_changed.announce_on_commit(user_ids=[user.pk], course_ids=[course.pk])
     if not reference:
         return Enrollment.objects.create(user=user, course=course, **fields)
     enrollment, _created = Enrollment.objects.update_or_create(
@@ -60,6 +62,10 @@ def enrollments_grant(
     way, so that taking this source back later (`enrollments_revoke`) leaves those alone. The
     unique constraint refuses a second grant of the same source."""
     now = timezone.now()
+    courses = list(courses)
+    course_access_changed.announce_on_commit(
+        user_ids=[user.pk], course_ids=[course.pk for course in courses]
+    )
     return Enrollment.objects.bulk_create(
         Enrollment(
             user=user,
@@ -96,26 +102,31 @@ def enrollments_revoke(*, user, reference: str) -> int:
     grants from other sources, for the same courses too, keep giving access."""
     if not reference:
         raise ValueError("A blank reference names no source.")
-    return Enrollment.objects.filter(
-        user=user, reference=reference, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    return _revoke(Enrollment.objects.filter(user=user, reference=reference))
 
 
 def enrollments_revoke_selected(*, enrollment_ids: Iterable[int]) -> int:
     """Revoke these grants only (staff, in the admin)."""
-    return Enrollment.objects.filter(pk__in=list(enrollment_ids), revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    return _revoke(Enrollment.objects.filter(pk__in=list(enrollment_ids)))
 
 
 def enrollment_revoke(*, user, course: Course) -> bool:
     """Access to `course` stops at once, whatever granted it (every active grant is revoked);
     progress and submissions stay for a later re-enrolment."""
-    return bool(
-        Enrollment.objects.filter(user=user, course=course, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+    return bool(_revoke(Enrollment.objects.filter(user=user, course=course)))
+
+
+def _revoke(enrollments) -> int:
+    """Revoke the active ones among `enrollments`; who lost what is announced after commit."""
+    active = enrollments.filter(revoked_at__isnull=True)
+    pairs = set(active.values_list("user_id", "course_id"))
+    revoked = active.update(revoked_at=timezone.now())
+    if pairs:
+        course_access_changed.announce_on_commit(
+            user_ids=sorted({user_id for user_id, _ in pairs}),
+            course_ids=sorted({course_id for _, course_id in pairs}),
         )
-    )
+    return revoked
 
 
 def topic_progress_record(*, user, topic: Topic, completed: bool = False) -> TopicProgress:

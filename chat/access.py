@@ -1,0 +1,79 @@
+"""Who may be in which room. Direct and group rooms: their members. A course room: exactly those
+who may study the course (courses' own entitlement rule, asked on every use, so a refund or an
+expiry takes effect at once), its tutor and staff as moderators."""
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from chat.errors import RoomNotFound
+from chat.models import MemberRole, Membership, Room, RoomKind
+from courses.errors import NotEntitled
+from courses.selectors.enrollments import (
+    active_enrollment_per_course,
+    active_enrollments,
+    course_is_visible,
+    user_can_study_course,
+)
+
+
+def course_rooms_of(user) -> QuerySet[Room]:
+    """The course rooms `user` may use now."""
+    rooms = Room.objects.filter(kind=RoomKind.COURSE)
+    if user.is_staff:
+        return rooms
+    enrolled = active_enrollments().filter(user=user).values("course_id")
+    return rooms.filter(
+        Q(course__tutor=user) | Q(course_id__in=enrolled, course__is_published=True)
+    )
+
+
+def rooms_of(user) -> QuerySet[Room]:
+    """Every room `user` may read and write in now, in one query."""
+    member_of = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return Room.objects.filter(
+        Q(Exists(member_of), kind__in=(RoomKind.DIRECT, RoomKind.GROUP))
+        | Q(pk__in=course_rooms_of(user).values("pk"))
+    )
+
+
+def room_ids_of(user) -> set[int]:
+    return set(rooms_of(user).values_list("pk", flat=True))
+
+
+def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
+    """The room, if `user` may use it now: RoomNotFound for a room that is not theirs (nothing
+    about it is revealed), NotEntitled for a course room they may see but not study."""
+    rooms = Room.objects.select_related("course")
+    if for_update:
+        rooms = rooms.select_for_update(of=("self",))
+    room = rooms.filter(pk=room_id).first()
+    if room is None:
+        raise RoomNotFound()
+    if room.kind == RoomKind.COURSE:
+        if not course_is_visible(user, room.course):
+            raise RoomNotFound()
+        if not user_can_study_course(user, room.course):
+            raise NotEntitled()
+        return room
+    if not Membership.objects.filter(room=room, user=user).exists():
+        raise RoomNotFound()
+    return room
+
+
+def is_moderator(*, user, room: Room) -> bool:
+    if room.kind == RoomKind.COURSE:
+        return user.is_staff or room.course.tutor_id == user.pk
+    return Membership.objects.filter(room=room, user=user, role=MemberRole.MODERATOR).exists()
+
+
+def course_access_ends_at(*, user, room: Room) -> datetime | None:
+    """When `user`'s access to a course room ends by itself (the latest expiry among their
+    grants), or None if it does not."""
+    if room.kind != RoomKind.COURSE or user.is_staff or room.course.tutor_id == user.pk:
+        return None
+    grant = active_enrollment_per_course(user=user).filter(course_id=room.course_id).first()
+    if grant is None:
+        return timezone.now()
+    return grant.expires_at

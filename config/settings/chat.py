@@ -1,0 +1,48 @@
+"""Chat: the channel layer and the socket's limits."""
+
+from config.settings.environment import env
+
+_REDIS_URL = env("REDIS_URL", default="")
+# channels_redis's two layers: "core" (lists polled per channel, the default) or "pubsub" (Redis
+# PUBLISH/SUBSCRIBE); bench/chat.py measures both, README "Chat" says why the default is chosen.
+CHAT_CHANNEL_LAYER = env("CHAT_CHANNEL_LAYER", default="core")
+_LAYER_BACKENDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+if _REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": _LAYER_BACKENDS[CHAT_CHANNEL_LAYER],
+            "CONFIG": {
+                "hosts": [_REDIS_URL],
+                "prefix": env("CHAT_LAYER_PREFIX", default="chat"),
+            },
+        }
+    }
+else:
+    # One process (`make run`): rooms and sockets live in its memory. Production refuses it.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Origins whose pages may open a socket, besides the site's own (the Origin naming the Host the
+# socket is opened on). Empty: CORS_ALLOWED_ORIGINS. A browser always sends Origin; a client
+# that sends none (a mobile app) is not a browser page and is let in on its ticket alone.
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
+# A ticket opens one socket, within this many seconds of being issued.
+CHAT_TICKET_SECONDS = env.int("CHAT_TICKET_SECONDS", default=30)
+# The largest text frame a client may send, in bytes (uvicorn's ws_max_size is set to the same).
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
+# Messages a user may send per second, over every socket and REST together, with a burst.
+CHAT_MESSAGE_RATE = env.float("CHAT_MESSAGE_RATE", default=5.0)
+CHAT_MESSAGE_BURST = env.int("CHAT_MESSAGE_BURST", default=20)
+# A socket that keeps sending while refused this many times in a row is closed with 4008.
+CHAT_REFUSALS_BEFORE_CLOSE = env.int("CHAT_REFUSALS_BEFORE_CLOSE", default=20)
+# At most one `typing` per room per socket this often; more are dropped silently.
+CHAT_TYPING_INTERVAL_SECONDS = env.float("CHAT_TYPING_INTERVAL_SECONDS", default=2.0)
+CHAT_SOCKETS_PER_USER = env.int("CHAT_SOCKETS_PER_USER", default=10)
+# The server pings every socket this often (uvicorn's ws_ping_interval); a socket also re-checks
+# its session and refreshes its presence row at this pace. nginx's read timeout must be longer.
+CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=20.0)
+# `resume` and `events/` send at most this many missed messages per room, then resync_required.
+CHAT_RESUME_LIMIT = env.int("CHAT_RESUME_LIMIT", default=500)
+CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500)
