@@ -24,6 +24,7 @@ SCRIPTS = (
     "course_tree",
     "checkout",
     "edge",
+    "chat",
 )
 COLUMNS = ("figure", "value", "target", "verdict")
 # --quick: every script for a few seconds, to see that each runs (its figures mean little).
@@ -34,6 +35,7 @@ QUICK = {
     "stream": [*SHORT, "--size-mb", "5", "--events", "3000"],
     "course_tree": ["--repeat", "1"],
     "checkout": ["--flows", "40", "--duration", "20", "--warmup", "1"],
+    "chat": ["--seconds", "1", "--idle", "100", "--sizes", "10,100"],
 }
 
 

@@ -2,16 +2,15 @@
 who may study the course (courses' own entitlement rule, asked on every use, so a refund or an
 expiry takes effect at once), its tutor and staff as moderators."""
 
-from datetime import datetime
+from typing import cast
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from chat.errors import RoomNotFound
 from chat.models import MemberRole, Membership, Room, RoomKind
 from courses.errors import NotEntitled
+from courses.models import Course
 from courses.selectors.enrollments import (
-    active_enrollment_per_course,
     active_enrollments,
     course_is_visible,
     user_can_study_course,
@@ -52,9 +51,10 @@ def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
     if room is None:
         raise RoomNotFound()
     if room.kind == RoomKind.COURSE:
-        if not course_is_visible(user, room.course):
+        course = _course_of(room)
+        if not course_is_visible(user, course):
             raise RoomNotFound()
-        if not user_can_study_course(user, room.course):
+        if not user_can_study_course(user, course):
             raise NotEntitled()
         return room
     if not Membership.objects.filter(room=room, user=user).exists():
@@ -62,18 +62,12 @@ def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
     return room
 
 
+def _course_of(room: Room) -> Course:
+    """A course room's course (a constraint makes it present)."""
+    return cast(Course, room.course)
+
+
 def is_moderator(*, user, room: Room) -> bool:
     if room.kind == RoomKind.COURSE:
-        return user.is_staff or room.course.tutor_id == user.pk
+        return user.is_staff or _course_of(room).tutor_id == user.pk
     return Membership.objects.filter(room=room, user=user, role=MemberRole.MODERATOR).exists()
-
-
-def course_access_ends_at(*, user, room: Room) -> datetime | None:
-    """When `user`'s access to a course room ends by itself (the latest expiry among their
-    grants), or None if it does not."""
-    if room.kind != RoomKind.COURSE or user.is_staff or room.course.tutor_id == user.pk:
-        return None
-    grant = active_enrollment_per_course(user=user).filter(course_id=room.course_id).first()
-    if grant is None:
-        return timezone.now()
-    return grant.expires_at

@@ -6,16 +6,23 @@ overtakes another is preceded by the missing messages, read from the database.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
+from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.utils import timezone
+from django.db import DatabaseError
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast, protocol
+from chat.delivery import RoomDelivery
 from chat.errors import (
+    FrameTooLarge,
     InvalidFrame,
     RateLimited,
     RoomNotFound,
@@ -24,25 +31,49 @@ from chat.errors import (
     TooManySockets,
 )
 from chat.origin import origin_allowed
-from chat.payloads import message_data, user_data
-from chat.selectors.rooms import messages_after, socket_rooms
 from chat.services import messages as message_services
 from chat.services import sockets
+from core.errors import ServiceUnavailable
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 db = database_sync_to_async
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
-    user = None
+class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
+    user: Any = None  # the ticket's user, once it is redeemed
     session_id = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Frames, broadcasts and the heartbeat take turns: each reads and updates `rooms`
+        # across awaits, so two of them interleaving could deliver a room twice or after leaving.
+        self.turn = asyncio.Lock()
+        self.language: str | None = None
+
+    async def dispatch(self, message) -> None:
+        # Not AsyncConsumer.dispatch: it hops into the database thread before every message
+        # (close_old_connections), so each broadcast a socket delivers waited behind other
+        # sockets' queries. Every query here goes through database_sync_to_async, which closes
+        # old connections around itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        async with self.turn, self._in_language():
+            await handler(message)
+
+    @contextlib.asynccontextmanager
+    async def _in_language(self):
+        """Messages in the handshake's language, as LocaleMiddleware does for REST."""
+        if self.language is None:
+            self.language = protocol.language_of(self.scope.get("headers", []))
+        with translation.override(self.language):
+            yield
 
     # --- Opening and closing -------------------------------------------------------------------
 
     async def connect(self) -> None:
-        self.rooms: dict[int, int] = {}  # room id -> last seq delivered
-        self.access_ends: dict[int, object] = {}
+        self.delivery_start()
         self.typing_sent: dict[int, float] = {}
         self.refusals = 0
         self.heartbeat: asyncio.Task | None = None
@@ -71,31 +102,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.session_expires_at = identity.session.expires_at
         for group in (broadcast.user_group(self.user.pk), broadcast.session_group(self.session_id)):
             await self.channel_layer.group_add(group, self.channel_name)
-        await self._rooms_sync(announce=False)
+        try:  # a logout between the ticket's check and joining the session's group
+            await db(sockets.session_check)(session_id=self.session_id, user_id=self.user.pk)
+        except SessionEnded as error:
+            await self._refuse(error, protocol.CLOSE_SESSION_ENDED)
+            return
+        await self.rooms_sync(announce=False)
         online = await db(sockets.online_friend_ids)(self.user.pk)
-        await self.send_frame(self._hello(online))
+        await self.send_frame(protocol.hello_frame(self.user, self.rooms, online))
+        self.hold_until_first_frame()
         self.heartbeat = asyncio.create_task(self._heartbeat())
 
-    def _hello(self, online_friends: list[int]) -> dict:
-        return {
-            "type": "hello",
-            "protocol": protocol.PROTOCOL,
-            "user": user_data(self.user),
-            "rooms": [{"id": room, "last_seq": seq} for room, seq in sorted(self.rooms.items())],
-            "online_friends": online_friends,
-            "ping_interval": settings.CHAT_PING_SECONDS,
-            "limits": {
-                "max_frame_bytes": settings.CHAT_MAX_FRAME_BYTES,
-                "messages_per_second": settings.CHAT_MESSAGE_RATE,
-                "message_burst": settings.CHAT_MESSAGE_BURST,
-                "typing_interval": settings.CHAT_TYPING_INTERVAL_SECONDS,
-                "resume_limit": settings.CHAT_RESUME_LIMIT,
-            },
-        }
-
     async def disconnect(self, code) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
+        for task in (self.heartbeat, self.hold_timer):
+            if task is not None:
+                task.cancel()
         if self.user is None:
             return
         groups = [broadcast.user_group(self.user.pk), broadcast.session_group(self.session_id)]
@@ -114,22 +135,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _heartbeat(self) -> None:
         """Every ping interval (or at the next course access expiry, if sooner): is the session
         still live (revocations also arrive at once, chat_session_ended), mark the socket as seen,
-        and drop rooms whose access ran out."""
+        drop rooms whose access ran out and catch up on news the layer lost."""
         while True:
             soonest = min([self.session_expires_at, *self.access_ends.values()])
             until = (soonest - timezone.now()).total_seconds()
             delay = max(0.0, min(settings.CHAT_PING_SECONDS, until + 0.05))
             await asyncio.sleep(delay)
-            try:
-                await db(sockets.session_check)(session_id=self.session_id, user_id=self.user.pk)
-                await db(sockets.connection_seen)(channel_name=self.channel_name)
-                if any(moment <= timezone.now() for moment in self.access_ends.values()):
-                    await self._rooms_sync(announce=True)
-            except SessionEnded as error:
-                await self._refuse(error, protocol.CLOSE_SESSION_ENDED)
-                return
-            except Exception:
-                logger.warning("chat: heartbeat failed", exc_info=True)
+            async with self.turn, self._in_language():
+                try:
+                    await db(sockets.session_check)(
+                        session_id=self.session_id, user_id=self.user.pk
+                    )
+                    await db(sockets.connection_seen)(channel_name=self.channel_name)
+                    await self.rooms_sync(announce=True)
+                except SessionEnded as error:
+                    await self._refuse(error, protocol.CLOSE_SESSION_ENDED)
+                    return
+                except Exception:
+                    logger.warning("chat: heartbeat failed", exc_info=True)
 
     # --- From the client -----------------------------------------------------------------------
 
@@ -139,7 +162,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ref = None
         try:
             frame = protocol.frame_parse(text_data)
-            ref = frame.get("ref") if isinstance(frame.get("ref"), str | int) else None
+            ref = protocol.ref_of(frame)
             handler = getattr(self, "on_" + frame["type"].replace(".", "_"))
             await handler(frame, ref)
             self.refusals = 0
@@ -149,8 +172,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.refusals += 1
                 if self.refusals >= settings.CHAT_REFUSALS_BEFORE_CLOSE:
                     await self.close(code=protocol.CLOSE_RATE_LIMITED)
-            elif error.code == "frame_too_large":
+                    return
+            elif isinstance(error, FrameTooLarge):
                 await self.close(code=protocol.CLOSE_TOO_LARGE)
+                return
+        except DatabaseError:
+            logger.warning("chat: database unavailable", exc_info=True)
+            await self.send_error(ServiceUnavailable(), ref=ref)
+        # The client's first frame, whatever it was, ends the hold on room news (chat.delivery).
+        await self.held_release()
 
     async def on_message_send(self, frame: dict, ref) -> None:
         room = protocol.integer(frame, "room")
@@ -186,23 +216,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if now - self.typing_sent.get(room, -1e9) < settings.CHAT_TYPING_INTERVAL_SECONDS:
             return
         self.typing_sent[room] = now
-        await self.channel_layer.group_send(
-            broadcast.room_group(room),
-            {"type": broadcast.EVENT_TYPE, "room": room, "seq": None,
-             "frame": {"type": "typing", "room": room, "user": self.user.pk}},
-        )  # fmt: skip
+        await db(message_services.typing_announce)(user=self.user, room_id=room)
 
     async def on_resume(self, frame: dict, ref) -> None:
         """{rooms: {id: last seq the client has}}: what it missed, from the database."""
         wanted = frame.get("rooms")
         if not isinstance(wanted, dict):
-            raise InvalidFrame(fields={"rooms": ["An object: room id -> seq."]})
+            raise InvalidFrame(fields={"rooms": [_("An object: room id -> seq.")]})
         for key, seen in wanted.items():
-            room = int(key) if isinstance(key, str) and key.isdigit() else None
-            if room not in self.rooms or type(seen) is not int or seen < 0:
+            room = protocol.room_key(key)
+            if room not in self.rooms:
                 await self.send_error(RoomNotFound(), ref=ref)
                 continue
-            await self._catch_up(room, seen, up_to=None)
+            if type(seen) is not int or seen < 0:
+                await self.send_error(
+                    InvalidFrame(fields={key: [_("A non-negative integer.")]}), ref=ref
+                )
+                continue
+            await self.catch_up(room, seen, up_to=None)
         await self.send_frame({"type": "resume.done", "ref": ref})
 
     async def on_ping(self, frame: dict, ref) -> None:
@@ -210,77 +241,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- From the channel layer ----------------------------------------------------------------
 
-    async def chat_event(self, event: dict) -> None:
-        room = event.get("room")
-        if room is not None and room not in self.rooms:
-            return
-        frame = event["frame"]
-        if frame.get("type") == "typing" and frame.get("user") == self.user.pk:
-            return
-        seq = event.get("seq")
-        if seq is not None:
-            delivered = self.rooms[room]
-            if seq <= delivered:
-                return  # already sent (a resume, or a gap filled from the database)
-            if seq > delivered + 1:
-                await self._catch_up(room, delivered, up_to=seq - 1)
-            self.rooms[room] = seq
-        await self.send_frame(frame)
-
     async def chat_access(self, event: dict) -> None:
-        await self._rooms_sync(announce=True)
+        await self.rooms_sync(announce=True)
 
     async def chat_session_ended(self, event: dict) -> None:
         await self._refuse(SessionEnded(), protocol.CLOSE_SESSION_ENDED)
 
     # --- Helpers -------------------------------------------------------------------------------
 
-    async def _catch_up(self, room: int, after_seq: int, *, up_to: int | None) -> None:
-        """Send the room's messages after `after_seq` (to `up_to`); beyond CHAT_RESUME_LIMIT the
-        client is told to reload the room instead (resync_required)."""
-        limit = settings.CHAT_RESUME_LIMIT
-        missed = await db(messages_after)(
-            room_id=room, after_seq=after_seq, up_to=up_to, limit=limit + 1
-        )
-        if len(missed) > limit:
-            await self.send_frame({"type": "resync_required", "room": room})
-            self.rooms[room] = max(self.rooms[room], up_to or missed[-1].seq)
-            return
-        for message in missed:
-            await self.send_frame({"type": "message.new", "message": message_data(message)})
-        if missed:
-            self.rooms[room] = max(self.rooms[room], missed[-1].seq)
-
-    async def _rooms_sync(self, *, announce: bool) -> None:
-        """Subscribe to the rooms the user may use now, and leave the others."""
-        now = await db(socket_rooms)(self.user)
-        for room in set(self.rooms) - set(now):
-            await self.channel_layer.group_discard(broadcast.room_group(room), self.channel_name)
-            del self.rooms[room]
-            if announce:
-                await self.send_frame({"type": "membership.removed", "room": room})
-        for room, state in now.items():
-            if room not in self.rooms:
-                await self.channel_layer.group_add(broadcast.room_group(room), self.channel_name)
-                self.rooms[room] = state.last_seq
-                if announce:
-                    await self.send_frame(
-                        {"type": "membership.added", "room": room, "last_seq": state.last_seq}
-                    )
-        self.access_ends = {
-            room: state.access_ends_at for room, state in now.items() if state.access_ends_at
-        }
-
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.frame_dump(frame))
 
     async def send_error(self, error: ApplicationError, *, ref=None) -> None:
-        frame = {"type": "error", "code": error.code, "message": str(error.message)}
-        if error.fields:
-            frame["fields"] = {key: [str(text) for text in texts]
-                               for key, texts in error.fields.items()}  # fmt: skip
-        if "Retry-After" in error.headers:
-            frame["retry_after"] = int(error.headers["Retry-After"])
-        if ref is not None:
-            frame["ref"] = ref
-        await self.send_frame(frame)
+        await self.send_frame(protocol.error_frame(error, ref=ref))

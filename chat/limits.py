@@ -14,9 +14,9 @@ _GCRA = """
 local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 local now = tonumber(ARGV[1])
 if tat < now then tat = now end
-local new_tat = tat + tonumber(ARGV[2])
-local wait = new_tat - now - tonumber(ARGV[3])
+local wait = tat - now - tonumber(ARGV[3])
 if wait > 0 then return tostring(wait) end
+local new_tat = tat + tonumber(ARGV[2])
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
 return '0'
 """
@@ -31,7 +31,9 @@ def _redis_client():
 
 
 def message_allowance(user_id: int) -> float:
-    """Takes one message from the user's bucket: 0.0 if allowed, else the seconds to wait."""
+    """Takes one message from the user's bucket: 0.0 if allowed, else the seconds to wait.
+    GCRA: a message is allowed while the theoretical arrival time is at most `tolerance` ahead
+    of now, so CHAT_MESSAGE_BURST messages pass at once, then one per interval."""
     interval = 1.0 / settings.CHAT_MESSAGE_RATE
     tolerance = interval * (settings.CHAT_MESSAGE_BURST - 1)
     name = f"chat:rate:{user_id}"
@@ -46,9 +48,9 @@ def message_allowance(user_id: int) -> float:
             return 0.0
     with _local_lock:
         tat = max(cache.get(name, now), now)
-        new_tat = tat + interval
-        wait = new_tat - now - tolerance
+        wait = tat - now - tolerance
         if wait > 0:
             return wait
+        new_tat = tat + interval
         cache.set(name, new_tat, timeout=int(new_tat - now) + 2)
         return 0.0

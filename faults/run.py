@@ -5,10 +5,11 @@ the database holds.
 1. kill      SIGKILL of random gunicorn workers during vote and checkout load
 2. postgres  PostgreSQL restarted (fast) and stopped for 10 s during load
 3. redis     Redis stopped, then frozen: login, revocation, health, throttles
+4. chat      Redis restarted while 50 clients chat over WebSocket (two ASGI instances)
 
 Prints a table per scenario and exits 1 if any invariant failed.
 
-    .venv/bin/python -m faults.run [--only kill,postgres,redis]
+    .venv/bin/python -m faults.run [--only kill,postgres,redis,chat]
 """
 
 import argparse
@@ -27,7 +28,7 @@ INSTANCES, WORKERS = 1, 2
 VOTERS, BUYERS, COURSES, CANDIDATES = 3200, 400, 10, 4
 # As many as the most jobs a scenario runs side by side (scenario 2: 6).
 CLIENT_PROCESSES = 6
-SCENARIOS = ("kill", "postgres", "redis")
+SCENARIOS = ("kill", "postgres", "redis", "chat")
 # Production settings refuse the sandbox provider; bench.settings is production plus the sandbox
 # behind BENCH_PAYMENT_SANDBOX=1 (set after production's own check ran), so checkout can be
 # bought through on loopback while everything else stays production.

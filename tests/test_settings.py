@@ -79,6 +79,7 @@ def test_production_settings_pass_the_deploy_check():
         ({"PAYMENT_CALLBACK_BASE_URL": None}, "PAYMENT_CALLBACK_BASE_URL"),
         ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL"),
         ({"KAKAO_REST_API_KEY": "kakao-rest-key", "KAKAO_APP_ID": ""}, "KAKAO_APP_ID"),
+        ({"CHAT_CHANNEL_LAYER": "memory"}, "CHAT_CHANNEL_LAYER"),
     ],
 )
 def test_production_refuses_to_start_without_safe_settings(overrides, complaint):
@@ -91,6 +92,31 @@ def test_production_logs_json_lines_unless_told_otherwise():
     formatter = 'LOGGING["handlers"]["console"]["formatter"]'
     assert production_setting(formatter) == "json"
     assert production_setting(formatter, LOG_FORMAT="text") == "text"
+
+
+def test_production_chat_rides_on_redis_with_the_chosen_channel_layer():
+    backend = 'CHANNEL_LAYERS["default"]["BACKEND"]'
+    assert production_setting(backend) == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    core = production_setting(backend, CHAT_CHANNEL_LAYER="core")
+    assert core == "channels_redis.core.RedisChannelLayer"
+    hosts = production_setting('CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]')
+    assert "'address': 'redis://127.0.0.1:6379/0'" in hosts
+
+
+def test_production_refuses_an_in_memory_channel_layer():
+    """Reached only if a shared cache came from elsewhere than REDIS_URL: still refused."""
+    code = (
+        "import config.settings.chat as chat; "
+        "chat.CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}; "
+        "import config.settings.base as base; base.CHANNEL_LAYERS = chat.CHANNEL_LAYERS; "
+        "import config.settings.production"
+    )
+    result = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code], cwd=ROOT, env=_production_env({}), capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "shared channel layer" in result.stderr
 
 
 def test_production_keeps_the_api_docs_for_staff_unless_told_otherwise():

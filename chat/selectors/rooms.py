@@ -79,6 +79,10 @@ def messages_after(*, room_id: int, after_seq: int, up_to: int | None, limit: in
     return list(messages.order_by("seq")[:limit])
 
 
+def room_last_seq(*, room_id: int) -> int:
+    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+
+
 @dataclass(frozen=True)
 class SocketRoom:
     last_seq: int

@@ -25,9 +25,14 @@ from chat.selectors.friends import are_friends, blocked_between, pair
 User = get_user_model()
 
 
+def is_row_id(value) -> bool:
+    """An int a primary key can hold (bool and floats are not ids; 2**63 overflows SQLite)."""
+    return type(value) is int and 0 < value < 2**63
+
+
 def other_user(*, user, user_id) -> "User":
     """An active user other than `user` (UserNotFound, CannotFriendSelf)."""
-    if type(user_id) is not int:
+    if not is_row_id(user_id):
         raise UserNotFound()
     if user_id == user.pk:
         raise CannotFriendSelf()
@@ -54,6 +59,9 @@ def friend_request_send(*, user, user_id) -> tuple[FriendRequest, bool]:
     """The new pending request and False; or, if the other user had already asked, their request
     accepted and True (both wanted it)."""
     other = other_user(user=user, user_id=user_id)
+    # The pair's rows, locked in id order: two users asking each other at once queue up, so
+    # the second sees the first's request and accepts it instead of leaving two pending.
+    list(User.objects.select_for_update().filter(pk__in=pair(user.pk, other.pk)).order_by("pk"))
     if blocked_between(user.pk, other.pk):
         raise UserBlocked()
     if are_friends(user.pk, other.pk):
@@ -80,7 +88,7 @@ def _pending_for(*, request_id, **who) -> FriendRequest:
         .select_related("from_user", "to_user")
         .filter(pk=request_id, status=FriendRequestStatus.PENDING, **who)
         .first()
-        if type(request_id) is int
+        if is_row_id(request_id)
         else None
     )
     if request is None:
@@ -140,7 +148,7 @@ def _friendship_end(user_id: int, other_id: int) -> bool:
 
 @transaction.atomic
 def friend_remove(*, user, user_id) -> None:
-    if type(user_id) is not int or not _friendship_end(user.pk, user_id):
+    if not is_row_id(user_id) or not _friendship_end(user.pk, user_id):
         raise FriendNotFound()
 
 
@@ -161,7 +169,7 @@ def block_create(*, user, user_id) -> tuple[Block, bool]:
 @transaction.atomic
 def block_delete(*, user, user_id) -> None:
     deleted = 0
-    if type(user_id) is int:
+    if is_row_id(user_id):
         deleted, _ = Block.objects.filter(blocker=user, blocked_id=user_id).delete()
     if not deleted:
         raise BlockNotFound()

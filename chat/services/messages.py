@@ -5,9 +5,8 @@ sequence of a room has no gap and no two messages share a number."""
 import re
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast
 from chat.access import is_moderator, room_for
@@ -42,32 +41,35 @@ CLIENT_MSG_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{CLIENT_MSG_ID_MAX_LENGTH}}}")
 def body_clean(body) -> str:
     """1 to BODY_MAX_LENGTH characters, not only blanks; text PostgreSQL can store."""
     if not isinstance(body, str):
-        raise InvalidFrame(fields={"body": ["Must be a string."]})
+        raise InvalidFrame(fields={"body": [_("Must be a string.")]})
     if not body.strip():
-        raise InvalidFrame(fields={"body": ["The message is empty."]})
+        raise InvalidFrame(fields={"body": [_("The message is empty.")]})
     if len(body) > BODY_MAX_LENGTH:
-        raise InvalidFrame(fields={"body": [f"At most {BODY_MAX_LENGTH} characters."]})
+        raise InvalidFrame(
+            fields={"body": [_("At most %(limit)s characters.") % {"limit": BODY_MAX_LENGTH}]}
+        )
     if "\x00" in body:
-        raise InvalidFrame(fields={"body": ["NUL characters are not allowed."]})
+        raise InvalidFrame(fields={"body": [_("NUL characters are not allowed.")]})
     try:
         body.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in JSON
-        raise InvalidFrame(fields={"body": ["Not valid Unicode text."]}) from None
+        raise InvalidFrame(fields={"body": [_("Not valid Unicode text.")]}) from None
     return body
 
 
 def client_msg_id_clean(value) -> str:
     if not isinstance(value, str) or not CLIENT_MSG_ID.fullmatch(value):
+        allowed = _("1 to %(limit)s characters of A-Z a-z 0-9 . _ : -")
         raise InvalidFrame(
-            fields={"client_msg_id": [
-                f"1 to {CLIENT_MSG_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -"
-            ]}
-        )  # fmt: skip
+            fields={"client_msg_id": [allowed % {"limit": CLIENT_MSG_ID_MAX_LENGTH}]}
+        )
     return value
 
 
 def _direct_partner_check(*, room: Room, user) -> None:
-    other_id = next(int(part) for part in room.direct_key.split(":") if int(part) != user.pk)
+    other_id = next(
+        int(part) for part in (room.direct_key or "").split(":") if int(part) != user.pk
+    )
     if blocked_between(user.pk, other_id):
         raise UserBlocked()
     if not are_friends(user.pk, other_id):
@@ -80,6 +82,12 @@ def _may_post(*, room: Room, user) -> None:
     muted = Membership.objects.filter(room=room, user=user, muted_until__gt=timezone.now())
     if muted.exists():
         raise Muted()
+
+
+def _allowance_take(user) -> None:
+    wait = message_allowance(user.pk)
+    if wait > 0:
+        raise RateLimited(headers={"Retry-After": str(max(1, round(wait)))})
 
 
 def _replayed(*, user, client_msg_id: str, room_id: int, body: str) -> Message | None:
@@ -109,9 +117,7 @@ def message_send(
     if replayed is not None:
         room_for(user=user, room_id=room_id)  # access may have ended since
         return replayed, False
-    wait = message_allowance(user.pk)
-    if wait > 0:
-        raise RateLimited(headers={"Retry-After": str(max(1, round(wait)))})
+    _allowance_take(user)
     try:
         with transaction.atomic():
             room = room_for(user=user, room_id=room_id, for_update=True)
@@ -124,7 +130,7 @@ def message_send(
                 room=room, seq=seq, sender=user, client_msg_id=client_msg_id, body=body,
                 reply_to_id=reply_to,
             )  # fmt: skip
-            _read_marker_advance(room=room, user=user, seq=seq)
+            _read_marker_advance(room=room, user=user, seq=seq)  # one's own message is read
             broadcast.room_frame_on_commit(
                 room.pk, {"type": "message.new", "message": message_data(message)}, seq=seq
             )
@@ -154,6 +160,8 @@ def message_for(*, user, message_id: int, for_update: bool = True) -> Message:
 
 @transaction.atomic
 def message_edit(*, user, message_id: int, body: str) -> Message:
+    """The author changes the text, as long as they could still send it (not blocked, still
+    friends in a direct room, not muted); edits count against the message rate."""
     body = body_clean(body)
     message = message_for(user=user, message_id=message_id)
     if message.sender_id != user.pk:
@@ -162,6 +170,8 @@ def message_edit(*, user, message_id: int, body: str) -> Message:
         raise MessageDeleted()
     if message.body == body:
         return message
+    _may_post(room=message.room, user=user)
+    _allowance_take(user)
     message.body = body
     message.edited_at = timezone.now()
     message.save(update_fields=("body", "edited_at"))
@@ -194,24 +204,37 @@ def message_tombstone(message: Message) -> None:
     )
 
 
-def _read_marker_advance(*, room: Room, user, seq: int) -> int:
-    """The marker only moves forward (a row is made for a course room's learner on first use)."""
+def _read_marker_advance(*, room: Room, user, seq: int) -> tuple[int, bool]:
+    """The marker only moves forward (a row is made for a course room's learner on first use):
+    the marker now, and whether it moved."""
     membership, _created = Membership.objects.get_or_create(room=room, user=user)
-    Membership.objects.filter(pk=membership.pk).update(
-        last_read_seq=Greatest(F("last_read_seq"), seq)
+    moved = Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
+        last_read_seq=seq
     )
-    return max(membership.last_read_seq, seq)
+    return max(membership.last_read_seq, seq), bool(moved)
 
 
 @transaction.atomic
 def read_marker_set(*, user, room_id: int, seq) -> int:
     """The user has read up to `seq` in the room (capped at its last message); the new marker.
-    Their other sockets and the room learn of it."""
+    Their other sockets and the room learn of it when it moved (a repeated `read` is silent)."""
     if type(seq) is not int or seq < 0:
-        raise InvalidFrame(fields={"seq": ["A non-negative integer."]})
+        raise InvalidFrame(fields={"seq": [_("A non-negative integer.")]})
     room = room_for(user=user, room_id=room_id)
-    marker = _read_marker_advance(room=room, user=user, seq=min(seq, room.last_seq))
-    broadcast.room_frame_on_commit(
-        room.pk, {"type": "read.updated", "room": room.pk, "user": user.pk, "seq": marker}
-    )
+    marker, moved = _read_marker_advance(room=room, user=user, seq=min(seq, room.last_seq))
+    if moved:
+        broadcast.room_frame_on_commit(
+            room.pk, {"type": "read.updated", "room": room.pk, "user": user.pk, "seq": marker}
+        )
     return marker
+
+
+def typing_announce(*, user, room_id: int) -> None:
+    """`user` is typing in the room: its sockets hear of it if the user could post there now."""
+    room = room_for(user=user, room_id=room_id)
+    _may_post(room=room, user=user)
+    frame = {"type": "typing", "room": room.pk, "user": user.pk}
+    broadcast.send_now(
+        broadcast.room_group(room.pk),
+        {"type": broadcast.EVENT_TYPE, "frame": frame, "room": room.pk, "seq": None},
+    )

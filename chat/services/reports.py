@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat.errors import AlreadyReported, InvalidFrame
 from chat.models import Membership, MessageReport, ReportReason, ReportStatus
@@ -15,9 +16,15 @@ def message_report(*, user, message_id: int, reason: str, detail: str = "") -> M
     """Report a message of a room the user may read. The body is kept as it was
     reported, so that a later edit or deletion does not hide it from staff."""
     if reason not in ReportReason.values:
-        raise InvalidFrame(fields={"reason": [f"One of {', '.join(ReportReason.values)}."]})
+        raise InvalidFrame(
+            fields={
+                "reason": [_("One of %(choices)s.") % {"choices": ", ".join(ReportReason.values)}]
+            }
+        )
     if not isinstance(detail, str) or len(detail) > DETAIL_MAX_LENGTH or "\x00" in detail:
-        raise InvalidFrame(fields={"detail": [f"At most {DETAIL_MAX_LENGTH} characters."]})
+        raise InvalidFrame(
+            fields={"detail": [_("At most %(limit)s characters.") % {"limit": DETAIL_MAX_LENGTH}]}
+        )
     message = message_for(user=user, message_id=message_id, for_update=False)
     try:
         with transaction.atomic():

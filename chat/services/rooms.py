@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast
 from chat.access import is_moderator, room_for
@@ -22,7 +23,7 @@ from chat.errors import (
 )
 from chat.models import TITLE_MAX_LENGTH, MemberRole, Membership, Room, RoomKind
 from chat.selectors.friends import are_friends, blocked_between, friend_ids_of, pair
-from chat.services.friends import other_user
+from chat.services.friends import is_row_id, other_user
 from courses.errors import NotEntitled
 from courses.models import Course
 from courses.selectors.enrollments import (
@@ -34,9 +35,11 @@ from courses.selectors.enrollments import (
 
 def title_clean(title) -> str:
     if not isinstance(title, str) or not title.strip() or len(title) > TITLE_MAX_LENGTH:
-        raise InvalidFrame(fields={"title": [f"1 to {TITLE_MAX_LENGTH} characters."]})
+        raise InvalidFrame(
+            fields={"title": [_("1 to %(limit)s characters.") % {"limit": TITLE_MAX_LENGTH}]}
+        )
     if "\x00" in title:
-        raise InvalidFrame(fields={"title": ["NUL characters are not allowed."]})
+        raise InvalidFrame(fields={"title": [_("NUL characters are not allowed.")]})
     return title.strip()
 
 
@@ -48,12 +51,18 @@ def _membership_frame(room: Room, kind: str) -> dict:
 def group_room_create(*, user, title, member_ids) -> Room:
     """A group room of `user` (its moderator) and friends of theirs."""
     title = title_clean(title)
+    if not isinstance(member_ids, list | tuple | set) or any(
+        not is_row_id(member_id) for member_id in member_ids
+    ):
+        raise InvalidFrame(fields={"members": [_("A list of user ids.")]})
     member_ids = set(member_ids) - {user.pk}
     if len(member_ids) + 1 > settings.CHAT_GROUP_MAX_MEMBERS:
         raise TooManyMembers(limit=settings.CHAT_GROUP_MAX_MEMBERS)
     strangers = member_ids - friend_ids_of(user.pk)
     if strangers:
-        raise NotFriends(fields={"members": [f"Not your friends: {sorted(strangers)}"]})
+        raise NotFriends(
+            fields={"members": [_("Not your friends: %(ids)s") % {"ids": sorted(strangers)}]}
+        )
     room = Room.objects.create(kind=RoomKind.GROUP, title=title, created_by=user)
     Membership.objects.bulk_create(
         [Membership(room=room, user=user, role=MemberRole.MODERATOR)]
@@ -102,7 +111,7 @@ def course_rooms_ensure(course_ids) -> None:
 
 def course_room_open(*, user, course_id) -> Room:
     """The course's room, for those who may study it."""
-    course = Course.objects.filter(pk=course_id).first() if type(course_id) is int else None
+    course = Course.objects.filter(pk=course_id).first() if is_row_id(course_id) else None
     if course is None or not course_is_visible(user, course):
         raise RoomNotFound()
     if not user_can_study_course(user, course):
@@ -176,7 +185,7 @@ def _member_drop(room: Room, user_id: int) -> None:
 def member_remove(*, user, room_id, user_id) -> None:
     """A moderator removes a member (themselves included, which is leaving)."""
     room = _group_for_moderator(user=user, room_id=room_id)
-    if type(user_id) is not int:
+    if not is_row_id(user_id):
         raise NotMember()
     _member_drop(room, user_id)
 

@@ -81,5 +81,11 @@ SPECTACULAR_SETTINGS = {
         "CandidateStatusEnum": "votes.models.CandidateStatus",
         "OrderStatusEnum": "payments.models.OrderStatus",
         "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "ChatMemberRoleEnum": "chat.models.MemberRole",
+        "FriendRequestStatusEnum": "chat.models.FriendRequestStatus",
+        "ReportStatusEnum": "chat.models.ReportStatus",
+        "ChatEventTypeEnum": ["message.new"],
+        "RoleEnum": "accounts.models.Role",
+        "TypeEnum": "courses.models.TopicType",
     },
 }

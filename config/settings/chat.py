@@ -1,21 +1,28 @@
 """Chat: the channel layer and the socket's limits."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.environment import env
 
 _REDIS_URL = env("REDIS_URL", default="")
-# channels_redis's two layers: "core" (lists polled per channel, the default) or "pubsub" (Redis
-# PUBLISH/SUBSCRIBE); bench/chat.py measures both, README "Chat" says why the default is chosen.
-CHAT_CHANNEL_LAYER = env("CHAT_CHANNEL_LAYER", default="core")
+# channels_redis's two layers: "pubsub" (Redis PUBLISH/SUBSCRIBE, the default) or "core" (a list
+# per channel, polled); bench/chat.py and `make faults` measure both, README "Chat" says why.
+CHAT_CHANNEL_LAYER = env("CHAT_CHANNEL_LAYER", default="pubsub")
 _LAYER_BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+if CHAT_CHANNEL_LAYER not in _LAYER_BACKENDS:
+    raise ImproperlyConfigured(f"CHAT_CHANNEL_LAYER must be one of {', '.join(_LAYER_BACKENDS)}.")
 if _REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": _LAYER_BACKENDS[CHAT_CHANNEL_LAYER],
             "CONFIG": {
-                "hosts": [_REDIS_URL],
+                # redis-py 8 gives connections a 5 s socket timeout by default: as long as the 5 s
+                # channels_redis blocks reading a socket's channel (BZPOPMIN), so an idle socket's
+                # empty answer could time out and kill its consumer. Longer than that block.
+                "hosts": [{"address": _REDIS_URL, "socket_timeout": 15}],
                 "prefix": env("CHAT_LAYER_PREFIX", default="chat"),
             },
         }
@@ -43,6 +50,9 @@ CHAT_SOCKETS_PER_USER = env.int("CHAT_SOCKETS_PER_USER", default=10)
 # The server pings every socket this often (uvicorn's ws_ping_interval); a socket also re-checks
 # its session and refreshes its presence row at this pace. nginx's read timeout must be longer.
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=20.0)
+# Room news waits this long after `hello` for the client's first frame (a reconnecting client
+# sends `resume` first, so what it missed comes before what is new); any frame ends the wait.
+CHAT_RESUME_GRACE_SECONDS = env.float("CHAT_RESUME_GRACE_SECONDS", default=1.0)
 # `resume` and `events/` send at most this many missed messages per room, then resync_required.
 CHAT_RESUME_LIMIT = env.int("CHAT_RESUME_LIMIT", default=500)
 CHAT_GROUP_MAX_MEMBERS = env.int("CHAT_GROUP_MAX_MEMBERS", default=500)

@@ -21,7 +21,7 @@ if not _cache_backend.endswith(("RedisCache", "PyMemcacheCache", "PyLibMCCache")
     )
 
 # Sockets on several processes and hosts must hear the same rooms: a per-process layer is refused.
-if CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer"):  # noqa: F405
+if str(CHANNEL_LAYERS["default"]["BACKEND"]).endswith("InMemoryChannelLayer"):  # noqa: F405
     raise ImproperlyConfigured("Production needs a shared channel layer for chat (set REDIS_URL).")
 
 # The API's docs and schema: staff only unless the operator publishes them.

@@ -1,0 +1,66 @@
+"""Message services called directly: seqs, edits by someone who could no longer send, markers."""
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from chat.errors import NotFriends, RateLimited, UserBlocked
+from chat.models import Membership, Message
+from chat.services.friends import block_create, friend_remove
+from chat.services.messages import message_edit, message_send, read_marker_set
+from chat.tests.factories import direct_room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seqs_are_contiguous_and_a_retry_reuses_its_message():
+    alice, bob = UserFactory(), UserFactory()
+    room = direct_room(alice, bob)
+    sent = [message_send(user=alice, room_id=room.pk, client_msg_id=f"m{n}", body="hi")[0]
+            for n in range(3)]  # fmt: skip
+    assert [message.seq for message in sent] == [1, 2, 3]
+    again, created = message_send(user=alice, room_id=room.pk, client_msg_id="m1", body="hi")
+    assert (again.pk, created) == (sent[1].pk, False)
+    room.refresh_from_db()
+    assert room.last_seq == 3 and Message.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("end", "error"),
+    [
+        (lambda alice, bob: friend_remove(user=bob, user_id=alice.pk), NotFriends),
+        (lambda alice, bob: block_create(user=bob, user_id=alice.pk), UserBlocked),
+    ],
+)
+def test_an_author_who_could_no_longer_send_cannot_edit_either(end, error):
+    alice, bob = UserFactory(), UserFactory()
+    room = direct_room(alice, bob)
+    message, _ = message_send(user=alice, room_id=room.pk, client_msg_id="m", body="hi")
+    end(alice, bob)
+    with pytest.raises(error):
+        message_edit(user=alice, message_id=message.pk, body="something worse")
+    message.refresh_from_db()
+    assert message.body == "hi" and message.edited_at is None
+
+
+def test_edits_count_against_the_message_rate(settings):
+    settings.CHAT_MESSAGE_RATE = 0.5
+    settings.CHAT_MESSAGE_BURST = 2
+    alice, bob = UserFactory(), UserFactory()
+    room = direct_room(alice, bob)
+    message, _ = message_send(user=alice, room_id=room.pk, client_msg_id="m", body="v0")
+    message_edit(user=alice, message_id=message.pk, body="v1")
+    with pytest.raises(RateLimited) as refused:
+        message_edit(user=alice, message_id=message.pk, body="v2")
+    assert int(refused.value.headers["Retry-After"]) >= 1
+    message.refresh_from_db()
+    assert message.body == "v1"
+
+
+def test_the_read_marker_is_capped_and_never_goes_back():
+    alice, bob = UserFactory(), UserFactory()
+    room = direct_room(alice, bob)
+    for n in range(2):
+        message_send(user=alice, room_id=room.pk, client_msg_id=f"m{n}", body="hi")
+    assert read_marker_set(user=bob, room_id=room.pk, seq=2**62) == 2
+    assert read_marker_set(user=bob, room_id=room.pk, seq=1) == 2
+    assert Membership.objects.get(room=room, user=bob).last_read_seq == 2
