@@ -1,5 +1,6 @@
-# The web service: Django under gunicorn, as a non-root user. nginx, PostgreSQL and Redis run
-# from their official images (docker-compose.yml).
+# The web image: Django under gunicorn, as a non-root user: REST (the `web` service, this CMD) and
+# the chat sockets (the `ws` service: the same gunicorn with uvicorn workers on config.asgi, its
+# command in docker-compose.yml). nginx, PostgreSQL and Redis run from their official images.
 FROM python:3.11.15-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

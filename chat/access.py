@@ -41,9 +41,8 @@ def room_ids_of(user) -> set[int]:
     return set(rooms_of(user).values_list("pk", flat=True))
 
 
-def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
-    """The room, if `user` may use it now: RoomNotFound for a room that is not theirs (nothing
-    about it is revealed), NotEntitled for a course room they may see but not study."""
+def _room_with_course_access(*, user, room_id: int, for_update: bool) -> Room:
+    """The room; for a course room, only if `user` may study it (RoomNotFound, NotEntitled)."""
     rooms = Room.objects.select_related("course")
     if for_update:
         rooms = rooms.select_for_update(of=("self",))
@@ -56,10 +55,28 @@ def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
             raise RoomNotFound()
         if not user_can_study_course(user, course):
             raise NotEntitled()
-        return room
-    if not Membership.objects.filter(room=room, user=user).exists():
+    return room
+
+
+def room_for(*, user, room_id: int, for_update: bool = False) -> Room:
+    """The room, if `user` may use it now: RoomNotFound for a room that is not theirs (nothing
+    about it is revealed), NotEntitled for a course room they may see but not study."""
+    room = _room_with_course_access(user=user, room_id=room_id, for_update=for_update)
+    if room.kind != RoomKind.COURSE and not room.memberships.filter(user=user).exists():
         raise RoomNotFound()
     return room
+
+
+def room_and_membership_for(
+    *, user, room_id: int, for_update: bool = False
+) -> tuple[Room, Membership | None]:
+    """As room_for, with the user's membership row (None in a course room they have not used
+    yet), one query for both checks: what sending needs (mute, read marker)."""
+    room = _room_with_course_access(user=user, room_id=room_id, for_update=for_update)
+    membership = room.memberships.filter(user=user).first()
+    if membership is None and room.kind != RoomKind.COURSE:
+        raise RoomNotFound()
+    return room, membership
 
 
 def _course_of(room: Room) -> Course:

@@ -59,8 +59,12 @@ class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        async with self.turn, self._in_language():
-            await handler(message)
+        async with self.turn:
+            if message["type"] == broadcast.EVENT_TYPE:  # the hot path: news, nothing to word
+                await handler(message)
+                return
+            async with self._in_language():
+                await handler(message)
 
     @contextlib.asynccontextmanager
     async def _in_language(self):
@@ -147,7 +151,9 @@ class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
                         session_id=self.session_id, user_id=self.user.pk
                     )
                     await db(sockets.connection_seen)(channel_name=self.channel_name)
-                    await self.rooms_sync(announce=True)
+                    if any(moment <= timezone.now() for moment in self.access_ends.values()):
+                        await self.rooms_sync(announce=True)
+                    await self.rooms_recover()
                 except SessionEnded as error:
                     await self._refuse(error, protocol.CLOSE_SESSION_ENDED)
                     return

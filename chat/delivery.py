@@ -17,7 +17,7 @@ from django.conf import settings
 
 from chat import broadcast
 from chat.payloads import message_data
-from chat.selectors.rooms import messages_after, room_last_seq, socket_rooms
+from chat.selectors.rooms import messages_after, room_last_seq, rooms_last_seqs, socket_rooms
 
 db = database_sync_to_async
 
@@ -101,10 +101,19 @@ class RoomDelivery:
         if missed:
             self.rooms[room] = max(self.rooms[room], missed[-1].seq)
 
+    async def rooms_recover(self) -> None:
+        """The heartbeat's check, one query: join the rooms' groups again (a layer that restarted
+        empty forgot them) and catch up where the last message is past what was delivered (news
+        the layer lost)."""
+        last_seqs = await db(rooms_last_seqs)(room_ids=list(self.rooms))
+        for room, last_seq in last_seqs.items():
+            await self.channel_layer.group_add(broadcast.room_group(room), self.channel_name)
+            if room in self.rooms and last_seq > self.rooms[room] and self.held is None:
+                await self.catch_up(room, self.rooms[room], up_to=last_seq)
+
     async def rooms_sync(self, *, announce: bool) -> None:
-        """Subscribe to the rooms the user may use now and leave the others; in a room whose
-        last message is past what was delivered (news lost while the layer was away), catch up.
-        Groups are joined again each time: a layer that restarted empty forgot them."""
+        """Subscribe to the rooms the user may use now and leave the others (on connect, when
+        access changed, and when a course grant expires)."""
         now = await db(socket_rooms)(self.user)
         for room in set(self.rooms) - set(now):
             await self.channel_layer.group_discard(broadcast.room_group(room), self.channel_name)
@@ -112,15 +121,13 @@ class RoomDelivery:
             if announce:
                 await self.send_frame({"type": "membership.removed", "room": room})
         for room, state in now.items():
-            await self.channel_layer.group_add(broadcast.room_group(room), self.channel_name)
             if room not in self.rooms:
+                await self.channel_layer.group_add(broadcast.room_group(room), self.channel_name)
                 self.rooms[room] = state.last_seq
                 if announce:
                     await self.send_frame(
                         {"type": "membership.added", "room": room, "last_seq": state.last_seq}
                     )
-            elif state.last_seq > self.rooms[room] and self.held is None:
-                await self.catch_up(room, self.rooms[room], up_to=state.last_seq)
         self.access_ends = {
             room: state.access_ends_at for room, state in now.items() if state.access_ends_at
         }

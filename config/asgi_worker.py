@@ -14,7 +14,7 @@ class ChatUvicornWorker(UvicornWorker):
     CONFIG_KWARGS = {
         "loop": "uvloop",
         "http": "httptools",
-        "ws": "websockets",
+        "ws": "websockets-sansio",
         "lifespan": "off",
         # A protocol-level ping every CHAT_PING_SECONDS keeps idle sockets open through nginx
         # (whose proxy_read_timeout for /ws/ is longer) and finds dead peers.

@@ -16,6 +16,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # workers x threads requests run at once. Threads keep a slow upload (nginx streams request
 # bodies, proxy_request_buffering off) from holding a whole process; each login also needs
 # ARGON2_MEMORY_COST_KIB of memory while it hashes, so size both to the host.
+# The `ws` service (chat sockets) picks config.asgi_worker.ChatUvicornWorker on its command line,
+# which wins over this; there threads do not apply, and GUNICORN_MAX_REQUESTS=0 keeps a worker
+# from being recycled with its sockets open.
 worker_class = "gthread"
 workers = _int("GUNICORN_WORKERS", 3)
 threads = _int("GUNICORN_THREADS", 2)

@@ -1,5 +1,5 @@
 """Docker HEALTHCHECK: GET /api/health/live/ (liveness: no database or cache) from inside the web
-container; exit 0 only on 200."""
+or ws container (config.asgi answers HTTP too); exit 0 only on 200."""
 
 import http.client
 import os

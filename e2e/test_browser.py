@@ -2,28 +2,22 @@
 CORS with credentials, the HttpOnly `SameSite=None; Secure` refresh cookie, logout, and that the
 browser enforces CORS_ALLOWED_ORIGINS. The page is e2e/browser/auth_flow.html."""
 
-import base64
 import contextlib
-import hashlib
 import html
 import http.server
 import json
-import os
 import re
 import secrets
-import shutil
-import signal
-import ssl
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from e2e import chromium as browsers
 from e2e.conftest import DEMO_PASSWORD
-from tools.procs import HOST, free_port
+from tools.procs import free_port
 
 PAGE = Path(__file__).parent / "browser" / "auth_flow.html"
 # Under the refresh cookie's path (/api/auth/): were the cookie not HttpOnly, document.cookie on a
@@ -52,28 +46,12 @@ CROSS_SITE_ORIGINS = {
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("no Chromium on PATH")
+    return browsers.chromium_path()
 
 
 @pytest.fixture(scope="module")
 def certificate_spki(edge) -> str:
-    """The base64 SHA-256 of the stack certificate's public key: Chromium trusts that key alone
-    instead of ignoring every certificate error."""
-    public_key = subprocess.run(
-        ["openssl", "x509", "-in", str(edge.certificate), "-noout", "-pubkey"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    der = subprocess.run(
-        ["openssl", "pkey", "-pubin", "-outform", "DER"],
-        input=public_key,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+    return browsers.certificate_spki(edge.certificate)
 
 
 @contextlib.contextmanager
@@ -97,23 +75,9 @@ def frontend(origin: str, edge):
         def log_message(self, format, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer((HOST, url.port), Handler)
-    server.block_on_close = False  # an idle keep-alive connection must not hold up the teardown
-    if url.scheme == "https":
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(edge.certificate, edge.certificate.with_name("privkey.pem"))
-        # Handshakes then happen in each connection's thread, not in the accepting loop.
-        server.socket = context.wrap_socket(
-            server.socket, server_side=True, do_handshake_on_connect=False
-        )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    certificate = edge.certificate if url.scheme == "https" else None
+    with browsers.serve(Handler, url.port, certificate):
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def page_result(chromium: str, spki: str, url: str, *, third_party_cookies: int) -> dict:
@@ -127,36 +91,22 @@ def page_result(chromium: str, spki: str, url: str, *, third_party_cookies: int)
         (profile / "Default" / "Preferences").write_text(
             json.dumps({"profile": {"cookie_controls_mode": third_party_cookies}})
         )
-        command = [
+        command = browsers.command(
             chromium,
-            "--headless=new",
-            "--no-sandbox",  # the sandbox refuses to start as root, as in containers and CI
-            "--disable-gpu",
-            "--disable-background-networking",  # nothing but the page talks to the network
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            f"--ignore-certificate-errors-spki-list={spki}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url,
-        ]
-        # A session of its own, so the renderer and helper processes can be ended with it.
-        browser = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+            profile=profile,
+            spki=spki,
+            url=url,
+            extra=("--virtual-time-budget=10000", "--dump-dom"),
         )
+        browser = browsers.start(command)
         try:
             dom, log = browser.communicate(timeout=BROWSER_TIMEOUT)
         except subprocess.TimeoutExpired:
-            os.killpg(browser.pid, signal.SIGKILL)
+            browsers.end(browser)
             browser.communicate()
             raise AssertionError(f"Chromium did not finish {url} in {BROWSER_TIMEOUT} s") from None
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(browser.pid, signal.SIGKILL)
+            browsers.end(browser)
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.DOTALL)
     assert match, f"no result in the dumped page; Chromium said:\n{log[-3000:]}"
     text = html.unescape(match.group(1))

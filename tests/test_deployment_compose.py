@@ -60,7 +60,7 @@ def test_compose_refuses_an_env_file_without_a_secret(tmp_path, secret):
 def test_compose_services_use_pinned_images(compose):
     services = compose["services"]
     assert set(services) == {
-        *("db", "redis", "web", "nginx", "certbot"),
+        *("db", "redis", "web", "ws", "nginx", "certbot"),
         *("scheduler", "backup", "restore"),
     }
     assert re.fullmatch(r"postgres:16\.\d+", services["db"]["image"])
@@ -69,7 +69,7 @@ def test_compose_services_use_pinned_images(compose):
     assert re.fullmatch(r"certbot/certbot:v\d+\.\d+\.\d+", services["certbot"]["image"])
     # pg_dump must be as new as the server: the backup services run the server's own image.
     assert services["backup"]["image"] == services["restore"]["image"] == services["db"]["image"]
-    for name in ("web", "scheduler"):
+    for name in ("web", "ws", "scheduler"):
         assert (services[name]["build"], services[name]["image"]) == (".", "lms-web")
     for name, service in services.items():
         if name == "restore":
@@ -82,10 +82,11 @@ def test_database_and_redis_have_healthchecks_that_the_web_service_waits_for(com
     services = compose["services"]
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
-    assert services["web"]["depends_on"] == {
-        "db": {"condition": "service_healthy"},
-        "redis": {"condition": "service_healthy"},
-    }
+    for name in ("web", "ws"):
+        assert services[name]["depends_on"] == {
+            "db": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }, name
     assert named_volume_mounts(services["db"]) == {"postgres_data": "/var/lib/postgresql/data"}
 
 
@@ -181,6 +182,11 @@ def test_nginx_serves_the_web_services_files_read_only_with_certbots_certificate
     assert "env_file" not in nginx, "nginx gets no application secrets"
     assert environment["NGINX_ENVSUBST_FILTER"] == "NGINX_"
     assert environment["NGINX_UPSTREAM_SERVERS"] == "server web:8000 max_fails=0;"
+    assert environment["NGINX_WS_UPSTREAM_SERVERS"] == "server ws:8000 max_fails=0;"
+    assert nginx["depends_on"] == {
+        "web": {"condition": "service_started"},
+        "ws": {"condition": "service_started"},
+    }, "started, not healthy: nginx must answer the ACME challenge while the application is down"
     assert environment["NGINX_HTTPS_REDIRECT_PORT"] == ""
     assert "./nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
     assert "./nginx/templates:/etc/nginx/templates:ro" in nginx["volumes"]
@@ -197,6 +203,60 @@ def test_nginx_serves_the_web_services_files_read_only_with_certbots_certificate
     assert environment["NGINX_SSL_CERTIFICATE_KEY"] == f"{live}/privkey.pem"
     template = (ROOT / "nginx" / "templates" / "default.conf.template").read_text()
     assert set(re.findall(r"\$\{(NGINX_\w+)\}", template)) <= set(environment)
+
+
+def test_ws_serves_the_sockets_from_the_web_image_under_uvicorn_workers_never_recycled(compose):
+    """Same image, env file and settings as web; gunicorn's command line picks the worker class,
+    so the one settings file (docker/gunicorn.conf.py) serves both."""
+    web, ws = compose["services"]["web"], compose["services"]["ws"]
+    assert ws["command"] == [
+        "gunicorn", "--config", "docker/gunicorn.conf.py",
+        "--worker-class", "config.asgi_worker.ChatUvicornWorker", "config.asgi:application",
+    ]  # fmt: skip
+    assert ws["env_file"] == web["env_file"]
+    environment = ws["environment"]
+    assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    # A worker recycled after N requests would cut every socket it holds.
+    assert environment["GUNICORN_MAX_REQUESTS"] == "0"
+    assert environment["GUNICORN_WORKERS"] == "${WS_WORKERS:-2}"
+    # web migrates and collects static files; two containers doing it at once would race.
+    assert environment["DJANGO_MIGRATE_ON_START"] == "0"
+    assert environment["DJANGO_COLLECTSTATIC_ON_START"] == "0"
+    assert "ports" not in ws and ws["expose"] == ["8000"], "reached through nginx only"
+    assert "volumes" not in ws, "sockets need no files"
+    assert "healthcheck" not in ws, "the image's check: config.asgi answers /api/health/live/"
+    assert "user" not in ws
+    assert ws["security_opt"] == ["no-new-privileges:true"]
+    # The worker class and the application exist under these names.
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.asgi_worker as w; w.ChatUvicornWorker"],
+        cwd=ROOT,
+        env=clean_env(DJANGO_SETTINGS_MODULE="config.settings.test"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_nginx_read_timeout_for_sockets_outlasts_the_servers_ping(compose):
+    """nginx closes a socket on which the upstream sent nothing for NGINX_WS_READ_TIMEOUT; the
+    server pings every CHAT_PING_SECONDS, so the defaults and the sample keep it well above."""
+    environment = compose["services"]["nginx"]["environment"]
+    default = re.fullmatch(
+        r"\$\{NGINX_WS_READ_TIMEOUT:-(\d+)s\}", environment["NGINX_WS_READ_TIMEOUT"]
+    )
+    example = dict(re.findall(r"^(\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.M))
+    sample = re.fullmatch(r"(\d+)s", example["NGINX_WS_READ_TIMEOUT"])
+    assert default and sample
+    ping = float(example["CHAT_PING_SECONDS"])
+    settings_default = re.search(
+        r'"CHAT_PING_SECONDS", default=([\d.]+)', (ROOT / "config/settings/chat.py").read_text()
+    )
+    assert settings_default and float(settings_default[1]) == ping
+    # Room for a late ping and its round trip on a busy server.
+    assert int(default[1]) >= 2 * ping + 10
+    assert int(sample[1]) >= 2 * ping + 10
 
 
 def test_certbot_renews_through_the_webroot_and_nginx_reloads_to_pick_it_up(compose):

@@ -5,6 +5,7 @@ services."""
 # Running the shipped scripts and the system's tools is what these tests are for.
 # ruff: noqa: S603, S607
 
+import json
 import os
 import re
 import runpy
@@ -14,8 +15,10 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from tests.deployment_files import (
+    COMPOSE_FILE,
     DOCKERFILE,
     ENTRYPOINT,
     FILLED_ENV,
@@ -234,6 +237,21 @@ def test_gunicorn_accepts_the_settings_file():
     assert re.search(r"^control_socket_disable\s+= True$", result.stdout, flags=re.M)
 
 
+def service_command(service: str) -> tuple[list[str], dict[str, str]]:
+    """How a compose service of the web image starts gunicorn: its command line (the image's CMD
+    unless compose gives one) and the fixed GUNICORN_* values of its `environment`."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())["services"][service]
+    cmd = next(json.loads(args) for name, args in dockerfile_instructions() if name == "CMD")
+    command = compose.get("command", cmd)
+    assert command[0] == "gunicorn"
+    environment = {
+        name: str(value)
+        for name, value in compose.get("environment", {}).items()
+        if name.startswith("GUNICORN_") and "${" not in str(value)
+    }
+    return [sys.executable, "-m", "gunicorn", *command[1:]], environment
+
+
 def run_healthcheck(port: int) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(HEALTHCHECK)],
@@ -254,9 +272,13 @@ def test_healthcheck_fails_when_nothing_answers():
     not POSTGRES_URL or not os.environ.get("REDIS_URL"),
     reason="production settings need DATABASE_URL=postgres://... and REDIS_URL (as CI sets)",
 )
-def test_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path):
+@pytest.mark.parametrize("service", ["web", "ws"])
+def test_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path, service):
     """The container's own view: its Host and scheme get past ALLOWED_HOSTS and the HTTPS
-    redirect of production settings, through the same gunicorn settings file."""
+    redirect of production settings, through the same gunicorn settings file; on `ws` too, whose
+    compose command and environment run the image's CMD's gunicorn with uvicorn workers on
+    config.asgi, which answers HTTP as well."""
+    command, service_env = service_command(service)
     port = free_port()
     env = clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",
@@ -268,12 +290,13 @@ def test_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path):
         KAKAOPAY_SECRET_KEY="sample",
         PAYMENT_CALLBACK_BASE_URL="https://app.example.com/payments",
         PUBLIC_BASE_URL="https://api.example.com",
+        **service_env,
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS="1",
     )
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), WSGI],
+        command,
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -25,13 +25,14 @@ from tests.deployment_files import (
 NGINX_TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
 NGINX_MAIN_CONF = ROOT / "nginx" / "nginx.conf"
 DJANGO_PROXY = ROOT / "nginx" / "snippets" / "django_proxy.conf"
+WS_PROXY = ROOT / "nginx" / "snippets" / "ws_proxy.conf"
 
 
 def render_nginx_as_compose(tmp_path: Path, **env: str) -> str:
     """What the nginx image's entrypoint does: envsubst the template with the NGINX_* variables
-    compose gives it (from FILLED_ENV plus `env`). Only the upstream ("web" resolves inside compose
-    only) and the certificate paths change. Returns the rendered default.conf; nginx.conf, the
-    snippets and conf.d/ are laid out in tmp_path as in the image."""
+    compose gives it (from FILLED_ENV plus `env`). Only the upstreams ("web" and "ws" resolve
+    inside compose only) and the certificate paths change. Returns the rendered default.conf;
+    nginx.conf, the snippets and conf.d/ are laid out in tmp_path as in the image."""
     result = compose_config(write_env_file(tmp_path / ".env", {**FILLED_ENV, **env}))
     assert result.returncode == 0, result.stderr
     variables = yaml.safe_load(result.stdout)["services"]["nginx"]["environment"]
@@ -46,6 +47,7 @@ def render_nginx_as_compose(tmp_path: Path, **env: str) -> str:
     )
     variables |= {
         "NGINX_UPSTREAM_SERVERS": "server 127.0.0.1:8000;",
+        "NGINX_WS_UPSTREAM_SERVERS": "server 127.0.0.1:8001;",
         "NGINX_SSL_CERTIFICATE": str(cert),
         "NGINX_SSL_CERTIFICATE_KEY": str(key),
     }
@@ -171,10 +173,13 @@ def test_every_request_nginx_passes_to_django_carries_nginxs_request_id():
     """Set in the one proxy snippet (a client's own X-Request-ID never gets through), which every
     location that reaches gunicorn includes."""
     assert "proxy_set_header X-Request-ID $request_id;" in DJANGO_PROXY.read_text()
+    assert "proxy_set_header X-Request-ID $request_id;" in WS_PROXY.read_text()
     template = re.sub(r"#[^\n]*", "", NGINX_TEMPLATE.read_text())
     assert "proxy_pass" not in template and "proxy_set_header" not in template
     proxied = [header for header, own in nginx_blocks(template) if "django_proxy.conf" in own]
     assert {"location /", "location /api/auth/", "location = /api/videos/"} <= set(proxied)
+    sockets = [header for header, own in nginx_blocks(template) if "ws_proxy.conf" in own]
+    assert sockets == ["location /ws/"]
 
 
 def test_nginx_logs_each_requests_id_to_the_containers_output():
@@ -209,3 +214,70 @@ def test_the_shipped_main_configuration_loads_the_rendered_template(tmp_path):
         timeout=30,
     )
     assert check.returncode == 0, check.stderr
+
+
+# --- Chat sockets (/ws/) -------------------------------------------------------------------------
+
+
+def _directives(text: str) -> set[str]:
+    return {" ".join(line.split()) for line in re.sub(r"#[^\n]*", "", text).split(";")} - {""}
+
+
+def test_sockets_are_proxied_to_the_ws_upstream_as_an_upgrade_with_the_proxy_headers():
+    """HTTP/1.1 with Upgrade and Connection (hop-by-hop headers nginx drops unless set), the
+    client, scheme and host as for Django (the Origin check and NUM_PROXIES rely on them), and
+    frames passed on as they come."""
+    ws = _directives(WS_PROXY.read_text())
+    assert {
+        "proxy_pass http://ws",
+        "proxy_http_version 1.1",
+        "proxy_set_header Upgrade $http_upgrade",
+        "proxy_set_header Connection $connection_upgrade",
+        "proxy_buffering off",
+    } <= ws
+    django = _directives(DJANGO_PROXY.read_text())
+    forwarded = {line for line in django if line.startswith("proxy_set_header X-")}
+    assert forwarded and forwarded <= ws
+    assert "proxy_set_header Host $host" in ws & django
+    blocks = nginx_blocks(NGINX_TEMPLATE.read_text())
+    upgrade = [own for header, own in blocks if header == "map $http_upgrade $connection_upgrade"]
+    assert upgrade == ['default upgrade; "" close;']
+    upstream = dict(blocks)["upstream ws"]
+    assert upstream == "${NGINX_WS_UPSTREAM_SERVERS}", "no keepalive: upgraded connections"
+
+
+def test_the_socket_location_limits_each_client_and_outwaits_the_servers_ping():
+    blocks = nginx_blocks(NGINX_TEMPLATE.read_text())
+    location = dict(blocks)["location /ws/"]
+    assert "limit_conn ws_sockets ${NGINX_WS_CONNECTIONS_PER_CLIENT};" in location
+    assert re.search(r"limit_req zone=ws_open burst=\d+ nodelay;", location)
+    assert "proxy_read_timeout ${NGINX_WS_READ_TIMEOUT};" in location
+    assert "proxy_send_timeout ${NGINX_WS_READ_TIMEOUT};" in location
+    assert "add_header" not in location, "the server's security headers stay inherited"
+    template = NGINX_TEMPLATE.read_text()
+    assert "limit_conn_zone $client_key zone=ws_sockets:" in template
+    assert "limit_req_zone $client_key zone=ws_open:" in template
+    assert "limit_conn_status 429;" in template, "refused like every limit: 429 in the envelope"
+
+
+def test_no_log_format_records_the_ticket_header():
+    """The ticket travels in Sec-WebSocket-Protocol: a log format naming that header (or every
+    header) would write live tickets to disk."""
+    for path in (NGINX_MAIN_CONF, NGINX_TEMPLATE, WS_PROXY, DJANGO_PROXY):
+        conf = re.sub(r"#[^\n]*", "", path.read_text())
+        for log_format in re.findall(r"log_format\s+\w+\s+(.*?);", conf, flags=re.S):
+            variables = set(re.findall(r"\$(\w+)", log_format))
+            assert not {v for v in variables if "protocol" in v or "sec_websocket" in v}, path
+            headers = {v for v in variables if v.startswith("http_")}
+            assert headers <= {"http_referer", "http_user_agent", "http_x_forwarded_for"}, path
+
+
+@needs_nginx_tools
+def test_compose_gives_sockets_a_read_timeout_above_the_ping_and_a_per_client_cap(tmp_path):
+    blocks = dict(nginx_blocks(render_nginx_as_compose(tmp_path)))
+    location = blocks["location /ws/"]
+    assert "proxy_read_timeout 75s;" in location and "proxy_send_timeout 75s;" in location
+    assert "limit_conn ws_sockets 100;" in location
+    (tmp_path / "short").mkdir()
+    short = render_nginx_as_compose(tmp_path / "short", NGINX_WS_READ_TIMEOUT="30s")
+    assert "proxy_read_timeout 30s;" in dict(nginx_blocks(short))["location /ws/"]

@@ -18,12 +18,15 @@ SERVER_NAME = "localhost"
 PROTECTED_PREFIX = "/protected-videos/"
 # What nginx tells the application; a client talking to gunicorn directly sends it too.
 PROXIED = {"X-Forwarded-Proto": "https"}
+# The environment before any run's settings: tools.fixtures.django_setup() copies a stack's into
+# os.environ, which a second stack of the same process (e2e's chat stack) must not inherit.
+ENVIRON_AT_START = dict(os.environ)
 
 
 def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: str) -> dict:
     """Production settings as deployed behind nginx, with random secrets and the run's folders."""
     return {
-        **os.environ,
+        **ENVIRON_AT_START,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         **{name: secrets.token_urlsafe(50) for name in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")},
         "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},{HOST}",

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from tools.app import SERVER_NAME
-from tools.procs import HOST, ROOT, run, spawn
+from tools.procs import HOST, ROOT, free_port, run, spawn
 
 NGINX_DIR = ROOT / "nginx"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -58,9 +58,18 @@ def certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def variables(run_dir: Path, upstreams: list[str], http_port: int, https_port: int, **overrides):
-    """Every NGINX_* value of the template for this run; `overrides` win."""
+def variables(
+    run_dir: Path,
+    upstreams: list[str],
+    http_port: int,
+    https_port: int,
+    ws_upstreams: list[str] | None = None,
+    **overrides,
+):
+    """Every NGINX_* value of the template for this run; `overrides` win. `ws_upstreams` are the
+    ASGI servers behind /ws/; none: a port nothing listens on (a socket gets nginx's 503)."""
     cert, key = certificate(run_dir / "nginx")
+    ws_upstreams = ws_upstreams or [f"{HOST}:{free_port()}"]
     return {
         **compose_defaults(),
         "NGINX_SERVER_NAME": SERVER_NAME,
@@ -68,6 +77,7 @@ def variables(run_dir: Path, upstreams: list[str], http_port: int, https_port: i
         "NGINX_HTTPS_REDIRECT_PORT": f":{https_port}",
         # One worker killed mid-request must not take a whole instance out of rotation.
         "NGINX_UPSTREAM_SERVERS": " ".join(f"server {up} max_fails=0;" for up in upstreams),
+        "NGINX_WS_UPSTREAM_SERVERS": " ".join(f"server {up} max_fails=0;" for up in ws_upstreams),
         "NGINX_SSL_CERTIFICATE": str(cert), "NGINX_SSL_CERTIFICATE_KEY": str(key),
         "NGINX_ACME_ROOT": str(run_dir / "acme"), "NGINX_STATIC_ROOT": str(run_dir / "static"),
         "NGINX_MEDIA_ROOT": str(run_dir / "media"),

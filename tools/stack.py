@@ -1,13 +1,15 @@
 """The production shape on loopback: private PostgreSQL (the application's own role, made by
 scripts/postgres-app-role.sh) and Redis, gunicorn instances (production settings, the container's
-docker/gunicorn.conf.py) and nginx rendered from nginx/templates, on free ports in a throw-away
-folder. `stack()` stops and removes what it started, whatever happens; `edge_only()` starts nginx
-alone in front of any upstream, for what needs nginx's own answers."""
+docker/gunicorn.conf.py), ASGI instances for the chat sockets if asked, and nginx rendered from
+nginx/templates, on free ports in a throw-away folder. `stack()` stops and removes what it
+started, whatever happens; `edge_only()` starts nginx alone in front of any upstream, for what
+needs nginx's own answers."""
 
 import contextlib
 import secrets
 import shutil
 import ssl
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,8 @@ class Stack:
     processes: dict = field(default_factory=dict)
     postgres: Postgres | None = None
     redis: Redis | None = None
+    asgi_ports: list[int] = field(default_factory=list)
+    asgi_extra: tuple = ()
 
     @property
     def base_url(self) -> str:
@@ -42,6 +46,13 @@ class Stack:
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.certificate))
+
+    def ws_url(self, path: str = "/ws/chat/", *, port: int | None = None) -> str:
+        """The socket's URL through nginx (wss://), or straight to an ASGI instance's `port`
+        (ws://; the client then sends X-Forwarded-Proto as nginx would)."""
+        if port is not None:
+            return f"ws://{HOST}:{port}{path}"
+        return f"wss://{SERVER_NAME}:{self.https_port}{path}"
 
     def manage(self, *args: str, input: str | None = None) -> str:
         """A manage.py command on the stack's database and settings."""
@@ -70,12 +81,27 @@ class Stack:
         logs = sorted((self.run_dir / "logs").glob("gunicorn-*.log"))
         return "".join(path.read_text(errors="replace") for path in logs)
 
+    def asgi_start(self, index: int) -> None:
+        """Start ASGI instance `index` on its port (again, after a test killed it), as `stack()`
+        does; its log goes on in logs/asgi-N.log. `tools.app.wait_healthy` waits for it."""
+        log = self.run_dir / "logs" / f"asgi-{index}.log"
+        port = self.asgi_ports[index]
+        self.processes[f"asgi-{index}"] = app.asgi(self.env, port, log, extra=self.asgi_extra)
+
+    def asgi_log(self) -> str:
+        logs = sorted((self.run_dir / "logs").glob("asgi-*.log"))
+        return "".join(path.read_text(errors="replace") for path in logs)
+
 
 @contextlib.contextmanager
-def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, **django_overrides: str):
+def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, asgi_instances=0,
+          nginx_values: dict | None = None, **django_overrides: str):  # fmt: skip
     """Start everything; yields a Stack. `access_log` turns gunicorn's access log on (in
-    logs/gunicorn-N.log); `django_overrides` are environment variables for Django (e.g.
-    DJANGO_SETTINGS_MODULE, CORS_ALLOWED_ORIGINS, THROTTLE_LOGIN_ACCOUNT)."""
+    logs/gunicorn-N.log) and the ASGI servers' log to the container's level (info);
+    `asgi_instances` ASGI servers (the `ws` service, one worker each, logs
+    in logs/asgi-N.log) serve nginx's /ws/; `nginx_values` override NGINX_* values (e.g.
+    NGINX_WS_READ_TIMEOUT); `django_overrides` are environment variables for Django (e.g.
+    DJANGO_SETTINGS_MODULE, CORS_ALLOWED_ORIGINS, THROTTLE_LOGIN_ACCOUNT, CHAT_PING_SECONDS)."""
     folder = run_dir(*FOLDERS)
     try:
         with services(folder) as (postgres, redis):
@@ -85,6 +111,8 @@ def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, **django
             env = app.django_env(folder, url, redis.url(), **django_overrides)
             ports = [free_port() for _ in range(instances)]
             running = Stack(folder, env, free_port(), free_port(), ports, {}, postgres, redis)
+            running.asgi_ports = [free_port() for _ in range(asgi_instances)]
+            running.asgi_extra = ("--log-level=info",) if access_log else ()
             try:
                 running.manage("migrate", "--noinput")
                 for index, port in enumerate(ports):
@@ -92,11 +120,19 @@ def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, **django
                     running.processes[f"gunicorn-{index}"] = app.gunicorn(
                         env, port, log, workers=workers
                     )
-                if with_nginx:
-                    running.manage("collectstatic", "--noinput")
-                    _nginx_start(running, [f"{HOST}:{port}" for port in ports])
-                for port in ports:
-                    app.wait_healthy(port, running.processes)
+                for index in range(asgi_instances):
+                    running.asgi_start(index)
+                try:
+                    if with_nginx:
+                        running.manage("collectstatic", "--noinput")
+                        ws = [f"{HOST}:{port}" for port in running.asgi_ports]
+                        upstreams = [f"{HOST}:{port}" for port in ports]
+                        _nginx_start(running, upstreams, ws_upstreams=ws, **(nginx_values or {}))
+                    for port in [*ports, *running.asgi_ports]:
+                        app.wait_healthy(port, running.processes)
+                except RuntimeError:
+                    _print_log_tails(folder)  # the folder goes with the stack
+                    raise
                 yield running
             finally:
                 stop(running.processes)
@@ -104,9 +140,19 @@ def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, **django
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _nginx_start(running: Stack, upstreams: list[str], extra_conf: str = "", **values) -> None:
+def _print_log_tails(folder: Path, lines: int = 30) -> None:
+    """The end of every server log of a stack that failed to start, on stderr."""
+    for log in sorted([*(folder / "logs").glob("*.log"), folder / "nginx" / "error.log"]):
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            print(f"--- {log.name}", *tail, sep="\n", file=sys.stderr)
+
+
+def _nginx_start(running: Stack, upstreams: list[str], extra_conf: str = "", *, ws_upstreams=None,
+                 **values) -> None:  # fmt: skip
     folder = running.run_dir
-    rendered = nginx.variables(folder, upstreams, running.http_port, running.https_port, **values)
+    ports = (running.http_port, running.https_port)
+    rendered = nginx.variables(folder, upstreams, *ports, ws_upstreams, **values)
     conf = extra_conf.replace("{run}", str(folder))
     running.processes["nginx"] = nginx.start(folder / "nginx", rendered, conf)
     wait_until(

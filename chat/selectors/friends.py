@@ -33,7 +33,7 @@ def friend_ids_of(user_id: int) -> set[int]:
 
 
 def friends_of(user) -> QuerySet:
-    """The users who are `user`'s friends, with `friends_since` (most recent first)."""
+    """The users who are `user`'s friends (active ones), by username; only what is shown."""
     friendships = Friendship.objects.filter(Q(user_low=user) | Q(user_high=user))
     return (
         User.objects.filter(
@@ -41,6 +41,7 @@ def friends_of(user) -> QuerySet:
             | Q(pk__in=friendships.values("user_low"), is_active=True)
         )
         .exclude(pk=user.pk)
+        .only("pk", "username", "name")
         .order_by("username_canonical", "pk")
     )
 

@@ -83,6 +83,11 @@ def room_last_seq(*, room_id: int) -> int:
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 
 
+def rooms_last_seqs(*, room_ids) -> dict[int, int]:
+    """Each room's last seq, in one query (a socket's heartbeat)."""
+    return dict(Room.objects.filter(pk__in=list(room_ids)).values_list("pk", "last_seq"))
+
+
 @dataclass(frozen=True)
 class SocketRoom:
     last_seq: int

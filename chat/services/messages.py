@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast
-from chat.access import is_moderator, room_for
+from chat.access import is_moderator, room_and_membership_for, room_for
 from chat.errors import (
     ClientMsgIdReused,
     InvalidFrame,
@@ -76,11 +76,20 @@ def _direct_partner_check(*, room: Room, user) -> None:
         raise NotFriends()
 
 
-def _may_post(*, room: Room, user) -> None:
+_NOT_LOADED = object()
+
+
+def _may_post(*, room: Room, user, membership=_NOT_LOADED) -> None:
+    """Muted, NotFriends or UserBlocked; `membership`: the user's row if already loaded."""
     if room.kind == RoomKind.DIRECT:
         _direct_partner_check(room=room, user=user)
-    muted = Membership.objects.filter(room=room, user=user, muted_until__gt=timezone.now())
-    if muted.exists():
+    if membership is _NOT_LOADED:
+        membership = Membership.objects.filter(room=room, user=user).first()
+    if (
+        membership is not None
+        and membership.muted_until
+        and membership.muted_until > timezone.now()
+    ):
         raise Muted()
 
 
@@ -120,8 +129,8 @@ def message_send(
     _allowance_take(user)
     try:
         with transaction.atomic():
-            room = room_for(user=user, room_id=room_id, for_update=True)
-            _may_post(room=room, user=user)
+            room, membership = room_and_membership_for(user=user, room_id=room_id, for_update=True)
+            _may_post(room=room, user=user, membership=membership)
             if reply_to is not None and not Message.objects.filter(pk=reply_to, room=room).exists():
                 raise ReplyNotInRoom()
             seq = room.last_seq + 1
@@ -130,7 +139,10 @@ def message_send(
                 room=room, seq=seq, sender=user, client_msg_id=client_msg_id, body=body,
                 reply_to_id=reply_to,
             )  # fmt: skip
-            _read_marker_advance(room=room, user=user, seq=seq)  # one's own message is read
+            # One's own message is read; `seq` is the room's newest, so no marker is past it.
+            if membership is None:  # a course room's learner, first time
+                membership, _created = Membership.objects.get_or_create(room=room, user=user)
+            Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
             broadcast.room_frame_on_commit(
                 room.pk, {"type": "message.new", "message": message_data(message)}, seq=seq
             )

@@ -211,6 +211,8 @@ def member_mute(*, user, room_id, user_id, until: datetime | None) -> Membership
         raise NotAGroupRoom()
     other = other_user(user=user, user_id=user_id)
     if room.kind == RoomKind.COURSE:
+        if not user_can_study_course(other, room.course):
+            raise NotMember()  # a row for an outsider would grant nothing, only clutter
         membership, _ = Membership.objects.get_or_create(room=room, user=other)
     else:
         membership = Membership.objects.filter(room=room, user=other).first()

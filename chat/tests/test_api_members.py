@@ -282,3 +282,11 @@ def test_muting_needs_the_until_field_and_a_member():
     assert list(assert_error_envelope(missing, 400, "validation_error")["fields"]) == ["until"]
     assert_error_envelope(_mute(client, room, carol, None), 404, "not_member")
     assert_error_envelope(_mute(client, room, alice, None), 400, "cannot_target_self")
+
+
+def test_a_course_room_mutes_only_its_learners_and_writes_nothing_for_an_outsider():
+    learner, outsider = UserFactory(), UserFactory()
+    room = course_room(learner)
+    tutor = client_for(room.course.tutor)
+    assert_error_envelope(_mute(tutor, room, outsider, "2100-01-01T00:00:00Z"), 404, "not_member")
+    assert not Membership.objects.filter(room=room, user=outsider).exists()
