@@ -48,8 +48,11 @@ run: demo ## Install, migrate, load demo data and serve REST and chat sockets on
 		--reload $(addprefix --reload-dir ,$(APP_DIRS)) --ws websockets-sansio --ws-max-size 16384 \
 		--ws-per-message-deflate false
 
+# Test processes (pytest-xdist); CI has two cores. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
+
 test: install-dev messages ## Run the whole test suite (DATABASE_URL picks PostgreSQL), with line coverage and its floor
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest --cov --cov-report=
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=
 
 lint: install-dev ## ruff lint and format check, mypy (django-stubs, djangorestframework-stubs)
 	$(BIN)/ruff check .

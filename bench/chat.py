@@ -265,11 +265,19 @@ def _idle(port: int, worker: int, tickets: list[str], args, result: LayerResult)
 def run_layer(env: dict, layer: str, data: dict, tickets: dict, args, folder: Path,
               service_pids: dict) -> LayerResult:  # fmt: skip
     port, result = free_port(), LayerResult(layer)
-    process = app.asgi(env, port, folder / "logs" / f"asgi-{layer}.log", workers=1)
+    log = folder / "logs" / f"asgi-{layer}.log"
+    process = app.asgi(env, port, log, workers=1)
     try:
         app.wait_healthy(port, {"asgi": process})
         worker = worker_of(process.pid)
         _idle(port, worker, tickets["idle"], args, result)
+        if args.workers > 1:
+            # The fan-out on as many workers as the `ws` service runs (WS_WORKERS, 2): the idle
+            # figure above is per worker process, the fan-out is per deployment.
+            stop({"asgi": process})
+            port = free_port()
+            process = app.asgi(env, port, log, workers=args.workers)
+            app.wait_healthy(port, {"asgi": process})
         groups = {"asgi": {process.pid}, **service_pids, "clients": {os.getpid()}}
         before = cpu.sample(groups)
         asyncio.run(_fanout(port, tickets["fanout"], data["rooms"], args, groups, result, layer))
@@ -298,6 +306,9 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=TARGET_IDLE, help="idle sockets (1000)")
     parser.add_argument("--layers", default=",".join(LAYERS), help="core,pubsub")
     parser.add_argument("--receiver-processes", type=int, default=1, help="client processes (1)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="ASGI workers for the fan-out (2, as WS_WORKERS)"
+    )
     parser.add_argument(
         "--drain",
         type=float,

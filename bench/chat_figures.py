@@ -61,7 +61,8 @@ def print_table(results: dict[str, LayerResult], history: dict, deployed: str, a
     layers = list(results)
     rates = ", ".join(f"{size}: {rate:g}/s" for size, rate in args.rates.items())
     print(f"\nchat fan-out, one sender at a fixed rate ({rates}) for {args.seconds:g} s per room, "
-          f"one ASGI worker (production settings), private PostgreSQL and Redis, "
+          f"{args.workers} ASGI worker(s) (production settings; idle sockets on one), "
+          f"private PostgreSQL and Redis, "
           f"permessage-deflate {'off' if args.no_deflate else 'on'}; "
           f"deployed default layer: {deployed}")  # fmt: skip
     head = f"{'figure':<44}" + "".join(f"{layer:>18}" for layer in layers)
