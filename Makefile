@@ -46,7 +46,7 @@ APP_DIRS := config core accounts courses videos votes payments chat
 run: demo ## Install, migrate, load demo data and serve REST and chat sockets on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) \
 		--reload $(addprefix --reload-dir ,$(APP_DIRS)) --ws websockets-sansio --ws-max-size 16384 \
-		--ws-per-message-deflate false
+		--ws-per-message-deflate false --lifespan off
 
 # Test processes (pytest-xdist); CI has two cores. TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= 2

@@ -40,10 +40,13 @@ def _auth_state_reset():
     """A test that made the cache fail must not leave the next one skipping it, nor hand it the
     revocations it could not write or the tokens it verified (accounts.auth.state)."""
     from accounts.auth.state import auth_state
+    from chat.broadcast import layer_state
 
     auth_state.reset()
+    layer_state.reset()
     yield
     auth_state.reset()
+    layer_state.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,10 @@
 committed. The database already holds what the news is about: a socket that misses it (Redis
 restarting, a socket reconnecting) catches up from the database (`resume`)."""
 
+import asyncio
 import logging
+import time
+from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -26,15 +29,38 @@ def session_group(session_id) -> str:
     return f"chat.session.{session_id}"
 
 
+# A broadcast from a request (a logout, a REST send) waits at most this long for Redis; after a
+# failure this process stops trying for a while, so a frozen Redis costs a request one timeout,
+# not one per broadcast (sockets catch up from PostgreSQL at their next heartbeat).
+SEND_TIMEOUT_SECONDS = 1.0
+PAUSE_SECONDS = 5.0
+
+
+@dataclass
+class LayerState:
+    paused_until: float = 0.0
+
+    def reset(self) -> None:
+        self.paused_until = 0.0
+
+
+layer_state = LayerState()
+
+
 def send_now(group: str, message: dict) -> None:
     """Best effort: the layer down loses the news, never the data."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or time.monotonic() < layer_state.paused_until:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send_bounded)(layer, group, message)
     except Exception:
+        layer_state.paused_until = time.monotonic() + PAUSE_SECONDS
         logger.warning("chat: could not broadcast to %s", group, exc_info=True)
+
+
+async def _send_bounded(layer, group: str, message: dict) -> None:
+    await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT_SECONDS)
 
 
 def send_on_commit(group: str, message: dict) -> None:
