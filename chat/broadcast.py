@@ -78,11 +78,19 @@ def user_frame_on_commit(user_id: int, frame: dict) -> None:
     send_on_commit(user_group(user_id), {"type": EVENT_TYPE, "frame": frame})
 
 
-def access_changed_on_commit(user_ids, room_ids=None) -> None:
-    """The users' sockets re-check which rooms they may be in (a course bought, refunded, a member
-    added or removed) and (un)subscribe accordingly."""
-    for user_id in set(user_ids):
-        send_on_commit(user_group(user_id), {"type": "chat.access", "rooms": room_ids})
+ACCESS_CHANGED = {"type": "chat.access"}
+
+
+def access_changed_now(groups) -> None:
+    """The sockets in these groups re-check which rooms they may be in (a course bought, refunded,
+    a member added or removed) and (un)subscribe accordingly."""
+    for group in set(groups):
+        send_now(group, ACCESS_CHANGED)
+
+
+def access_changed_on_commit(user_ids) -> None:
+    groups = {user_group(user_id) for user_id in user_ids}
+    transaction.on_commit(lambda: access_changed_now(groups))
 
 
 def sessions_ended(session_ids) -> None:

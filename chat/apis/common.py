@@ -5,10 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from chat.access import room_for
-from chat.models import BODY_MAX_LENGTH, Room
-from chat.selectors.members import rooms_of_caller
-from chat.selectors.rooms import last_messages
+from chat.models import BODY_MAX_LENGTH
+from chat.selectors.rooms import last_messages, room_detail
 from chat.serializers import RoomSerializer
 from core.serializers import MAX_ID, StrictCharField
 
@@ -48,13 +46,11 @@ class UserInputSerializer(serializers.Serializer):
 
 
 def rooms_data(rooms, *, user) -> list[dict]:
-    """Rooms of `rooms_of_caller(user)` as RoomSerializer renders them (one query more)."""
+    """Rooms of `room_list(user)` as RoomSerializer renders them (one query more)."""
     context = {"user": user, "last_messages": last_messages(rooms)}
     return RoomSerializer(rooms, many=True, context=context).data
 
 
 def room_data(room_id: int, *, user) -> dict:
     """One room of the caller's (RoomNotFound, NotEntitled)."""
-    room_for(user=user, room_id=room_id)
-    room: Room = rooms_of_caller(user).get(pk=room_id)
-    return rooms_data([room], user=user)[0]
+    return rooms_data([room_detail(user=user, room_id=room_id)], user=user)[0]

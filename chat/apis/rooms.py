@@ -19,7 +19,7 @@ from chat.errors import (
     UserNotFound,
 )
 from chat.models import TITLE_MAX_LENGTH, Room
-from chat.selectors.members import rooms_of_caller
+from chat.selectors.rooms import room_list
 from chat.serializers import RoomSerializer
 from chat.services.rooms import course_room_open, direct_room_open, group_room_create, room_rename
 from core.openapi import errors_of
@@ -47,7 +47,7 @@ class RoomListCreateApi(GenericAPIView):
     def get(self, request):
         """The caller's rooms (direct, group, and the rooms of the courses they may study),
         latest activity first, with unread counts and last messages."""
-        rooms = self.paginate_queryset(rooms_of_caller(request.user))
+        rooms = self.paginate_queryset(room_list(request.user))
         assert rooms is not None  # every list is paginated  # nosec B101
         return self.get_paginated_response(rooms_data(rooms, user=request.user))
 

@@ -1,6 +1,5 @@
 """Who is in a room, as read: the members of a direct or group room, or, for a course room, the
-course's tutor (its moderator) and everyone who may study the course now; and the caller's own
-role and mute in each of their rooms."""
+course's tutor (its moderator) and everyone who may study the course now."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -8,7 +7,6 @@ from django.utils import timezone
 
 from chat.access import room_for
 from chat.models import MemberRole, Membership, Room, RoomKind
-from chat.selectors.rooms import room_list
 from courses.selectors.enrollments import active_enrollments
 
 User = get_user_model()
@@ -42,14 +40,4 @@ def members_of(room: Room) -> QuerySet:
         .only("pk", "username", "name")
         .annotate(member_role=role, muted_until=Subquery(muted))
         .order_by(moderators_first, "username_canonical", "pk")
-    )
-
-
-def rooms_of_caller(user) -> QuerySet[Room]:
-    """chat.selectors.rooms.room_list, each room also with the caller's `my_role` (None in a
-    course room without a row) and `my_muted_until` (None unless muted now); same queries."""
-    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    muted = membership.filter(muted_until__gt=timezone.now()).values("muted_until")[:1]
-    return room_list(user).annotate(
-        my_role=Subquery(membership.values("role")[:1]), my_muted_until=Subquery(muted)
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from chat.access import course_rooms_of, room_for, rooms_of
 from chat.models import Membership, Message, Room, RoomKind
@@ -15,13 +16,20 @@ MESSAGES_MAX_LIMIT = 100
 
 
 def room_list(user) -> QuerySet[Room]:
-    """The user's rooms, latest activity first, each with `last_read_seq` and `unread_count`;
-    direct rooms with their two members (for the other's name). Constant queries per page."""
-    marker = Membership.objects.filter(room=OuterRef("pk"), user=user).values("last_read_seq")[:1]
+    """The user's rooms, latest activity first, each with the user's `last_read_seq`,
+    `unread_count`, `my_role` (None in a course room without a row) and `my_muted_until` (None
+    unless muted now); direct rooms with their two members (for the other's name). Constant
+    queries per page."""
+    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    muted = membership.filter(muted_until__gt=timezone.now()).values("muted_until")[:1]
     return (
         rooms_of(user)
         .select_related("course")
-        .annotate(last_read_seq=Coalesce(Subquery(marker), Value(0)))
+        .annotate(
+            last_read_seq=Coalesce(Subquery(membership.values("last_read_seq")[:1]), Value(0)),
+            my_role=Subquery(membership.values("role")[:1]),
+            my_muted_until=Subquery(muted),
+        )
         .annotate(unread_count=Greatest(F("last_seq") - F("last_read_seq"), Value(0)))
         .prefetch_related(
             Prefetch(

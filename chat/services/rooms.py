@@ -175,7 +175,7 @@ def _member_drop(room: Room, user_id: int) -> None:
         successor = room.memberships.order_by("joined_at", "pk").first()
         if successor is not None:
             Membership.objects.filter(pk=successor.pk).update(role=MemberRole.MODERATOR)
-    broadcast.access_changed_on_commit([user_id], [room.pk])
+    broadcast.access_changed_on_commit([user_id])
     broadcast.room_frame_on_commit(
         room.pk, {"type": "member.removed", "room": room.pk, "user": user_id}
     )
@@ -229,14 +229,13 @@ def course_access_changed_handle(*, user_ids, course_ids) -> None:
     course_ids = list(course_ids)
     course_rooms_ensure(course_ids)
     if user_ids is not None:
-        for user_id in set(user_ids):
-            broadcast.send_now(broadcast.user_group(user_id), {"type": "chat.access"})
+        broadcast.access_changed_now(broadcast.user_group(user_id) for user_id in user_ids)
         return
     rooms = Room.objects.filter(course_id__in=course_ids).values_list("pk", flat=True)
-    for room_id in rooms:
-        broadcast.send_now(broadcast.room_group(room_id), {"type": "chat.access"})
     gaining = set(
         active_enrollments().filter(course_id__in=course_ids).values_list("user_id", flat=True)
     ) | set(Course.objects.filter(pk__in=course_ids).values_list("tutor_id", flat=True))
-    for user_id in gaining:
-        broadcast.send_now(broadcast.user_group(user_id), {"type": "chat.access"})
+    broadcast.access_changed_now(
+        [broadcast.room_group(room_id) for room_id in rooms]
+        + [broadcast.user_group(user_id) for user_id in gaining]
+    )

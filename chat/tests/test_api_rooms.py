@@ -12,7 +12,7 @@ from chat import urls as chat_urls
 from chat.models import Block, Membership, Message, Room, RoomKind
 from chat.payloads import message_data, user_data
 from chat.selectors.friends import are_friends
-from chat.selectors.members import rooms_of_caller
+from chat.selectors.rooms import room_list
 from chat.serializers import ChatUserSerializer, MessageSerializer, RoomSerializer
 from chat.services.messages import message_send
 from chat.services.rooms import group_room_create
@@ -342,7 +342,7 @@ def test_the_unread_count_falls_when_the_caller_reads_and_sends():
     for n in range(3):
         message_send(user=bob, room_id=room.pk, client_msg_id=f"m{n}", body="hi")
     message_send(user=alice, room_id=room.pk, client_msg_id="reply", body="ok")
-    item = rooms_of_caller(alice).get(pk=room.pk)
+    item = room_list(alice).get(pk=room.pk)
     assert (item.last_read_seq, item.unread_count) == (4, 0)
     assert _room(client_for(bob), room.pk).json()["unread_count"] == 1
 
