@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast
-from chat.access import is_moderator, room_and_membership_for, room_for
+from chat.access import is_moderator, room_and_membership_for, room_for, unique_or_none
 from chat.errors import (
     ClientMsgIdReused,
     InvalidFrame,
@@ -100,13 +100,10 @@ def _allowance_take(user) -> None:
 
 
 def _replayed(*, user, client_msg_id: str, room_id: int, body: str) -> Message | None:
-    message = (
-        Message.objects.select_related("sender")
-        .filter(sender=user, client_msg_id=client_msg_id)
-        .first()
-    )
+    message = unique_or_none(Message.objects.filter(sender=user, client_msg_id=client_msg_id))
     if message is None:
         return None
+    message.sender = user  # it is theirs: no join for the first send's check
     # The same send again: same room, and the same body unless the message changed since.
     unchanged = message.edited_at is None and not message.is_deleted
     if message.room_id != room_id or (unchanged and message.body != body):

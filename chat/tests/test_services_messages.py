@@ -7,7 +7,7 @@ from chat.errors import NotFriends, RateLimited, UserBlocked
 from chat.models import Membership, Message
 from chat.services.friends import block_create, friend_remove
 from chat.services.messages import message_edit, message_send, read_marker_set
-from chat.tests.factories import direct_room
+from chat.tests.factories import course_room, direct_room, group_room
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +64,18 @@ def test_the_read_marker_is_capped_and_never_goes_back():
     assert read_marker_set(user=bob, room_id=room.pk, seq=2**62) == 2
     assert read_marker_set(user=bob, room_id=room.pk, seq=1) == 2
     assert Membership.objects.get(room=room, user=bob).last_read_seq == 2
+
+
+@pytest.mark.parametrize(("kind", "statements"), [("group", 7), ("course", 8)])
+def test_a_members_send_runs_its_statements_and_no_more(
+    kind, statements, django_assert_num_queries
+):
+    """The replay check; the membership with its room (locked) and course in one query; in a
+    course room the entitlement, asked on every send; the room's seq; the message; the sender's
+    read marker; and the transaction's savepoint and its release."""
+    owner, learner = UserFactory(), UserFactory()
+    room = group_room(owner, learner) if kind == "group" else course_room(learner)
+    message_send(user=learner, room_id=room.pk, client_msg_id="first", body="hi")
+    with django_assert_num_queries(statements):
+        message, created = message_send(user=learner, room_id=room.pk, client_msg_id="m", body="x")
+    assert created and message.seq == 2
