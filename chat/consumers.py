@@ -8,6 +8,7 @@ overtakes another is preceded by the missing messages, read from the database.
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chat import broadcast, protocol
 from chat.delivery import RoomDelivery
+from chat.dispatching import ReaderLoops
 from chat.errors import (
     FrameTooLarge,
     InvalidFrame,
@@ -40,7 +42,17 @@ logger = logging.getLogger(__name__)
 db = database_sync_to_async
 
 
-class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
+def heartbeat_delay(soonest) -> float:
+    """Seconds to the socket's next heartbeat: within CHAT_PING_SECONDS, at a random point of its
+    last quarter, so that sockets opened together (a deploy, a network blip) do not keep
+    checking in together, each wave of queries stalling the sends behind it; or just past
+    `soonest` (a session or course access expiring), if sooner."""
+    until = (soonest - timezone.now()).total_seconds() + 0.05
+    pace = settings.CHAT_PING_SECONDS * secrets.SystemRandom().uniform(0.75, 1.0)
+    return max(0.0, min(pace, until))
+
+
+class ChatConsumer(ReaderLoops, RoomDelivery, AsyncWebsocketConsumer):
     user: Any = None  # the ticket's user, once it is redeemed
     session_id = None
 
@@ -59,12 +71,11 @@ class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        async with self.turn:
-            if message["type"] == broadcast.EVENT_TYPE:  # the hot path: news, nothing to word
-                await handler(message)
-                return
-            async with self._in_language():
-                await handler(message)
+        if message["type"] == broadcast.EVENT_TYPE:  # the hot path: news, nothing to word
+            await handler(message)
+            return
+        async with self._in_language():
+            await handler(message)
 
     @contextlib.asynccontextmanager
     async def _in_language(self):
@@ -142,15 +153,14 @@ class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
         drop rooms whose access ran out and catch up on news the layer lost."""
         while True:
             soonest = min([self.session_expires_at, *self.access_ends.values()])
-            until = (soonest - timezone.now()).total_seconds()
-            delay = max(0.0, min(settings.CHAT_PING_SECONDS, until + 0.05))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(heartbeat_delay(soonest))
             async with self.turn, self._in_language():
                 try:
-                    await db(sockets.session_check)(
-                        session_id=self.session_id, user_id=self.user.pk
+                    await db(sockets.heartbeat_record)(
+                        session_id=self.session_id,
+                        user_id=self.user.pk,
+                        channel_name=self.channel_name,
                     )
-                    await db(sockets.connection_seen)(channel_name=self.channel_name)
                     if any(moment <= timezone.now() for moment in self.access_ends.values()):
                         await self.rooms_sync(announce=True)
                     await self.rooms_recover()
@@ -257,6 +267,9 @@ class ChatConsumer(RoomDelivery, AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=protocol.frame_dump(frame))
+
+    async def send_broadcast_frame(self, frame: dict) -> None:
+        await self.send(text_data=protocol.shared_frame_dump(frame))
 
     async def send_error(self, error: ApplicationError, *, ref=None) -> None:
         await self.send_frame(protocol.error_frame(error, ref=ref))

@@ -32,6 +32,9 @@ class RoomDelivery:
     async def send_frame(self, frame: dict) -> None:
         raise NotImplementedError
 
+    async def send_broadcast_frame(self, frame: dict) -> None:
+        raise NotImplementedError
+
     def delivery_start(self) -> None:
         self.rooms: dict[int, int] = {}  # room id -> last seq delivered
         self.access_ends: dict[int, datetime] = {}
@@ -57,7 +60,7 @@ class RoomDelivery:
 
     async def chat_event(self, event: dict) -> None:
         if event.get("room") is None:  # news for the user (friends, presence)
-            await self.send_frame(event["frame"])
+            await self.send_broadcast_frame(event["frame"])
         elif self.held is not None:
             self.held.append(event)
         else:
@@ -82,7 +85,7 @@ class RoomDelivery:
             about = frame["message"]["seq"]
             if about > self.rooms[room]:
                 await self.catch_up(room, self.rooms[room], up_to=about)
-        await self.send_frame(frame)
+        await self.send_broadcast_frame(frame)
 
     async def catch_up(self, room: int, after_seq: int, *, up_to: int | None) -> None:
         """Send the room's messages after `after_seq` (to `up_to`); beyond CHAT_RESUME_LIMIT the

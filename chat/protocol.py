@@ -83,6 +83,23 @@ def frame_dump(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
+class SharedFrameText:
+    """A broadcast's frame is one dict shared by the process's sockets (chat.layers) and sent by
+    each of them in turn: it is encoded once. Frames are never changed once sent."""
+
+    def __init__(self) -> None:
+        self.frame: dict | None = None  # held, so that the identity check cannot be fooled
+        self.text = ""
+
+    def __call__(self, frame: dict) -> str:
+        if frame is not self.frame:
+            self.text, self.frame = frame_dump(frame), frame
+        return self.text
+
+
+shared_frame_dump = SharedFrameText()
+
+
 def hello_frame(user, rooms: dict[int, int], online_friends: list[int]) -> dict:
     return {
         "type": "hello",

@@ -5,6 +5,8 @@ the chat socket's limits, read from the same settings as the application (config
         config.asgi:application
 """
 
+import sys
+
 from uvicorn_worker import UvicornWorker
 
 from config.settings.chat import CHAT_MAX_FRAME_BYTES, CHAT_PING_SECONDS
@@ -31,3 +33,11 @@ class ChatUvicornWorker(UvicornWorker):
         # No access log line per socket: nginx logs each handshake already.
         "access_log": False,
     }
+
+    def run(self) -> None:
+        # A socket's send runs its transaction in the database thread, which needs the GIL back
+        # after every round trip to PostgreSQL while the event loop fans out; at the default
+        # 5 ms switch interval each wait could take that long, so a busy worker's sends queued
+        # (acks past 300 ms in bench/chat.py). 1 ms: acks and deliveries within tens of ms.
+        sys.setswitchinterval(0.001)
+        super().run()

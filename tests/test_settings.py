@@ -96,7 +96,7 @@ def test_production_logs_json_lines_unless_told_otherwise():
 
 def test_production_chat_rides_on_redis_with_the_chosen_channel_layer():
     backend = 'CHANNEL_LAYERS["default"]["BACKEND"]'
-    assert production_setting(backend) == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert production_setting(backend) == "chat.layers.PubSubChannelLayer"  # channels_redis's
     core = production_setting(backend, CHAT_CHANNEL_LAYER="core")
     assert core == "channels_redis.core.RedisChannelLayer"
     hosts = production_setting('CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]')

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from accounts.models import AuthSession
@@ -66,16 +67,16 @@ def ticket_redeem(raw) -> SocketIdentity:
     return SocketIdentity(user=session.user, session=session)
 
 
+def _live_session(*, session_id, user_id: int, now):
+    return AuthSession.objects.filter(
+        pk=session_id, user_id=user_id, user__is_active=True, revoked_at__isnull=True,
+        expires_at__gt=now,
+    )  # fmt: skip
+
+
 def session_check(*, session_id, user_id: int) -> None:
     """SessionEnded if the login session was revoked or expired, or its user deactivated."""
-    live = AuthSession.objects.filter(
-        pk=session_id,
-        user_id=user_id,
-        user__is_active=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    ).exists()
-    if not live:
+    if not _live_session(session_id=session_id, user_id=user_id, now=timezone.now()).exists():
         raise SessionEnded()
 
 
@@ -104,8 +105,17 @@ def connection_open(*, user, session_id, channel_name: str) -> bool:
     return open_now == 0
 
 
-def connection_seen(*, channel_name: str) -> None:
-    Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+def heartbeat_record(*, session_id, user_id: int, channel_name: str) -> None:
+    """The socket's heartbeat: its presence row is refreshed if its login session is still live,
+    in one statement; SessionEnded if the session was revoked or expired, or its user
+    deactivated (checked again only when no row was refreshed)."""
+    now = timezone.now()
+    live = _live_session(session_id=session_id, user_id=user_id, now=now)
+    refreshed = Connection.objects.filter(Exists(live), channel_name=channel_name).update(
+        seen_at=now
+    )
+    if not refreshed:
+        session_check(session_id=session_id, user_id=user_id)
 
 
 @transaction.atomic

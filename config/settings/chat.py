@@ -10,7 +10,7 @@ _REDIS_URL = env("REDIS_URL", default="")
 CHAT_CHANNEL_LAYER = env("CHAT_CHANNEL_LAYER", default="pubsub")
 _LAYER_BACKENDS = {
     "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "pubsub": "chat.layers.PubSubChannelLayer",  # channels_redis's, one decode per process
 }
 if CHAT_CHANNEL_LAYER not in _LAYER_BACKENDS:
     raise ImproperlyConfigured(f"CHAT_CHANNEL_LAYER must be one of {', '.join(_LAYER_BACKENDS)}.")
@@ -48,7 +48,8 @@ CHAT_REFUSALS_BEFORE_CLOSE = env.int("CHAT_REFUSALS_BEFORE_CLOSE", default=20)
 CHAT_TYPING_INTERVAL_SECONDS = env.float("CHAT_TYPING_INTERVAL_SECONDS", default=2.0)
 CHAT_SOCKETS_PER_USER = env.int("CHAT_SOCKETS_PER_USER", default=10)
 # The server pings every socket this often (uvicorn's ws_ping_interval); a socket also re-checks
-# its session and refreshes its presence row at this pace. nginx's read timeout must be longer.
+# its session and refreshes its presence row at this pace (at a random point of each interval's
+# last quarter, chat.consumers.heartbeat_delay). nginx's read timeout must be longer.
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=20.0)
 # Room news waits this long after `hello` for the client's first frame (a reconnecting client
 # sends `resume` first, so what it missed comes before what is new); any frame ends the wait.
