@@ -50,6 +50,17 @@ def worker_of(master: int, timeout: float = 10.0) -> int:
     raise RuntimeError(f"gunicorn {master} has no single worker")
 
 
+def sockets_per_worker(master: int) -> list[int]:
+    """Open sockets of each worker process of a gunicorn master (client sockets, plus each
+    worker's few of its own: listener, PostgreSQL, Redis), most first."""
+    workers = [pid for pid, f in process_stats().items() if f[1] == str(master) and f[0] != "Z"]
+    counts = []
+    for pid in workers:
+        fds = Path(f"/proc/{pid}/fd")
+        counts.append(sum(os.readlink(fd).startswith("socket:") for fd in fds.iterdir()))
+    return sorted(counts, reverse=True)
+
+
 def rss_kib(pid: int) -> int:
     """Resident memory of a process, KiB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -118,7 +129,9 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
                         receivers: Receivers, baseline: int) -> tuple[list[int], int]:  # fmt: skip
     """Send `rate` x `seconds` messages at a fixed rate to a room whose last seq is `baseline`
     (only this sender writes there); wait for their acks and deliveries while they keep coming.
-    The seqs every member must receive once (baseline + 1 ...) and the first send (ns)."""
+    The seqs every member must receive once (baseline + 1 ...) and the first send (ns); each
+    send's time (ns) goes into `acks` under its client_msg_id, the reader replaces it with how
+    long its ack took."""
     rate = args.rates[size]
     count = max(1, round(rate * args.seconds))
     start = time.monotonic() + 0.2
@@ -131,6 +144,7 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
         first_ns = first_ns or now_ns
         frame = {"type": "message.send", "room": room, "client_msg_id": f"{tag}-{index}",
                  "body": f"bench {tag} {index} {now_ns}"}  # fmt: skip
+        acks[frame["client_msg_id"]] = -now_ns  # sent, not acknowledged yet
         await ws.send(json.dumps(frame))
     mine = [f"{tag}-{index}" for index in range(count)]
     # A saturated server is still catching up while deliveries or acks arrive; what has not
@@ -140,7 +154,7 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
     while time.monotonic() - moved < STALL and time.monotonic() < deadline:
         delivered = sum(await receivers.ask_async("progress", room))
         delivered += len(tally.seqs.get(room, []))
-        answered = sum(m in acks for m in mine) + sum(errors.values())
+        answered = sum(acks.get(m, -1) >= 0 for m in mine) + sum(errors.values())
         if delivered >= wanted and answered >= count:
             break
         if (delivered, answered) != seen:
@@ -149,7 +163,7 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
     return list(range(baseline + 1, baseline + count + 1)), first_ns
 
 
-async def _fanout(port: int, tickets: list[str], rooms: dict, args, groups: dict,
+async def _fanout(port: int, master: int, tickets: list[str], rooms: dict, args, groups: dict,
                   result: LayerResult, tag: str) -> None:  # fmt: skip
     """The owner (member of every room) sends; every other member's socket receives in client
     processes; the owner's own socket counts as a member too."""
@@ -161,12 +175,12 @@ async def _fanout(port: int, tickets: list[str], rooms: dict, args, groups: dict
         if opened["open"] != len(tickets) - 1:
             raise RuntimeError(f"receivers: {opened}")
         ws, hello = await chat_clients.open_socket(
-            port, tickets[0], compression=None if args.no_deflate else "deflate"
+            port, tickets[0], compression=None if args.no_deflate else "deflate", resume=True
         )
         shared = chat_clients.Shared()
         baselines = {room["id"]: room["last_seq"] for room in hello["rooms"]}
         tally = chat_clients.Tally(set(baselines), shared)
-        acks: dict[str, int] = {}
+        acks: dict[str, int] = {}  # client_msg_id -> -(send time) until acknowledged, then ns
         errors: Counter[str] = Counter()
 
         async def read() -> None:
@@ -174,15 +188,17 @@ async def _fanout(port: int, tickets: list[str], rooms: dict, args, groups: dict
                 now_ns = time.monotonic_ns()
                 frame = json.loads(raw)
                 if frame["type"] == "message.ack":
-                    acks[frame["client_msg_id"]] = frame["seq"]
+                    acks[frame["client_msg_id"]] = now_ns + acks[frame["client_msg_id"]]
                 elif frame["type"] == "error":
                     errors[frame["code"]] += 1
                 else:
                     tally.frame(raw, now_ns)
 
         reader = asyncio.create_task(read())
+        result.worker_sockets = sockets_per_worker(master)
         print(f"  {layer_label(result.layer)}: {opened['open'] + 1} member sockets open in "
-              f"{opened['seconds']:.1f} s", flush=True)  # fmt: skip
+              f"{opened['seconds']:.1f} s; sockets per worker {result.worker_sockets}",
+              flush=True)  # fmt: skip
         for size in args.sizes:
             phase = Phase(size)
             room = rooms[str(size)]
@@ -203,7 +219,9 @@ async def _fanout(port: int, tickets: list[str], rooms: dict, args, groups: dict
             used = cpu.sample(groups)
             used.subtract(before)
             phase.cpu, phase.sent = used, max(1, round(args.rates[size] * args.seconds))
-            phase.acked = sum(f"{tag}-{size}-{i}" in acks for i in range(phase.sent))
+            ack_ns = [acks.get(f"{tag}-{size}-{i}", -1) for i in range(phase.sent)]
+            phase.ack_latencies = [ns for ns in ack_ns if ns >= 0]
+            phase.acked = len(phase.ack_latencies)
             phase.errors = Counter(errors)
             reports = await receivers.ask_async("report", {room: seqs})
             mine = chat_clients.verdicts([tally], {room: seqs})[room]
@@ -280,7 +298,11 @@ def run_layer(env: dict, layer: str, data: dict, tickets: dict, args, folder: Pa
             app.wait_healthy(port, {"asgi": process})
         groups = {"asgi": {process.pid}, **service_pids, "clients": {os.getpid()}}
         before = cpu.sample(groups)
-        asyncio.run(_fanout(port, tickets["fanout"], data["rooms"], args, groups, result, layer))
+        asyncio.run(
+            _fanout(
+                port, process.pid, tickets["fanout"], data["rooms"], args, groups, result, layer
+            )
+        )
         used = cpu.sample(groups)
         used.subtract(before)
         result.other_share = cpu.other_share(used, GROUPS)

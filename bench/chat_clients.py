@@ -21,9 +21,15 @@ def url(port: int) -> str:
     return f"ws://{HOST}:{port}/ws/chat/"
 
 
-async def open_socket(port: int, ticket: str, *, compression: str | None = "deflate"):
+async def open_socket(
+    port: int, ticket: str, *, compression: str | None = "deflate", resume: bool = False
+):
     """A socket opened with `ticket` as a browser would (permessage-deflate offered unless
-    `compression` is None; no Origin: not a page) and its hello frame; raises if refused."""
+    `compression` is None; no Origin: not a page) and its hello frame; raises if refused.
+    `resume`: then send `resume` with the rooms' last seqs from hello and wait for
+    `resume.done`, as a client that is up to date does first; until a client's first frame the
+    server holds room news (for at most CHAT_RESUME_GRACE_SECONDS), so a silent socket would
+    measure that wait."""
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
@@ -39,6 +45,11 @@ async def open_socket(port: int, ticket: str, *, compression: str | None = "defl
     if hello.get("type") != "hello":
         await ws.close()
         raise RuntimeError(f"first frame {hello}")
+    if resume:
+        rooms = {str(room["id"]): room["last_seq"] for room in hello["rooms"]}
+        await ws.send(json.dumps({"type": "resume", "rooms": rooms}))
+        while json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))["type"] != "resume.done":
+            pass  # nothing was missed: nothing comes before it
     return ws, hello
 
 
@@ -128,7 +139,8 @@ async def _receivers(conn, port: int, tickets: list[str], record: bool, compress
     async def open_one(ticket: str) -> None:
         async with gate:
             try:
-                ws, hello = await open_socket(port, ticket, compression=compression)
+                # A measured socket starts as a live client does; an idle one stays silent.
+                ws, hello = await open_socket(port, ticket, compression=compression, resume=record)
             except Exception as exc:
                 refused[type(exc).__name__] += 1
                 return

@@ -29,6 +29,7 @@ class Phase:
     closed: int = 0  # member sockets the server closed during the phase
     seconds: float = 0.0
     latencies: list = field(default_factory=list)  # ns
+    ack_latencies: list = field(default_factory=list)  # ns, send -> the sender's ack
     cpu: Counter = field(default_factory=Counter)
 
     rate = property(lambda self: self.deliveries / self.seconds if self.seconds else 0.0)
@@ -36,6 +37,9 @@ class Phase:
 
     def p(self, q: float) -> float:
         return percentile(self.latencies, q) / 1e6
+
+    def ack_p(self, q: float) -> float:
+        return percentile(self.ack_latencies, q) / 1e6
 
     def cpu_per_1000(self, group: str = "asgi") -> float:
         return self.cpu[group] * 1e6 / self.deliveries if self.deliveries else math.nan
@@ -51,6 +55,7 @@ class LayerResult:
     idle_rss: tuple = (0, 0)
     idle_open_seconds: float = 0.0
     other_share: float = 0.0
+    worker_sockets: list = field(default_factory=list)  # open sockets per ASGI worker (fan-out)
 
 
 def _verdict(ok: bool) -> str:
@@ -92,9 +97,18 @@ def print_table(results: dict[str, LayerResult], history: dict, deployed: str, a
             [f"{p.acked}/{p.sent}" + (f" {sum(p.errors.values())}err" if p.errors else "")
              for p in phases])  # fmt: skip
         row(
+            f"{size} members: send -> ack p50 / p99 ms",
+            [f"{p.ack_p(50):.1f} / {p.ack_p(99):.1f}" for p in phases],
+        )
+        row(
             f"{size} members: ASGI CPU ms / 1000 deliveries",
             [f"{p.cpu_per_1000():.0f}" for p in phases],
         )
+        row(
+            f"{size} members: clients/PG/Redis/irq CPU ms",
+            ["/".join(f"{p.cpu_per_1000(g):.0f}" for g in ("clients", "postgres", "redis", "irq"))
+             for p in phases],
+        )  # fmt: skip
     idle = [results[layer] for layer in layers]
     row(f"idle sockets open on one worker (of {args.idle})",
         [f"{r.idle_open} {_verdict(r.idle_open >= TARGET_IDLE)}" for r in idle],
@@ -103,6 +117,7 @@ def print_table(results: dict[str, LayerResult], history: dict, deployed: str, a
         [f"{r.idle_kib:.1f} {_verdict(r.idle_kib <= TARGET_IDLE_KIB)}" for r in idle],
         f"<= {TARGET_IDLE_KIB:g}")  # fmt: skip
     row("host CPU used by other processes", [f"{r.other_share:.0%}" for r in idle])
+    row("fan-out: open sockets per worker", [" / ".join(map(str, r.worker_sockets)) for r in idle])
     for size, (latest, before) in history.items():
         ok = max(latest, before) <= TARGET_QUERIES
         print(
