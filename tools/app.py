@@ -7,6 +7,7 @@ import contextlib
 import http.client
 import os
 import secrets
+import signal
 import subprocess  # nosec B404
 import sys
 from pathlib import Path
@@ -51,8 +52,9 @@ def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: st
 def manage(env: dict, *args: str, input: str | None = None) -> str:
     """A manage.py command with `env`; its standard output."""
     command = [sys.executable, "manage.py", *args]
-    options = {"cwd": ROOT, "env": env, "input": input, "capture_output": True, "text": True}
-    result = subprocess.run(command, check=False, **options)  # nosec B603
+    result = subprocess.run(  # nosec B603
+        command, cwd=ROOT, env=env, input=input, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr[-3000:]}")
     return result.stdout
@@ -91,6 +93,29 @@ def asgi(env: dict, port: int, log: Path, *, workers: int = 1, extra: tuple = ()
         env=env,
         cwd=ROOT,
     )  # fmt: skip
+
+
+def celery_worker(env: dict, log: Path, *, queue: str = "celery", concurrency: int = 1):
+    """The `worker` service as deployed (`celery -A config worker`), on `queue`; ready once its
+    log says so (`wait_worker_ready`)."""
+    return spawn(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker", f"--queues={queue}",
+            f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
+            "--without-mingle", f"--hostname={queue}@%h",
+        ],
+        log=log,
+        env=env,
+        cwd=ROOT,
+        death=signal.SIGKILL,
+    )  # fmt: skip
+
+
+def wait_worker_ready(log: Path, process, timeout: float = 60.0) -> None:
+    def ready() -> bool:
+        return log.exists() and " ready." in log.read_text(errors="replace")
+
+    wait_until(ready, "starting the celery worker", {"worker": process}, timeout=timeout)
 
 
 def healthy(port: int) -> bool:

@@ -47,7 +47,7 @@ def spawn(command: list, *, log: Path | None = None, death=signal.SIGTERM, **pop
             **popen,
         )
     finally:
-        if log:
+        if not isinstance(out, int):
             out.close()
 
 
