@@ -26,7 +26,7 @@ from accounts.selectors import (
     user_get_by_login,
     username_is_available,
 )
-from core.mail import mail_send_after_commit
+from core.mail import mail_queue
 
 # --- Login and sign-up --------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ def password_reset_request(*, email: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
-    mail_send_after_commit(
+    mail_queue(
         subject=str(_("Reset your password")),
         body=str(
             _("Someone asked to reset the password of %(email)s. To choose a new one, open:")

@@ -29,3 +29,29 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class OutgoingMail(models.Model):
+    """A mail to send, written in the transaction that asks for it (a transactional outbox): a
+    worker sends it after the commit and marks it sent; one the broker never delivered is queued
+    again (core.mail). Kept, with its outcome, until the purge."""
+
+    to = models.JSONField(help_text="The recipients' addresses.")
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=("created_at",),
+                name="outgoing_mail_unsent",
+                condition=models.Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} -> {', '.join(self.to)}"

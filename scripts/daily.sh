@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs a command every day at DAILY_AT (HH:MM, UTC), for ever: the clock of the compose services
-# `backup` and `scheduler`, whose images have no cron. A failed run is reported on stderr (in
+# Runs a command every day at DAILY_AT (HH:MM, UTC), for ever: the clock of the compose service
+# `backup`, whose image has no cron (the application's jobs run on Celery beat). A failed run is reported on stderr (in
 # `docker compose logs`) and the next day's run happens all the same.
 #
 #   DAILY_AT=03:30 scripts/daily.sh COMMAND [ARGUMENT...]

@@ -61,7 +61,7 @@ def test_compose_services_use_pinned_images(compose):
     services = compose["services"]
     assert set(services) == {
         *("db", "redis", "web", "ws", "nginx", "certbot"),
-        *("scheduler", "backup", "restore"),
+        *("worker", "beat", "backup", "restore"),
     }
     assert re.fullmatch(r"postgres:16\.\d+", services["db"]["image"])
     assert re.fullmatch(r"redis:7\.\d+\.\d+", services["redis"]["image"])
@@ -69,7 +69,7 @@ def test_compose_services_use_pinned_images(compose):
     assert re.fullmatch(r"certbot/certbot:v\d+\.\d+\.\d+", services["certbot"]["image"])
     # pg_dump must be as new as the server: the backup services run the server's own image.
     assert services["backup"]["image"] == services["restore"]["image"] == services["db"]["image"]
-    for name in ("web", "ws", "scheduler"):
+    for name in ("web", "ws", "worker", "beat"):
         assert (services[name]["build"], services[name]["image"]) == (".", "lms-web")
     for name, service in services.items():
         if name == "restore":
@@ -137,19 +137,27 @@ def test_backups_run_daily_with_both_upload_volumes_and_restore_writes_them(comp
     assert restore["entrypoint"] == ["/bin/sh", "/scripts/restore.sh"]
 
 
-def test_the_scheduler_purges_expired_rows_daily_from_the_web_image(compose):
-    scheduler = compose["services"]["scheduler"]
-    assert scheduler["command"] == [
-        "sh", "scripts/daily.sh", "python", "manage.py", "purge_expired"
-    ]  # fmt: skip
-    assert scheduler["environment"]["DAILY_AT"] == "${PURGE_AT:-04:00}"
-    assert scheduler["environment"]["DJANGO_MIGRATE_ON_START"] == "0"
-    assert scheduler["env_file"] == compose["services"]["web"]["env_file"]
-    assert scheduler["healthcheck"] == {"disable": True}, "the image's check asks gunicorn"
-    assert "volumes" not in scheduler
-    # manage.py knows the command.
+def test_the_worker_and_one_beat_run_the_web_images_celery_app(compose):
+    worker, beat = compose["services"]["worker"], compose["services"]["beat"]
+    assert worker["command"][:3] == ["celery", "--app=config", "worker"]
+    assert beat["command"][:3] == ["celery", "--app=config", "beat"]
+    assert "deploy" not in beat, "one beat only: two would queue every job twice"
+    for service in (worker, beat):
+        assert service["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+        assert service["environment"]["DJANGO_MIGRATE_ON_START"] == "0"
+        assert service["env_file"] == compose["services"]["web"]["env_file"]
+        assert "volumes" not in service
+    assert "inspect ping" in worker["healthcheck"]["test"][1], "the image's check asks gunicorn"
+    assert beat["healthcheck"] == {"disable": True}
+    assert int(worker["stop_grace_period"].rstrip("s")) >= 30, "the task at hand may finish"
+    # The celery command finds the app and each scheduled task exists.
+    code = (
+        "import django; django.setup(); from config.celery import app; "
+        "app.loader.import_default_modules(); from django.conf import settings; "
+        "print(sorted(e['task'] in app.tasks for e in settings.CELERY_BEAT_SCHEDULE.values()))"
+    )
     result = subprocess.run(
-        [sys.executable, "manage.py", "help", scheduler["command"][-1]],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=clean_env(DJANGO_SETTINGS_MODULE="config.settings.test"),
         capture_output=True,
@@ -157,6 +165,7 @@ def test_the_scheduler_purges_expired_rows_daily_from_the_web_image(compose):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[True, True, True, True]"
 
 
 def test_web_runs_production_settings_from_the_env_file_unpublished_and_unprivileged(compose):

@@ -103,6 +103,37 @@ def test_production_chat_rides_on_redis_with_the_chosen_channel_layer():
     assert "'address': 'redis://127.0.0.1:6379/0'" in hosts
 
 
+def test_production_queues_tasks_on_the_broker_never_in_the_request():
+    assert production_setting("CELERY_BROKER_URL") == "redis://127.0.0.1:6379/0"
+    other = production_setting("CELERY_BROKER_URL", CELERY_BROKER_URL="redis://broker:6379/2")
+    assert other == "redis://broker:6379/2"
+    assert production_setting("CELERY_BROKER_URL", CELERY_BROKER_URL="") == (
+        "redis://127.0.0.1:6379/0"
+    ), "an empty CELERY_BROKER_URL in .env means REDIS_URL"
+    assert production_setting("CELERY_TASK_ALWAYS_EAGER") == "False"
+    assert production_setting("CELERY_TASK_ACKS_LATE") == "True"
+
+
+def _production_import_refused(code: str) -> str:
+    """Run `code` (which patches settings, then imports config.settings.production): it must
+    fail; its standard error."""
+    result = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
+        [sys.executable, "-c", code], cwd=ROOT, env=_production_env({}), capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    return result.stderr
+
+
+def test_production_refuses_to_run_tasks_eagerly():
+    code = (
+        "import config.settings.tasks as tasks; tasks.CELERY_TASK_ALWAYS_EAGER = True; "
+        "import config.settings.base as base; base.CELERY_TASK_ALWAYS_EAGER = True; "
+        "import config.settings.production"
+    )
+    assert "Celery broker" in _production_import_refused(code)
+
+
 def test_production_refuses_an_in_memory_channel_layer():
     """Reached only if a shared cache came from elsewhere than REDIS_URL: still refused."""
     code = (
@@ -111,12 +142,7 @@ def test_production_refuses_an_in_memory_channel_layer():
         "import config.settings.base as base; base.CHANNEL_LAYERS = chat.CHANNEL_LAYERS; "
         "import config.settings.production"
     )
-    result = subprocess.run(  # noqa: S603 (our interpreter, a fixed snippet)
-        [sys.executable, "-c", code], cwd=ROOT, env=_production_env({}), capture_output=True,
-        text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "shared channel layer" in result.stderr
+    assert "shared channel layer" in _production_import_refused(code)
 
 
 def test_production_keeps_the_api_docs_for_staff_unless_told_otherwise():

@@ -180,7 +180,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
-EMAIL_SEND_IN_BACKGROUND = env.bool("EMAIL_SEND_IN_BACKGROUND", default=True)
 
 
 # --- Per concern ---------------------------------------------------------------------------------
@@ -194,3 +193,4 @@ from config.settings.learning import *  # noqa: E402, F403
 from config.settings.media import *  # noqa: E402, F403
 from config.settings.observability import *  # noqa: E402, F403
 from config.settings.retention import *  # noqa: E402, F403
+from config.settings.tasks import *  # noqa: E402, F403

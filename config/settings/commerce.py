@@ -18,11 +18,14 @@ PAYMENT_CALLBACK_BASE_URL = env("PAYMENT_CALLBACK_BASE_URL", default=FRONTEND_UR
 PAYMENT_SANDBOX_BASE_URL = env("PAYMENT_SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
 # Largest order total in KRW (0 = no limit); the cart refuses what would pass it.
 ORDER_MAX_TOTAL = env.int("ORDER_MAX_TOTAL", default=50_000)
-# Seconds a pending order stays payable (its prices are that old); `manage.py purge_expired` closes
-# it later. A payment started before then may still be approved within PAYMENT_APPROVAL_WINDOW
-# seconds of its start (KakaoPay holds a payment ready for 15 minutes).
+# Seconds a pending order stays payable (its prices are that old); a task closes it every minute
+# (and `manage.py purge_expired`). A payment started before then may still be approved within
+# PAYMENT_APPROVAL_WINDOW seconds of its start (KakaoPay holds a payment ready for 15 minutes).
 ORDER_PENDING_TTL = env.int("ORDER_PENDING_TTL", default=30 * 60)
 PAYMENT_APPROVAL_WINDOW = env.int("PAYMENT_APPROVAL_WINDOW", default=15 * 60)
+# A payment still pending this many seconds after it started is looked up at its provider every
+# minute (payments.tasks.payments_reconcile): one approved there whose answer was lost is settled.
+PAYMENT_RECONCILE_AFTER = env.int("PAYMENT_RECONCILE_AFTER", default=120)
 CART_MAX_ITEMS = env.int("CART_MAX_ITEMS", default=50)
 # A purchase gives this many days of access; the buyer may refund within the window.
 ENROLLMENT_PURCHASE_DAYS = env.int("ENROLLMENT_PURCHASE_DAYS", default=730)

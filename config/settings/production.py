@@ -24,6 +24,12 @@ if not _cache_backend.endswith(("RedisCache", "PyMemcacheCache", "PyLibMCCache")
 if str(CHANNEL_LAYERS["default"]["BACKEND"]).endswith("InMemoryChannelLayer"):  # noqa: F405
     raise ImproperlyConfigured("Production needs a shared channel layer for chat (set REDIS_URL).")
 
+# Tasks must go to the `worker` service through a broker, never run inside a request.
+if CELERY_TASK_ALWAYS_EAGER:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Production needs a Celery broker (set REDIS_URL or CELERY_BROKER_URL)."
+    )
+
 # The API's docs and schema: staff only unless the operator publishes them.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 

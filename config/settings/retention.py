@@ -10,5 +10,7 @@ IDEMPOTENCY_RETENTION = timedelta(hours=env.int("IDEMPOTENCY_RETENTION_HOURS", d
 WATCH_EVENT_RETENTION_DAYS = env.int("WATCH_EVENT_RETENTION_DAYS", default=180)
 # Login sessions this many days after they expired or were revoked.
 AUTH_SESSION_RETENTION_DAYS = env.int("AUTH_SESSION_RETENTION_DAYS", default=90)
+# Outgoing mail (core.mail's outbox), sent or given up, this many days after it was queued.
+MAIL_RETENTION_DAYS = env.int("MAIL_RETENTION_DAYS", default=30)
 # Rows deleted per statement, so a purge never holds long locks.
 PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=5000)

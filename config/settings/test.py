@@ -15,7 +15,9 @@ SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
 # Argon2 is checked by its own tests (accounts/tests/test_passwords.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-EMAIL_SEND_IN_BACKGROUND = False
+# Tasks run in the test's process after commit, even with REDIS_URL set (a broker with no worker
+# would keep them); core/tests/test_tasks_worker.py runs a real worker against Redis.
+CELERY_TASK_ALWAYS_EAGER = True
 SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-google-client-id.apps.googleusercontent.com"
 SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-google-secret"
 SOCIAL_AUTH_KAKAO_KEY = "test-kakao-rest-api-key"

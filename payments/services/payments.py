@@ -145,7 +145,9 @@ def _order_courses(lines: list) -> list[Course]:
     )
 
 
-def _settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None:
+def settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None:
+    """The provider approved: the payment is paid, the order too, its courses are granted and
+    leave the cart. Under the order's and the payment's locks (payment_locked)."""
     now = timezone.now()
     updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.PAID,
@@ -229,7 +231,7 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
     if approval.amount != payment.amount or payment.amount != order.total:
         mismatch = amount_mismatch_reverse(order=order, payment=payment, approval=approval)
         return _Outcome(payment, mismatch)
-    _settle(order=order, payment=payment, approval=approval, actor=actor)
+    settle(order=order, payment=payment, approval=approval, actor=actor)
     return _Outcome(payment)
 
 

@@ -5,13 +5,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from core.registry import purger_registry
+from core.purge import purge_all
 
 
 class Command(BaseCommand):
     help = (
         "Purge expired rows: idempotency records (IDEMPOTENCY_RETENTION_HOURS), watch events "
-        "(WATCH_EVENT_RETENTION_DAYS), old login sessions (AUTH_SESSION_RETENTION_DAYS)."
+        "(WATCH_EVENT_RETENTION_DAYS), old login sessions (AUTH_SESSION_RETENTION_DAYS), outgoing "
+        "mail (MAIL_RETENTION_DAYS)."
     )
 
     def add_arguments(self, parser):
@@ -26,10 +27,8 @@ class Command(BaseCommand):
         batch_size = batch_size or settings.PURGE_BATCH_SIZE
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        now = timezone.now()
-        total = 0
-        for name, purge in purger_registry.purgers():
-            deleted = purge(now=now, batch_size=batch_size)
-            total += deleted
-            self.stdout.write(f"{name}: {deleted} deleted")
+        deleted = purge_all(now=timezone.now(), batch_size=batch_size)
+        for name, count in deleted.items():
+            self.stdout.write(f"{name}: {count} deleted")
+        total = sum(deleted.values())
         self.stdout.write(self.style.SUCCESS(f"purge_expired: {total} rows deleted"))
