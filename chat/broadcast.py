@@ -4,12 +4,12 @@ restarting, a socket reconnecting) catches up from the database (`resume`)."""
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from core.pause import Pause
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +36,18 @@ SEND_TIMEOUT_SECONDS = 1.0
 PAUSE_SECONDS = 5.0
 
 
-@dataclass
-class LayerState:
-    paused_until: float = 0.0
-
-    def reset(self) -> None:
-        self.paused_until = 0.0
-
-
-layer_state = LayerState()
+layer_state = Pause()
 
 
 def send_now(group: str, message: dict) -> None:
     """Best effort: the layer down loses the news, never the data."""
     layer = get_channel_layer()
-    if layer is None or time.monotonic() < layer_state.paused_until:
+    if layer is None or layer_state.active():
         return
     try:
         async_to_sync(_send_bounded)(layer, group, message)
     except Exception:
-        layer_state.paused_until = time.monotonic() + PAUSE_SECONDS
+        layer_state.start(PAUSE_SECONDS)
         logger.warning("chat: could not broadcast to %s", group, exc_info=True)
 
 

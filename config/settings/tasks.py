@@ -26,7 +26,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # task may run (CELERY_TASK_TIME_LIMIT).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60,
+    # A request that queues a task waits at most this long for a Redis that stopped answering
+    # (the task is queued again later, core.tasks_queue); longer than the worker's 1 s BRPOP.
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

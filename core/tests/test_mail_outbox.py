@@ -3,6 +3,8 @@ tests): written with the transaction that asks for it, sent once after the commi
 for a rolled-back transaction, retried after a failure and queued again when the broker was
 away; core/tests/test_tasks_worker.py runs the same through a real worker and Redis."""
 
+import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -86,22 +88,73 @@ def test_a_mail_whose_attempts_are_spent_is_left_alone(settings):
     assert mail.outbox == []
 
 
+@pytest.fixture
+def broker_at(monkeypatch):
+    """Queue tasks for real (not eagerly) to the broker at a URL, with fresh connection pools;
+    everything restored afterwards."""
+
+    def point(url: str) -> None:
+        monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+        monkeypatch.setitem(current_app.conf, "broker_url", url)
+        monkeypatch.setattr(current_app, "_pool", None)
+        monkeypatch.setattr(current_app.amqp, "_producer_pool", None)
+
+    yield point
+    monkeypatch.undo()
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+
+
 def test_a_broker_that_is_away_loses_no_mail(
-    api_client, settings, monkeypatch, django_capture_on_commit_callbacks
+    api_client, settings, broker_at, django_capture_on_commit_callbacks
 ):
     """The request still answers; the mail waits in the outbox for the requeue."""
-    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
-    monkeypatch.setitem(current_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    broker_at("redis://127.0.0.1:9/0")  # nothing listens there
     user = UserFactory()
     assert api_client.post(RESET, {"email": user.email}, format="json").status_code == 202
     row = OutgoingMail.objects.get()
     assert row.sent_at is None and mail.outbox == []
-    monkeypatch.setitem(current_app.conf, "task_always_eager", True)
+    current_app.conf["task_always_eager"] = True
     _aged(row, settings.MAIL_REQUEUE_AFTER_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
         mails_requeue()
     row.refresh_from_db()
     assert row.sent_at is not None and [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_a_broker_that_stopped_answering_holds_a_request_a_bounded_time(broker_at):
+    """A Redis frozen mid-way (it accepts and never answers): queueing gives up within the
+    transport's socket timeouts instead of hanging the request."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        broker_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        started = time.monotonic()
+        tasks_queue.enqueue_now("core.tasks.mails_requeue")
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+
+
+def test_after_a_broker_failure_the_process_pauses_and_then_tries_again(broker_at, monkeypatch):
+    """A broker that is down costs one request its timeouts, not every request."""
+    broker_at("redis://127.0.0.1:9/0")
+    current_app.loader.import_default_modules()
+    sent = []
+
+    def refuse(*args, **kwargs):
+        sent.append(kwargs)
+        raise ConnectionRefusedError("broker down")
+
+    task = current_app.tasks["core.tasks.mails_requeue"]
+    monkeypatch.setattr(task, "apply_async", refuse)
+    tasks_queue.enqueue_now("core.tasks.mails_requeue")
+    tasks_queue.enqueue_now("core.tasks.mails_requeue")  # paused: not tried
+    assert len(sent) == 1
+    tasks_queue.broker_state.paused_until = time.monotonic() - 1
+    tasks_queue.enqueue_now("core.tasks.mails_requeue")
+    assert len(sent) == 2
 
 
 def test_queueing_an_unknown_task_is_logged_not_raised(monkeypatch):

@@ -52,6 +52,7 @@ from payments.services.orders import (
     order_for_update,
     order_transition,
 )
+from payments.services.receipts import receipt_mail_queue
 
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 
@@ -147,7 +148,8 @@ def _order_courses(lines: list) -> list[Course]:
 
 def settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None:
     """The provider approved: the payment is paid, the order too, its courses are granted and
-    leave the cart. Under the order's and the payment's locks (payment_locked)."""
+    leave the cart, and the buyer is mailed a receipt. Under the order's and the payment's locks
+    (payment_locked)."""
     now = timezone.now()
     updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.PAID,
@@ -177,6 +179,7 @@ def settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None
         | Q(curriculum_id__in=[line.curriculum_id for line in lines if line.curriculum_id]),
         user_id=order.user_id,
     ).delete()
+    receipt_mail_queue(order=order, payment=payment, lines=lines)
 
 
 def payment_approve(*, user, payment_id: int, pg_token: str) -> Payment:
