@@ -146,10 +146,21 @@ def _order_courses(lines: list) -> list[Course]:
     )
 
 
-def settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None:
-    """The provider approved: the payment is paid, the order too, its courses are granted and
-    leave the cart, and the buyer is mailed a receipt. Under the order's and the payment's locks
-    (payment_locked)."""
+def settle_approved(
+    *, order: Order, payment: Payment, approval: Approval, actor
+) -> ApplicationError | None:
+    """The provider approved (approve's answer, or its lookup): under the order's and the
+    payment's locks (payment_locked), settle it, or, if the provider charged another amount than
+    the order's, fail the payment, give the money back and return the AmountMismatch to tell."""
+    if approval.amount != payment.amount or payment.amount != order.total:
+        return amount_mismatch_reverse(order=order, payment=payment, approval=approval)
+    _settle(order=order, payment=payment, approval=approval, actor=actor)
+    return None
+
+
+def _settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None:
+    """The payment is paid, the order too, its courses are granted and leave the cart, and the
+    buyer is mailed a receipt."""
     now = timezone.now()
     updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
         status=PaymentStatus.PAID,
@@ -179,7 +190,7 @@ def settle(*, order: Order, payment: Payment, approval: Approval, actor) -> None
         | Q(curriculum_id__in=[line.curriculum_id for line in lines if line.curriculum_id]),
         user_id=order.user_id,
     ).delete()
-    receipt_mail_queue(order=order, payment=payment, lines=lines)
+    receipt_mail_queue(order=order, payment=payment, lines=lines, to=buyer.email)
 
 
 def payment_approve(*, user, payment_id: int, pg_token: str) -> Payment:
@@ -231,11 +242,8 @@ def _approve_locked(*, order: Order, payment: Payment, pg_token: str, actor) -> 
             )
             return _Outcome(payment, refusal)
         approval = state.approval
-    if approval.amount != payment.amount or payment.amount != order.total:
-        mismatch = amount_mismatch_reverse(order=order, payment=payment, approval=approval)
-        return _Outcome(payment, mismatch)
-    settle(order=order, payment=payment, approval=approval, actor=actor)
-    return _Outcome(payment)
+    mismatch = settle_approved(order=order, payment=payment, approval=approval, actor=actor)
+    return _Outcome(payment, mismatch)
 
 
 @transaction.atomic

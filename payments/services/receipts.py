@@ -8,8 +8,9 @@ from core.mail import mail_queue
 from payments.models import Order, Payment
 
 
-def receipt_mail_queue(*, order: Order, payment: Payment, lines: list) -> None:
-    """Inside the settling transaction, with the order's lines as they were bought."""
+def receipt_mail_queue(*, order: Order, payment: Payment, lines: list, to: str) -> None:
+    """Inside the settling transaction, with the order's lines as they were bought, to the
+    buyer's address."""
     paid_at = timezone.localtime(payment.approved_at or timezone.now())
     items = "\n".join(f"- {line.title}: {line.price:,} KRW" for line in lines)
     body = "\n".join([
@@ -26,5 +27,5 @@ def receipt_mail_queue(*, order: Order, payment: Payment, lines: list) -> None:
     mail_queue(
         subject=_("Your receipt %(number)s") % {"number": payment.receipt_number},
         body=body,
-        to=[order.user.email],
+        to=[to],
     )

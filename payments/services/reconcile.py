@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from payments.models import OrderStatus, Payment, PaymentStatus
 from payments.providers import ProviderDeclined, ProviderUnavailable, provider_get
-from payments.services.declines import amount_mismatch_reverse
-from payments.services.payments import payment_locked, settle
+from payments.services.payments import payment_locked, settle_approved
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,11 @@ def payments_reconcile(*, now=None, batch_size: int = 100) -> int:
             except (ProviderUnavailable, ProviderDeclined):
                 logger.warning("payment %s: the provider's lookup failed", payment.pk)
                 continue
-            approval = state.approval
-            if approval is None:
+            if state.approval is None:
                 continue  # not approved (yet): the buyer may still finish, or the order expires
-            if approval.amount != payment.amount or payment.amount != order.total:
-                amount_mismatch_reverse(order=order, payment=payment, approval=approval)
-                continue
-            settle(order=order, payment=payment, approval=approval, actor=None)
-            settled += 1
+            mismatch = settle_approved(
+                order=order, payment=payment, approval=state.approval, actor=None
+            )
+            if mismatch is None:  # else the other amount was given back, nothing granted
+                settled += 1
     return settled
