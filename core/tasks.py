@@ -13,12 +13,12 @@ MAIL_BACKOFF = {"retry_backoff": 30, "retry_backoff_max": 30 * 60, "retry_jitter
 
 @shared_task(bind=True, autoretry_for=(mail.MailNotSent,), max_retries=None, **MAIL_BACKOFF)
 def mail_deliver(self, *, mail_id: int) -> bool:
-    if self.request.is_eager:  # no worker to retry later: the requeue will
-        try:
-            return mail.mail_deliver(mail_id=mail_id)
-        except mail.MailNotSent:
+    try:
+        return mail.mail_deliver(mail_id=mail_id)
+    except mail.MailNotSent:
+        if self.request.is_eager:  # no worker to retry it later: the requeue will
             return False
-    return mail.mail_deliver(mail_id=mail_id)
+        raise
 
 
 @shared_task

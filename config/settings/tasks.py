@@ -1,7 +1,7 @@
 """Background jobs: Celery on the Redis broker, and what beat runs when.
 
 Without a broker (`make run`, the test suite) a task runs in the process that queued it, once
-the transaction that queued it has committed (core.tasks.enqueue_on_commit): the
+the transaction that queued it has committed (core.tasks_queue.enqueue_on_commit): the
 zero-configuration path sends the same mail and purges the same rows, only in the foreground.
 Production refuses to run without a broker, as it refuses a per-process cache.
 """
