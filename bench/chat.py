@@ -125,13 +125,12 @@ class Receivers:
 # --- One layer ----------------------------------------------------------------------------------
 
 
-async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str, args,
+async def _sender_phase(ws, tally, sent, acks, errors, room: int, size: int, tag: str, args,
                         receivers: Receivers, baseline: int) -> tuple[list[int], int]:  # fmt: skip
     """Send `rate` x `seconds` messages at a fixed rate to a room whose last seq is `baseline`
     (only this sender writes there); wait for their acks and deliveries while they keep coming.
     The seqs every member must receive once (baseline + 1 ...) and the first send (ns); each
-    send's time (ns) goes into `acks` under its client_msg_id, the reader replaces it with how
-    long its ack took."""
+    send's time (ns) goes into `sent` under its client_msg_id, for the reader to time its ack."""
     rate = args.rates[size]
     count = max(1, round(rate * args.seconds))
     start = time.monotonic() + 0.2
@@ -144,7 +143,7 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
         first_ns = first_ns or now_ns
         frame = {"type": "message.send", "room": room, "client_msg_id": f"{tag}-{index}",
                  "body": f"bench {tag} {index} {now_ns}"}  # fmt: skip
-        acks[frame["client_msg_id"]] = -now_ns  # sent, not acknowledged yet
+        sent[frame["client_msg_id"]] = now_ns
         await ws.send(json.dumps(frame))
     mine = [f"{tag}-{index}" for index in range(count)]
     # A saturated server is still catching up while deliveries or acks arrive; what has not
@@ -154,7 +153,7 @@ async def _sender_phase(ws, tally, acks, errors, room: int, size: int, tag: str,
     while time.monotonic() - moved < STALL and time.monotonic() < deadline:
         delivered = sum(await receivers.ask_async("progress", room))
         delivered += len(tally.seqs.get(room, []))
-        answered = sum(acks.get(m, -1) >= 0 for m in mine) + sum(errors.values())
+        answered = sum(m in acks for m in mine) + sum(errors.values())
         if delivered >= wanted and answered >= count:
             break
         if (delivered, answered) != seen:
@@ -180,7 +179,8 @@ async def _fanout(port: int, master: int, tickets: list[str], rooms: dict, args,
         shared = chat_clients.Shared()
         baselines = {room["id"]: room["last_seq"] for room in hello["rooms"]}
         tally = chat_clients.Tally(set(baselines), shared)
-        acks: dict[str, int] = {}  # client_msg_id -> -(send time) until acknowledged, then ns
+        sent: dict[str, int] = {}  # client_msg_id -> send time (ns)
+        acks: dict[str, int] = {}  # client_msg_id -> send -> ack latency (ns)
         errors: Counter[str] = Counter()
 
         async def read() -> None:
@@ -188,7 +188,7 @@ async def _fanout(port: int, master: int, tickets: list[str], rooms: dict, args,
                 now_ns = time.monotonic_ns()
                 frame = json.loads(raw)
                 if frame["type"] == "message.ack":
-                    acks[frame["client_msg_id"]] = now_ns + acks[frame["client_msg_id"]]
+                    acks[frame["client_msg_id"]] = now_ns - sent[frame["client_msg_id"]]
                 elif frame["type"] == "error":
                     errors[frame["code"]] += 1
                 else:
@@ -207,6 +207,7 @@ async def _fanout(port: int, master: int, tickets: list[str], rooms: dict, args,
             seqs, first_ns = await _sender_phase(
                 ws,
                 tally,
+                sent,
                 acks,
                 errors,
                 room,
@@ -219,8 +220,8 @@ async def _fanout(port: int, master: int, tickets: list[str], rooms: dict, args,
             used = cpu.sample(groups)
             used.subtract(before)
             phase.cpu, phase.sent = used, max(1, round(args.rates[size] * args.seconds))
-            ack_ns = [acks.get(f"{tag}-{size}-{i}", -1) for i in range(phase.sent)]
-            phase.ack_latencies = [ns for ns in ack_ns if ns >= 0]
+            ids = [f"{tag}-{size}-{i}" for i in range(phase.sent)]
+            phase.ack_latencies = [acks[i] for i in ids if i in acks]
             phase.acked = len(phase.ack_latencies)
             phase.errors = Counter(errors)
             reports = await receivers.ask_async("report", {room: seqs})
