@@ -6,10 +6,12 @@ approve, the wrong amount reversed, a silent provider left for the next run."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.db.models import F
 
 from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
+from core.models import OutgoingMail
 from courses.models import Enrollment
 from courses.tests.factories import CourseFactory
 from payments.models import Order, OrderStatus, Payment, PaymentStatus
@@ -17,7 +19,7 @@ from payments.models import SandboxTransaction as Ledger
 from payments.providers import ProviderUnavailable
 from payments.providers.sandbox import SandboxProvider, sandbox_pg_token
 from payments.services.reconcile import payments_reconcile
-from payments.tests.flows import approve, order_for, payment_start
+from payments.tests.flows import approve, concurrently, order_for, payment_start
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +101,32 @@ def test_a_provider_that_does_not_answer_leaves_it_for_the_next_run(lost_answer,
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PENDING
     monkeypatch.undo()
     assert payments_reconcile() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_buyers_approve_racing_the_reconciler_settles_once(settings):
+    """The lost answer's retry (the buyer's approve) and the reconciler at the same moment: one
+    settlement, one enrollment, one receipt, whichever takes the locks first."""
+    client = client_for(UserFactory())
+    course = CourseFactory(price=10000)
+    order = order_for(client, course)
+    payment = Payment.objects.get(pk=payment_start(client, order["id"])["payment"]["id"])
+    token = sandbox_pg_token(payment.transaction_id)
+    SandboxProvider().approve(
+        transaction_id=payment.transaction_id, order_id=order["id"], user_id=payment.user_id,
+        pg_token=token,
+    )  # fmt: skip
+    _age(payment, settings.PAYMENT_RECONCILE_AFTER + 1)
+
+    def reconcile():
+        with transaction.atomic():  # its on_commit (the receipt) runs as a worker's would
+            return payments_reconcile()
+
+    answers = concurrently([lambda: approve(client, payment.pk, token), reconcile])
+    assert answers[0].status_code == 200 and answers[0].json()["status"] == "paid"
+    assert answers[1] in (0, 1)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID
+    assert Enrollment.objects.filter(user_id=payment.user_id, course=course).count() == 1
+    assert OutgoingMail.objects.count() == 1
