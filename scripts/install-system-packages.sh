@@ -19,6 +19,8 @@ need certbot certbot
 need curl curl
 need ip iproute2
 need pg_dump postgresql-client
+# Transcoding videos in tests and e2e (ffprobe comes with it).
+need ffmpeg ffmpeg
 
 if [ -z "$missing" ]; then
     echo "system packages: all present"
