@@ -8,9 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production
 
-# gettext's msgfmt compiles the Korean message catalogue (compilemessages below).
+# gettext's msgfmt compiles the Korean message catalogue (compilemessages below); ffmpeg (and
+# ffprobe) transcode uploaded videos in the Celery worker, which runs this same image.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext \
+    && apt-get install -y --no-install-recommends gettext ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 app \
@@ -29,6 +30,7 @@ COPY . .
 # this step's shell and are not kept in the image; nothing here connects to the database.
 RUN export DJANGO_SECRET_KEY=build-only-placeholder-0123456789-abcdefghijklmnopqrstuvwxyz \
         JWT_SIGNING_KEY=build-only-jwt-placeholder-0123456789-abcdefghijklmnopqrstuvwxyz \
+        MEDIA_SIGNING_KEY=build-only-media-placeholder-0123456789-abcdefghijklmnopqrstuvwxyz \
         DJANGO_ALLOWED_HOSTS=build.invalid \
         DATABASE_URL=postgres://build@build.invalid:5432/build \
         REDIS_URL=redis://build.invalid:6379/0 \

@@ -73,6 +73,7 @@ check-deploy: install messages ## manage.py check --deploy with production setti
 	@DJANGO_SETTINGS_MODULE=config.settings.production \
 	DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	JWT_SIGNING_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	MEDIA_SIGNING_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DJANGO_ALLOWED_HOSTS=api.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 	REDIS_URL=redis://127.0.0.1:6379/0 KAKAOPAY_SECRET_KEY=dummy-kakaopay-secret \
 	PAYMENT_CALLBACK_BASE_URL=https://app.example.com/payments PUBLIC_BASE_URL=https://api.example.com \

@@ -66,6 +66,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def object_store():
+    """A SeaweedFS S3 server of this test process (each xdist worker starts its own, about a
+    second, on first use): `settings.STORAGES = object_store.storages()` puts a test's uploads
+    on it, under a key prefix of the test's own (tools/objectstore.py)."""
+    from tools.objectstore import object_store as started
+    from tools.procs import run_dir
+
+    with started(run_dir()) as store:
+        yield store
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return CommittingAPIClient()

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from accounts.admin_login import admin_login
 from config.api_docs import RedocApi, SchemaApi, SwaggerApi
 from core.views import API_PATHS, api_not_found
+from videos.apis.playback import signed_stream_file
 
 urlpatterns = [
     path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
@@ -16,6 +17,8 @@ urlpatterns = [
     path("api/", include("payments.urls")),
     path("api/", include("chat.urls")),
     path("payments/sandbox/", include("payments.sandbox_urls")),
+    # Signed video streams (videos.playback); behind nginx they never reach Django.
+    path("hls/<path:path>", signed_stream_file, name="signed-stream-file"),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", SwaggerApi.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", RedocApi.as_view(url_name="schema"), name="redoc"),

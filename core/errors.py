@@ -1,4 +1,5 @@
-"""The rules core enforces for every app: body size, images, Idempotency-Key, the database."""
+"""The rules core enforces for every app: body size, images, Idempotency-Key, the database and
+the file storage."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -8,6 +9,9 @@ from core.exceptions import (
     SERVICE_UNAVAILABLE_MESSAGE,
     ApplicationError,
 )
+
+# Seconds a client should wait before retrying while the object store is unreachable.
+STORAGE_RETRY_AFTER_SECONDS = 5
 
 
 class RequestTooLarge(ApplicationError):
@@ -32,6 +36,18 @@ class ServiceUnavailable(ApplicationError):
 
     def __init__(self):
         super().__init__(headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
+class StorageUnavailable(ApplicationError):
+    """The object store (S3_BUCKET) cannot be reached or fails: nothing was stored, and retrying
+    after Retry-After may work."""
+
+    code = "storage_unavailable"
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = _("File storage is temporarily unavailable. Retry shortly.")
+
+    def __init__(self):
+        super().__init__(headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)})
 
 
 class InvalidImage(ApplicationError):

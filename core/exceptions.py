@@ -1,7 +1,8 @@
 """The one error envelope: {"error": {"code", "message", "fields"}} for every failure.
 
 Domain code raises ApplicationError; DRF's exceptions and Django's ValidationError, Http404,
-PermissionDenied and oversized bodies are converted here so that no bad input becomes a 500.
+PermissionDenied and oversized bodies are converted here so that no bad input becomes a 500, nor
+does an unreachable database or object store (503).
 """
 
 import logging
@@ -141,6 +142,7 @@ class _Enveloped(exceptions.APIException):
 def _as_rule(exc: Exception) -> Exception:
     """Django's errors that have a rule of core's (core.errors) become that rule."""
     from core import errors  # core.errors subclasses this module's ApplicationError
+    from core.storage import is_store_unavailable
 
     if isinstance(exc, RequestDataTooBig):
         return errors.RequestTooLarge()
@@ -150,6 +152,9 @@ def _as_rule(exc: Exception) -> Exception:
         # The database is down or restarting (or a deadlock was broken): retrying may work.
         logger.warning("Database unavailable: %s", exc)
         return errors.ServiceUnavailable()
+    if is_store_unavailable(exc):
+        logger.warning("File storage unavailable: %s", exc)
+        return errors.StorageUnavailable()
     return exc
 
 

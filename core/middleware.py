@@ -1,5 +1,5 @@
-"""The database down (or restarting) is a 503 that says so, not a 500: clients and nginx retry;
-and every response carries a Content-Security-Policy."""
+"""The database or the object store down (or restarting) is a 503 that says so, not a 500:
+clients and nginx retry; and every response carries a Content-Security-Policy."""
 
 import logging
 
@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
-from core.exceptions import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_body
+from core.errors import STORAGE_RETRY_AFTER_SECONDS, StorageUnavailable
+from core.exceptions import DATABASE_RETRY_AFTER_SECONDS, database_unavailable_body, error_body
+from core.storage import is_store_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -23,17 +25,23 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            logger.warning("Database unavailable: %s", exception)
+            body, retry_after = database_unavailable_body(), DATABASE_RETRY_AFTER_SECONDS
+        elif is_store_unavailable(exception):
+            logger.warning("File storage unavailable: %s", exception)
+            rule = StorageUnavailable()
+            body, retry_after = error_body(rule.code, rule.message), STORAGE_RETRY_AFTER_SECONDS
+        else:
             return None
-        logger.warning("Database unavailable: %s", exception)
         response: HttpResponse
         if request.path.startswith("/api/"):
-            response = JsonResponse(database_unavailable_body(), status=503)
+            response = JsonResponse(body, status=503)
         else:
             response = HttpResponse(
                 "Service temporarily unavailable.", status=503, content_type="text/plain"
             )
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        response["Retry-After"] = str(retry_after)
         return response
 
 

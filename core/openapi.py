@@ -14,6 +14,8 @@ from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
+from core.errors import StorageUnavailable
+
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable snake_case code, e.g. `already_voted`.")
@@ -126,9 +128,13 @@ class AutoSchema(SpectacularAutoSchema):
         )
 
     def _decorator_errors(self) -> tuple:
-        """Rules a decorator of the view method adds (core.idempotency.idempotent)."""
+        """Rules a decorator of the view method adds (core.idempotency.idempotent), and 503
+        `storage_unavailable` for uploads: their files go to the object store (S3_BUCKET)."""
         view_method = getattr(self.view, self.method.lower(), None)
-        return getattr(view_method, "error_classes", ())
+        rules = tuple(getattr(view_method, "error_classes", ()))
+        if self.method in ("POST", "PUT", "PATCH") and "multipart/form-data" in self.map_parsers():
+            rules += (StorageUnavailable,)
+        return rules
 
     def _error_body(self, status_code: str, declared: tuple, direction: Direction) -> dict:
         """The envelope with `code` narrowed to the operation's codes at this status: the

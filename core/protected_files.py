@@ -1,20 +1,29 @@
 """Responses for files in the protected storage (lecture videos, assignment files), sent only
-after the caller's access was checked: handed to nginx through X-Accel-Redirect when
-PROTECTED_ACCEL_REDIRECT_PREFIX is set, otherwise streamed by Django with HTTP byte ranges
-(RFC 9110 section 14)."""
+after the caller's access was checked. When PROTECTED_ACCEL_REDIRECT_PREFIX is set they are
+handed to nginx through X-Accel-Redirect: a file on disk by its name, a file on the object store
+by a presigned URL, which nginx fetches for the client without being able to sign one itself.
+Otherwise an object store's file is a redirect to a short-lived presigned URL, and a file on disk
+is streamed by Django with HTTP byte ranges (RFC 9110 section 14)."""
 
 import posixpath
 import re
 import unicodedata
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 
 from core.exceptions import error_body
+from core.storage import presigned_url, signs_urls
 
 CHUNK_BYTES = 256 * 1024
 # The request header every protected-file operation honours, for their schemas.
@@ -64,6 +73,15 @@ def accel_redirect_uri(name: str) -> str:
     maps it to a file, while a raw non-ASCII name would leave Django MIME-encoded, and a raw `?`
     or `#` would cut the path short."""
     return settings.PROTECTED_ACCEL_REDIRECT_PREFIX + quote(name, safe="/")
+
+
+def accel_redirect_store_uri(url: str) -> str:
+    """The internal URI through which nginx fetches a presigned URL: its path (the bucket's
+    when path-style) and signed query after the prefix, whose location proxies the store's
+    origin. Kept percent-encoded as signed: nginx decodes the path and encodes it back alike
+    (stored names hold no character the two encodings differ on), and passes the query as is."""
+    parts = urlsplit(url)
+    return f"{settings.PROTECTED_ACCEL_REDIRECT_PREFIX}{parts.path.lstrip('/')}?{parts.query}"
 
 
 def download_filename(name: str) -> str:
@@ -119,9 +137,32 @@ def protected_file_response(
     download_name: str | None = None,
 ) -> HttpResponseBase:
     """200 with the whole file, 206 with the asked range, or 416; nginx serves it when
-    PROTECTED_ACCEL_REDIRECT_PREFIX is set (it then handles Range itself). `download_name`
-    makes it an attachment under that name. `size` spares a stat of the file when known."""
+    PROTECTED_ACCEL_REDIRECT_PREFIX is set (it then handles Range itself), the object store when
+    the storage presigns URLs (302 to one). `download_name` makes it an attachment under that
+    name. `size` spares a stat of the file when known."""
     response: HttpResponseBase
+    if signs_urls(fieldfile.storage):
+        # Signing is local: the store is reached only by whoever fetches the URL (nginx, or
+        # the client), who also asks it for the Range; the store answers with these headers.
+        headers = {"Content-Type": content_type}
+        if download_name is not None:
+            headers["Content-Disposition"] = content_disposition(download_name)
+        if settings.PROTECTED_ACCEL_REDIRECT_PREFIX:
+            url = presigned_url(fieldfile.storage, fieldfile.name, response_headers=headers)
+            response = HttpResponse()
+            # nginx would keep this response's type and disposition even on an error it
+            # answers instead of the store; nginx adds Cache-Control.
+            del response["Content-Type"]
+            response["X-Accel-Redirect"] = accel_redirect_store_uri(url)
+            response["X-Accel-Buffering"] = "no"
+            return response
+        headers["Cache-Control"] = "private, no-store"
+        response = HttpResponseRedirect(
+            presigned_url(fieldfile.storage, fieldfile.name, response_headers=headers)
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
     if settings.PROTECTED_ACCEL_REDIRECT_PREFIX:
         # nginx adds Cache-Control in its internal location and answers Range.
         response = HttpResponse(content_type=content_type)

@@ -5,13 +5,17 @@ import base64
 import contextlib
 import hashlib
 import http.server
+import json
 import os
+import queue
 import shutil
 import signal
 import ssl
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -84,3 +88,52 @@ def start(command: list, *, stdout=subprocess.PIPE) -> subprocess.Popen:
 def end(browser: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(browser.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def reporting_page(page: bytes, page_path: str, port: int, certificate: Path | None):
+    """Serve `page` at `page_path` on HOST:`port` (see `serve`); yields a queue that gets the JSON
+    the page POSTs to /result."""
+    results: queue.Queue = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if urlsplit(self.path).path != page_path:
+                self.send_error(404)
+                return
+            self._answer(200, "text/html; charset=utf-8", page)
+
+        def do_POST(self):
+            if self.path != "/result":
+                self.send_error(404)
+                return
+            results.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self._answer(204, "text/plain", b"")
+
+        def _answer(self, status: int, content_type: str, body: bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):
+            pass
+
+    with serve(Handler, port, certificate):
+        yield results
+
+
+def page_report(chromium: str, spki: str, url: str, results: queue.Queue, *, timeout: float,
+                extra: tuple = ()) -> dict:  # fmt: skip
+    """Open `url` in a fresh headless Chromium until the page reports (it stays open till then)."""
+    with tempfile.TemporaryDirectory(prefix="lms-e2e-chromium-", ignore_cleanup_errors=True) as tmp:
+        arguments = command(chromium, profile=Path(tmp), spki=spki, url=url, extra=extra)
+        browser = start(arguments, stdout=subprocess.DEVNULL)
+        try:
+            return results.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the page reported nothing in {timeout} s") from None
+        finally:
+            end(browser)
+            browser.communicate()

@@ -9,6 +9,7 @@ import pytest
 from tools import fixtures
 from tools.procs import ROOT, free_port
 from tools.stack import Stack, stack
+from tools.videos import multipart, wait_processed
 
 DEMO_PASSWORD = "demo-pass-1234"
 MP4 = (ROOT / "videos" / "tests" / "fixtures" / "tiny.mp4").read_bytes()
@@ -38,6 +39,8 @@ def edge(frontend_port) -> Stack:
         **{f"THROTTLE_{scope}_IP": "1000/min" for scope in PER_IP_THROTTLES},
         # gunicorn's access log, as the container writes it (docker/gunicorn.conf.py).
         access_log=True,
+        # The `worker` service processes the uploaded videos.
+        celery_worker=True,
     ) as running:
         running.manage("seed_demo")
         fixtures.django_setup(running.env)  # tests add their own data from this process
@@ -81,31 +84,18 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def multipart(fields: dict, file_name: str, content: bytes) -> tuple[bytes, str]:
-    boundary = secrets.token_hex(12)
-    head = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        for name, value in fields.items()
-    )
-    head += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    )
-    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
 @pytest.fixture(scope="session")
 def lecture_video(edge) -> dict:
     """A video topic in the course student1 is enrolled in, its video uploaded by the tutor
-    through nginx; returns the video's JSON and the stored path."""
+    through nginx and processed by the worker; returns the video's JSON and the stored path."""
     topic_id = topic_create("video", "Video lesson")
     tutor = login(edge, "tutor@example.com")
     body, content_type = multipart({"topic": topic_id, "title": "Lesson"}, "lesson.mp4", MP4)
     headers = {**bearer(tutor["access"]), "Content-Type": content_type}
     reply = edge.request("POST", "/api/videos/", body=body, headers=headers)
     assert reply.status == 201, reply.body
-    video = reply.json()
-    stored = list(Path(edge.env["PROTECTED_MEDIA_ROOT"]).rglob("*.mp4"))
+    video = wait_processed(edge, tutor["access"], reply.json()["id"])
+    assert video["status"] == "ready", (video, edge.worker_log()[-3000:])
+    stored = list((Path(edge.env["PROTECTED_MEDIA_ROOT"]) / "videos").rglob("*.mp4"))
     assert len(stored) == 1
     return {**video, "path": stored[0]}

@@ -4,11 +4,7 @@ sent and received. The page is e2e/browser/chat_socket.html; the stack is e2e/te
 
 import asyncio
 import contextlib
-import http.server
-import json
 import queue
-import subprocess
-import tempfile
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -37,49 +33,13 @@ def chromium() -> str:
 def frontend(origin: str, chat: Stack):
     """Serve the page at `origin` (HTTPS, the stack's certificate) from a thread; yields a queue
     that gets what the page POSTs to /result."""
-    results: queue.Queue = queue.Queue()
-    page = PAGE.read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if urlsplit(self.path).path != PAGE_PATH:
-                self.send_error(404)
-                return
-            self._answer(200, "text/html; charset=utf-8", page)
-
-        def do_POST(self):
-            if self.path != "/result":
-                self.send_error(404)
-                return
-            results.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self._answer(204, "text/plain", b"")
-
-        def _answer(self, status: int, content_type: str, body: bytes):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format, *args):
-            pass
-
-    with browsers.serve(Handler, int(urlsplit(origin).port or 443), chat.certificate):
+    port = int(urlsplit(origin).port or 443)
+    with browsers.reporting_page(PAGE.read_bytes(), PAGE_PATH, port, chat.certificate) as results:
         yield results
 
 
 def page_result(chromium: str, spki: str, url: str, results: queue.Queue) -> dict:
-    """Open `url` in a fresh headless Chromium until the page reports (it stays open till then)."""
-    with tempfile.TemporaryDirectory(prefix="lms-e2e-chromium-", ignore_cleanup_errors=True) as tmp:
-        command = browsers.command(chromium, profile=Path(tmp), spki=spki, url=url)
-        browser = browsers.start(command, stdout=subprocess.DEVNULL)
-        try:
-            return results.get(timeout=BROWSER_TIMEOUT)
-        except queue.Empty:
-            raise AssertionError(f"the page reported nothing in {BROWSER_TIMEOUT} s") from None
-        finally:
-            browsers.end(browser)
-            browser.communicate()
+    return browsers.page_report(chromium, spki, url, results, timeout=BROWSER_TIMEOUT)
 
 
 def rest(chat: Stack, method: str, path: str, access: str, body=None):

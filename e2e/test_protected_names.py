@@ -36,6 +36,7 @@ def records(videos: dict, submissions: dict) -> dict:
     made = {"videos": {}, "submissions": {}}
     for n, (key, name) in enumerate(videos.items()):
         made["videos"][key] = Video.objects.create(
+            status="ready",
             owner=tutor, topic_id=topic_create("video", key, position=900 + n), title=key,
             file=name, content_type="video/mp4", size=len(MP4), duration=4.0,
         ).pk  # fmt: skip

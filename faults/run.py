@@ -6,10 +6,12 @@ the database holds.
 2. postgres  PostgreSQL restarted (fast) and stopped for 10 s during load
 3. redis     Redis stopped, then frozen: login, revocation, health, throttles
 4. chat      Redis restarted while 50 clients chat over WebSocket (two ASGI instances)
+5. video     the Celery worker killed mid-transcode, the broker down during an upload, the
+             object store down (uploads are on a private SeaweedFS throughout)
 
 Prints a table per scenario and exits 1 if any invariant failed.
 
-    .venv/bin/python -m faults.run [--only kill,postgres,redis,chat]
+    .venv/bin/python -m faults.run [--only kill,postgres,redis,chat,video]
 """
 
 import argparse
@@ -28,7 +30,10 @@ INSTANCES, WORKERS = 1, 2
 VOTERS, BUYERS, COURSES, CANDIDATES = 3200, 400, 10, 4
 # As many as the most jobs a scenario runs side by side (scenario 2: 6).
 CLIENT_PROCESSES = 6
-SCENARIOS = ("kill", "postgres", "redis", "chat")
+SCENARIOS = ("kill", "postgres", "redis", "chat", "video")
+# A video left processing is queued again after this many seconds (production: 180), so the
+# video scenario need not wait minutes for its requeue.
+VIDEO_REQUEUE_AFTER_SECONDS = "5"
 # Production settings refuse the sandbox provider; bench.settings is production plus the sandbox
 # behind BENCH_PAYMENT_SANDBOX=1 (set after production's own check ran), so checkout can be
 # bought through on loopback while everything else stays production.
@@ -67,7 +72,15 @@ def main() -> int:
     began = time.monotonic()
     verdicts = {}
     with contextlib.ExitStack() as cleanup:
-        running = cleanup.enter_context(stack(instances=args.instances, workers=WORKERS, **SANDBOX))
+        running = cleanup.enter_context(
+            stack(
+                instances=args.instances,
+                workers=WORKERS,
+                object_store=True,
+                VIDEO_REQUEUE_AFTER_SECONDS=VIDEO_REQUEUE_AFTER_SECONDS,
+                **SANDBOX,
+            )
+        )
         fixtures.django_setup(running.env)
         poll_id, ballots, buyers = prepare()
         pool = cleanup.enter_context(clients.pool(CLIENT_PROCESSES))

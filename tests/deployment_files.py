@@ -33,6 +33,7 @@ else:
 FILLED_ENV = {
     "DJANGO_SECRET_KEY": "sample-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ",
     "JWT_SIGNING_KEY": "sample-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMN",
+    "MEDIA_SIGNING_KEY": "sample-media-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKL",
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://lms:sample-app-password@db:5432/lms",
     "POSTGRES_PASSWORD": "sample-superuser-password",

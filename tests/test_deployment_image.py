@@ -69,7 +69,9 @@ def test_dockerfile_keeps_secrets_out_of_env_and_the_build_placeholders_import_p
 
     build_step = next(arguments for name, arguments in instructions if "collectstatic" in arguments)
     placeholders = dict(re.findall(r"(\w+)=(\S+)", build_step.split("&&")[0]))
-    assert {"DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DATABASE_URL"} <= set(placeholders)
+    assert {"DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "MEDIA_SIGNING_KEY", "DATABASE_URL"} <= set(
+        placeholders
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run", "-v", "0"],
         cwd=ROOT,
@@ -284,6 +286,7 @@ def test_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path, 
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=FILLED_ENV["DJANGO_SECRET_KEY"],
         JWT_SIGNING_KEY=FILLED_ENV["JWT_SIGNING_KEY"],
+        MEDIA_SIGNING_KEY=FILLED_ENV["MEDIA_SIGNING_KEY"],
         DJANGO_ALLOWED_HOSTS="api.example.com",
         DATABASE_URL=POSTGRES_URL,
         REDIS_URL=os.environ["REDIS_URL"],

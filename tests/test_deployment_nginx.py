@@ -281,3 +281,65 @@ def test_compose_gives_sockets_a_read_timeout_above_the_ping_and_a_per_client_ca
     (tmp_path / "short").mkdir()
     short = render_nginx_as_compose(tmp_path / "short", NGINX_WS_READ_TIMEOUT="30s")
     assert "proxy_read_timeout 30s;" in dict(nginx_blocks(short))["location /ws/"]
+
+
+# --- Uploads on the object store (/protected-store/, /media-store/) -----------------------------
+
+STORE_PROXY = ROOT / "nginx" / "snippets" / "store_proxy.conf"
+
+
+def test_the_object_store_locations_send_nothing_of_the_client_and_show_nothing_of_the_store():
+    """The store gets a bare GET of the object (ranges allowed): no bearer token, cookie or
+    forwarded address of the client; the client gets the bytes: no S3 error body (intercepted
+    into the envelope), no x-amz-* or SeaweedFS header, no file spooled to disk."""
+    blocks = dict(nginx_blocks(NGINX_TEMPLATE.read_text()))
+    protected, public = blocks["location /protected-store/"], blocks["location /media-store/"]
+    assert "internal;" in protected and "internal;" not in public
+    assert "rewrite ^/protected-store(/.*)$ $1 break;" in protected, "the presigned path, as is"
+    # Inside the public bucket, whatever the path; the client's query (response-* overrides of
+    # the type, a listing) never reaches the store.
+    assert "rewrite ^/media-store/(.*)$ /${NGINX_PUBLIC_BUCKET}/$1? break;" in public
+    assert "deny all;" in blocks["limit_except GET"]
+    for own in (protected, public):
+        assert 'set $object_store "${NGINX_OBJECT_STORE_URL}";' in own
+        assert "include snippets/store_proxy.conf;" in own
+        assert "error_page 403 404 =404 @store_not_found;" in own
+        assert "error_page 416 @store_range_not_satisfiable;" in own
+        assert "error_page 500 502 503 504 =503 @store_unavailable;" in own
+    assert 'add_header Cache-Control "private, no-store" always;' in protected
+    assert "add_header Content-Security-Policy \"default-src ''; sandbox\" always;" in public
+    proxy = _directives(STORE_PROXY.read_text())
+    assert {
+        "proxy_pass $object_store",
+        "proxy_pass_request_headers off",
+        "proxy_pass_request_body off",
+        "proxy_method GET",
+        "proxy_max_temp_file_size 0",
+        "proxy_intercept_errors on",
+        "proxy_ssl_verify on",
+    } <= proxy
+    sent = {line.split()[1] for line in proxy if line.startswith("proxy_set_header")}
+    assert sent == {"Connection", "Range", "If-Range", "If-None-Match", "If-Modified-Since"}
+    hidden = {line.split()[1].lower() for line in proxy if line.startswith("proxy_hide_header")}
+    assert {"x-amz-request-id", "x-amz-id-2", "seaweed-x-amz-owner", "seaweed-x-amz-etag"} <= hidden
+    assert {"cache-control", "set-cookie"} <= hidden
+
+
+@needs_nginx_tools
+def test_compose_points_nginx_at_its_object_store_and_nginx_starts_where_it_does_not_resolve(
+    tmp_path,
+):
+    """Compose's store is named `objectstore`, which no DNS here knows: nginx still loads (the
+    name is looked up per request), so a deployment without the store starts as before."""
+    rendered = render_nginx_as_compose(tmp_path)
+    blocks = dict(nginx_blocks(rendered))
+    assert 'set $object_store "http://objectstore:8333";' in blocks["location /protected-store/"]
+    assert "rewrite ^/media-store/(.*)$ /lms-media/$1? break;" in blocks["location /media-store/"]
+    assert "resolver 127.0.0.11 valid=30s;" in rendered
+    check = subprocess.run(
+        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stderr

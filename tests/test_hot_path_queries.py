@@ -43,6 +43,7 @@ def counted(send, status: int):
 def test_a_watch_event_runs_as_many_queries_after_1000_earlier_events_as_after_1(tutor, user):
     topic = TopicFactory(type=TopicType.VIDEO, lecture__course__tutor=tutor)
     video = Video.objects.create(
+        status="ready",
         owner=tutor, topic=topic, title="Lesson", file="videos/hot-path.mp4",
         content_type="video/mp4", size=1_000_000, duration=VIDEO_SECONDS,
     )  # fmt: skip

@@ -159,3 +159,21 @@ def test_liveness_and_readiness_are_described(schema):
     ready = [schema["paths"][path]["get"] for path in READINESS_PATHS]
     assert {operation["operationId"] for operation in ready} == {"health", "health_ready"}
     assert ready[0]["responses"] == ready[1]["responses"]
+
+
+def test_uploads_document_503_storage_unavailable_and_other_operations_do_not(schema):
+    """Operations that take files (multipart) store them on the object store when S3_BUCKET is
+    set: down, it is 503 `storage_unavailable` (core.errors.StorageUnavailable)."""
+    uploads = [
+        ("/api/images/", "post"),
+        ("/api/videos/", "post"),
+        ("/api/courses/{course_id}/thumbnail/", "put"),
+        ("/api/topics/{topic_id}/submissions/", "post"),
+    ]
+    for path, method in uploads:
+        codes = documented_error_codes(schema["paths"][path][method]["responses"]["503"])
+        assert codes == ["service_unavailable", "storage_unavailable"], (path, method)
+    for path, method, operation in _operations(schema):
+        if (path, method) not in uploads and path not in READINESS_PATHS:
+            codes = documented_error_codes(operation["responses"]["503"])
+            assert "storage_unavailable" not in codes, (path, method)

@@ -1,6 +1,7 @@
 """Production settings refuse unsafe configurations before serving anything."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -15,6 +16,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+    "MEDIA_SIGNING_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -72,6 +74,8 @@ def test_production_settings_pass_the_deploy_check():
         ({"REDIS_URL": None}, "shared cache"),
         ({"JWT_SIGNING_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"]}, "JWT_SIGNING_KEY"),
         ({"JWT_SIGNING_KEY": None}, "JWT_SIGNING_KEY"),
+        ({"MEDIA_SIGNING_KEY": None}, "MEDIA_SIGNING_KEY"),
+        ({"MEDIA_SIGNING_KEY": PRODUCTION_ENV["JWT_SIGNING_KEY"]}, "MEDIA_SIGNING_KEY"),
         ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"PAYMENT_PROVIDERS": "kakaopay,sandbox"}, "sandbox payment provider"),
@@ -150,7 +154,7 @@ def test_production_keeps_the_api_docs_for_staff_unless_told_otherwise():
     assert production_setting("API_DOCS_PUBLIC", API_DOCS_PUBLIC="true") == "True"
 
 
-@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY"])
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "MEDIA_SIGNING_KEY"])
 @pytest.mark.parametrize("key", [*sorted(PUBLIC_KEYS), "short-but-random-Xy81", "a" * 60])
 def test_production_refuses_a_published_or_weak_signing_key(variable, key):
     result = django_check(**{variable: key})
@@ -223,3 +227,112 @@ def test_file_urls_are_absolute_in_development_too(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "http://127.0.0.1:8000"
+
+
+# --- Uploads on S3 (config/settings/storage.py) -------------------------------------------------
+
+S3_ENV = {
+    "S3_BUCKET": "lms-media",
+    "S3_PROTECTED_BUCKET": "lms-protected",
+    "S3_ENDPOINT_URL": "http://objectstore:8333",
+    "S3_ACCESS_KEY_ID": "lms-app",
+    "S3_SECRET_ACCESS_KEY": "a-secret-of-the-object-store",
+    "S3_CUSTOM_DOMAIN": "api.example.com/media-store",
+    "PROTECTED_ACCEL_REDIRECT_PREFIX": "/protected-store/",
+}
+
+
+def test_production_on_an_s3_compatible_store_passes_the_deploy_check():
+    result = django_check(**S3_ENV)
+    assert result.returncode == 0, result.stderr
+    protected = 'STORAGES["protected"]["OPTIONS"]'
+    public = 'STORAGES["default"]["OPTIONS"]'
+    assert production_setting(f'{protected}["bucket_name"]', **S3_ENV) == "lms-protected"
+    assert production_setting(f'{protected}["querystring_auth"]', **S3_ENV) == "True"
+    assert production_setting(f'{protected}["querystring_expire"]', **S3_ENV) == "300"
+    assert production_setting(f'{public}["querystring_auth"]', **S3_ENV) == "False"
+    assert production_setting(f'{public}["custom_domain"]', **S3_ENV) == S3_ENV["S3_CUSTOM_DOMAIN"]
+    assert production_setting(f'{public}["file_overwrite"]', **S3_ENV) == "False"
+    style = f'{public}["client_config"].s3["addressing_style"]'
+    assert production_setting(style, **S3_ENV) == "path"
+
+
+def test_production_on_aws_needs_no_endpoint_nor_custom_domain_nor_keys():
+    """An instance or task role gives the keys; the bucket's own host serves public media."""
+    aws = {
+        **S3_ENV,
+        "S3_ENDPOINT_URL": None,
+        "S3_CUSTOM_DOMAIN": None,
+        "PROTECTED_ACCEL_REDIRECT_PREFIX": "",
+    }
+    aws |= {"S3_ACCESS_KEY_ID": None, "S3_SECRET_ACCESS_KEY": None}
+    assert django_check(**aws).returncode == 0
+    style = 'STORAGES["default"]["OPTIONS"]["client_config"].s3["addressing_style"]'
+    assert production_setting(style, **aws) == "virtual"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"S3_PROTECTED_BUCKET": None}, "S3_PROTECTED_BUCKET"),
+        ({"S3_BUCKET": None}, "S3_BUCKET"),
+        ({"S3_PROTECTED_BUCKET": "lms-media"}, "S3_PROTECTED_BUCKET must differ from S3_BUCKET"),
+        ({"S3_SECRET_ACCESS_KEY": None}, "S3_SECRET_ACCESS_KEY"),
+        ({"S3_CUSTOM_DOMAIN": None}, "S3_CUSTOM_DOMAIN"),
+        ({"S3_CUSTOM_DOMAIN": "https://cdn.example.com"}, "S3_CUSTOM_DOMAIN is a host"),
+        ({"S3_URL_PROTOCOL": "http:"}, "S3_URL_PROTOCOL"),
+        ({"S3_PRESIGN_SECONDS": "0"}, "S3_PRESIGN_SECONDS"),
+        ({"PROTECTED_ACCEL_REDIRECT_PREFIX": "/protected-videos/"}, "maps a folder"),
+    ],
+)
+def test_production_refuses_an_s3_configuration_that_cannot_work_safely(overrides, complaint):
+    result = django_check(**{**S3_ENV, **overrides})
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_production_on_disk_refuses_the_object_stores_nginx_location():
+    result = django_check(PROTECTED_ACCEL_REDIRECT_PREFIX="/protected-store/")
+    assert result.returncode != 0
+    assert "S3_BUCKET is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        ({"protected_bucket": ""}, "needs S3_PROTECTED_BUCKET"),
+        ({"bucket": ""}, "needs S3_BUCKET"),
+        ({"protected_bucket": "lms-media"}, "must differ"),
+        ({"secret_key": ""}, "S3_SECRET_ACCESS_KEY"),
+        ({"custom_domain": "https://cdn.example.com"}, "host[/path]"),
+        ({"presign_seconds": 0}, "S3_PRESIGN_SECONDS"),
+        ({"presign_seconds": 8 * 24 * 3600}, "S3_PRESIGN_SECONDS"),
+    ],
+)
+def test_s3_storages_refuse_what_cannot_work(options, complaint):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings.storage import s3_storages
+
+    settings = {"bucket": "lms-media", "protected_bucket": "lms-protected"}
+    settings |= {"access_key": "key", "secret_key": "secret"}
+    with pytest.raises(ImproperlyConfigured, match=re.escape(complaint)):
+        s3_storages(**(settings | options))
+
+
+def test_s3_storages_keep_public_urls_plain_and_protected_ones_signed_and_short():
+    from config.settings.storage import s3_storages
+
+    storages = s3_storages(
+        bucket="lms-media", protected_bucket="lms-protected", url_protocol="http",
+        presign_seconds=60, read_timeout=1.5, max_attempts=3,
+    )  # fmt: skip
+    public, protected = storages["default"]["OPTIONS"], storages["protected"]["OPTIONS"]
+    assert (public["querystring_auth"], protected["querystring_auth"]) == (False, True)
+    assert protected["querystring_expire"] == 60 and "custom_domain" not in protected
+    assert public["file_overwrite"] is protected["file_overwrite"] is False
+    assert public["url_protocol"] == "http:"
+    assert "access_key" not in public, "no key: boto3's own chain (an instance role)"
+    config = public["client_config"]
+    assert (config.read_timeout, config.retries["total_max_attempts"]) == (1.5, 3)
+    assert config.s3["addressing_style"] == "virtual" and config.signature_version == "s3v4"

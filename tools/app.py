@@ -29,7 +29,10 @@ def django_env(run_dir: Path, database_url: str, redis_url: str, **overrides: st
     return {
         **ENVIRON_AT_START,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        **{name: secrets.token_urlsafe(50) for name in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")},
+        **{
+            name: secrets.token_urlsafe(50)
+            for name in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "MEDIA_SIGNING_KEY")
+        },
         "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},{HOST}",
         "DATABASE_URL": database_url, "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": f"run-{secrets.token_hex(4)}",
@@ -111,9 +114,16 @@ def celery_worker(env: dict, log: Path, *, queue: str = "celery", concurrency: i
     )  # fmt: skip
 
 
-def wait_worker_ready(log: Path, process, timeout: float = 60.0) -> None:
+def worker_starts(log: Path) -> int:
+    """How many times a worker logging to `log` has said it is ready."""
+    return log.read_text(errors="replace").count(" ready.") if log.exists() else 0
+
+
+def wait_worker_ready(log: Path, process, timeout: float = 60.0, *, after: int = 0) -> None:
+    """Until the worker says it is ready for the (`after` + 1)th time in `log`."""
+
     def ready() -> bool:
-        return log.exists() and " ready." in log.read_text(errors="replace")
+        return worker_starts(log) > after
 
     wait_until(ready, "starting the celery worker", {"worker": process}, timeout=timeout)
 

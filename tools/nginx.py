@@ -3,6 +3,7 @@ docker-compose.yml gives it and a self-signed certificate, on free high ports.""
 
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 
@@ -67,7 +68,8 @@ def variables(
     **overrides,
 ):
     """Every NGINX_* value of the template for this run; `overrides` win. `ws_upstreams` are the
-    ASGI servers behind /ws/; none: a port nothing listens on (a socket gets nginx's 503)."""
+    ASGI servers behind /ws/; none: a port nothing listens on (a socket gets nginx's 503), as for
+    the object store (NGINX_OBJECT_STORE_URL) unless given."""
     cert, key = certificate(run_dir / "nginx")
     ws_upstreams = ws_upstreams or [f"{HOST}:{free_port()}"]
     return {
@@ -82,6 +84,11 @@ def variables(
         "NGINX_ACME_ROOT": str(run_dir / "acme"), "NGINX_STATIC_ROOT": str(run_dir / "static"),
         "NGINX_MEDIA_ROOT": str(run_dir / "media"),
         "NGINX_PROTECTED_ROOT": str(run_dir / "protected"),
+        # No object store unless the run gives one: a port nothing listens on (nginx's 503).
+        "NGINX_OBJECT_STORE_URL": f"http://{HOST}:{free_port()}",
+        "NGINX_RESOLVER": HOST,  # unused: loopback addresses need no lookup
+        # The stack passes its Django's key; nginx alone (edge_only) signs nothing it checks.
+        "NGINX_MEDIA_SIGNING_KEY": secrets.token_urlsafe(50),
         **overrides,
     }  # fmt: skip
 

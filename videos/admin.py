@@ -16,11 +16,19 @@ class ImageAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("title", "owner", "topic", "content_type", "duration", "size", "created_at")
-    list_filter = ("content_type",)
+    list_display = (
+        "title", "owner", "topic", "status", "content_type", "duration", "size", "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "content_type")
     list_select_related = ("owner", "topic")
-    search_fields = ("title", "owner__email", "topic__title")
-    readonly_fields = ("file", "content_type", "size", "duration")
+    search_fields = ("title", "owner__email", "topic__title", "stream_key")
+    # What processing wrote is the worker's: staff read it here, and fix a video by uploading it
+    # again, never by editing its state.
+    readonly_fields = (
+        "file", "content_type", "size", "duration", "status", "failure_reason", "stream_key",
+        "renditions", "poster", "thumbnails", "queued_at", "heartbeat_at", "processed_by",
+        "processed_at",
+    )  # fmt: skip
     autocomplete_fields = ("owner", "topic")
 
 

@@ -13,3 +13,11 @@ class InvalidVideo(ApplicationError):
     code = "invalid_video"
     message = _("This is not a complete MP4, WebM or QuickTime video.")
     field = "file"
+
+
+class VideoNotReady(ApplicationError):
+    """Its renditions are still being made, or could not be (the video's status says which)."""
+
+    code = "video_not_ready"
+    status = 409
+    message = _("This video is not ready to play yet.")

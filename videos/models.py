@@ -1,5 +1,7 @@
 """Uploaded images and lecture videos, and what learners do while watching."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -42,9 +44,20 @@ class Image(TimeStampedModel):
         return str(self.file)  # its name
 
 
+class VideoStatus(models.TextChoices):
+    PROCESSING = "processing", _("Processing")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+def _stream_key() -> str:
+    return uuid.uuid4().hex
+
+
 class Video(TimeStampedModel):
-    """A lecture video; its file lives outside the public media root and is streamed only to
-    those who may study its topic."""
+    """A lecture video: the upload lives in the protected storage; a worker makes its HLS
+    renditions (protected, under `hls/<stream_key>/`) and its poster and seek thumbnails (public,
+    under `videos/<stream_key>/`). Learners get it only once it is ready."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="videos"
@@ -62,14 +75,38 @@ class Video(TimeStampedModel):
     content_type = models.CharField(_("content type"), max_length=50)
     size = models.PositiveBigIntegerField(_("size in bytes"))
     duration = models.FloatField(_("duration (s)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=VideoStatus.choices, default=VideoStatus.PROCESSING
+    )
+    failure_reason = models.CharField(_("why processing failed"), max_length=300, blank=True)
+    stream_key = models.CharField(max_length=32, unique=True, default=_stream_key, editable=False)
+    renditions = models.JSONField(
+        _("renditions"), default=list, blank=True, help_text=_("name, width, height, bandwidth")
+    )
+    poster = models.FileField(_("poster"), upload_to="videos/", blank=True)
+    thumbnails = models.FileField(_("seek thumbnails (WebVTT)"), upload_to="videos/", blank=True)
+    queued_at = models.DateTimeField(_("queued for processing at"), null=True, blank=True)
+    # A worker processing the video refreshes this; a video left in processing with an old one
+    # (or none, long after it was queued) is queued again (videos.services.processing).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    processed_by = models.CharField(max_length=64, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("status", "heartbeat_at"), name="video_status_heartbeat")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(duration__gt=0, duration__lte=MAX_DURATION_SECONDS),
                 name="video_duration_finite_positive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=VideoStatus.values), name="video_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=VideoStatus.FAILED) | ~Q(failure_reason=""),
+                name="video_failed_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:

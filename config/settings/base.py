@@ -20,19 +20,26 @@ PUBLIC_KEYS = frozenset(
 SIGNING_KEY_MIN_LENGTH = 50
 
 
-def signing_keys_check(*, debug: bool, secret_key: str, jwt_signing_key: str) -> None:
-    """Refuse to serve without DEBUG on a key that is public, short or shared by both uses."""
+def signing_keys_check(
+    *, debug: bool, secret_key: str, jwt_signing_key: str, media_signing_key: str | None = None
+) -> None:
+    """Refuse to serve without DEBUG on a key that is public, short or shared by two uses."""
     if debug:
         return
-    for name, key in (("DJANGO_SECRET_KEY", secret_key), ("JWT_SIGNING_KEY", jwt_signing_key)):
+    keys = {"DJANGO_SECRET_KEY": secret_key, "JWT_SIGNING_KEY": jwt_signing_key}
+    if media_signing_key is not None:
+        keys["MEDIA_SIGNING_KEY"] = media_signing_key
+    for name, key in keys.items():
         if key in PUBLIC_KEYS or "change-me" in key:
             raise ImproperlyConfigured(f"{name} is a published placeholder: set a random key.")
         if len(key) < SIGNING_KEY_MIN_LENGTH or len(set(key)) < 5:
             raise ImproperlyConfigured(
                 f"{name} needs at least {SIGNING_KEY_MIN_LENGTH} random characters."
             )
-    if secret_key == jwt_signing_key:
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
+    if len(set(keys.values())) < len(keys):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY, JWT_SIGNING_KEY and MEDIA_SIGNING_KEY must differ from each other."
+        )
 
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -158,23 +165,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-MEDIA_URL = "/media/"
 # Scheme and host clients reach this API at (https://api.example.com): every file URL in a
 # response is built on it, also where no request is at hand (the cached avatar). Empty: the
-# request's own host, and a relative URL where there is no request.
+# request's own host, and a relative URL where there is no request. Uploads themselves (MEDIA_*,
+# PROTECTED_MEDIA_ROOT, STORAGES: disk or S3) are config/settings/storage.py's.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
-MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
-# Lecture videos and assignment files: outside MEDIA_ROOT, never served by URL, only sent after
-# an access check (core.protected_files).
-PROTECTED_MEDIA_ROOT = env("PROTECTED_MEDIA_ROOT", default=str(BASE_DIR / "protected_media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "protected": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PROTECTED_MEDIA_ROOT, "base_url": None},
-    },
-}
 # JSON bodies larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
@@ -193,4 +188,5 @@ from config.settings.learning import *  # noqa: E402, F403
 from config.settings.media import *  # noqa: E402, F403
 from config.settings.observability import *  # noqa: E402, F403
 from config.settings.retention import *  # noqa: E402, F403
+from config.settings.storage import *  # noqa: E402, F403
 from config.settings.tasks import *  # noqa: E402, F403

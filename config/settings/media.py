@@ -29,3 +29,21 @@ PROTECTED_ACCEL_REDIRECT_PREFIX = env(
 VIDEO_MAX_PLAYBACK_RATE = env.float("VIDEO_MAX_PLAYBACK_RATE", default=2.0)
 VIDEO_WATCH_ALLOWANCE_SECONDS = env.float("VIDEO_WATCH_ALLOWANCE_SECONDS", default=5.0)
 VIDEO_WATCH_IDLE_SECONDS = env.float("VIDEO_WATCH_IDLE_SECONDS", default=60.0)
+
+# --- Video processing and delivery -------------------------------------------------------------
+
+# A worker makes each upload's HLS renditions (videos.tasks.video_process): segments of about
+# this many seconds; a transcode running longer than the limit is stopped and the video failed.
+VIDEO_SEGMENT_SECONDS = env.int("VIDEO_SEGMENT_SECONDS", default=6)
+VIDEO_PROCESS_TIME_LIMIT = env.int("VIDEO_PROCESS_TIME_LIMIT", default=3 * 60 * 60)
+# A processing worker refreshes the video's heartbeat this often; a video in `processing` whose
+# heartbeat (or queueing) is older than VIDEO_REQUEUE_AFTER_SECONDS is queued again (its worker
+# died, or the broker was away when it was uploaded).
+VIDEO_HEARTBEAT_SECONDS = env.int("VIDEO_HEARTBEAT_SECONDS", default=30)
+VIDEO_REQUEUE_AFTER_SECONDS = env.int("VIDEO_REQUEUE_AFTER_SECONDS", default=180)
+# Playback URLs (GET /api/videos/{id}/playback/) are signed for one viewer and video, and live
+# this long plus the video's duration; nginx checks them (secure_link) with the same key, which
+# production requires (NGINX_MEDIA_SIGNING_KEY is the same value). Elsewhere a key derived from
+# SECRET_KEY is used, and Django checks the URLs itself.
+VIDEO_PLAYBACK_URL_SECONDS = env.int("VIDEO_PLAYBACK_URL_SECONDS", default=60 * 60)
+MEDIA_SIGNING_KEY = env("MEDIA_SIGNING_KEY", default="")

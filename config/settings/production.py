@@ -3,14 +3,29 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CACHES, SIMPLE_JWT, STORAGES, database_from_url, env, signing_keys_check
+from .base import (
+    CACHES,
+    SIMPLE_JWT,
+    STORAGES,
+    database_from_url,
+    env,
+    signing_keys_check,
+    storage_deploy_check,
+)
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY")
-signing_keys_check(debug=DEBUG, secret_key=SECRET_KEY, jwt_signing_key=JWT_SIGNING_KEY)
+# Signs playback URLs that nginx checks (NGINX_MEDIA_SIGNING_KEY holds the same value).
+MEDIA_SIGNING_KEY = env("MEDIA_SIGNING_KEY")
+signing_keys_check(
+    debug=DEBUG,
+    secret_key=SECRET_KEY,
+    jwt_signing_key=JWT_SIGNING_KEY,
+    media_signing_key=MEDIA_SIGNING_KEY,
+)
 SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
 
 # Throttles and token revocation must be seen by every worker: a per-process cache is refused.
@@ -49,6 +64,11 @@ if "kakaopay" in PAYMENT_PROVIDERS:
 PAYMENT_CALLBACK_BASE_URL = env("PAYMENT_CALLBACK_BASE_URL")
 # Every file URL is absolute on it, also in payloads cached without a request (the avatar).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
+# Uploads on S3: public URLs on a public host over HTTPS, protected files where nginx looks.
+storage_deploy_check(
+    storages=STORAGES,
+    accel_prefix=PROTECTED_ACCEL_REDIRECT_PREFIX,  # noqa: F405
+)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -9,6 +9,7 @@ Production refuses to run without a broker, as it refuses a per-process cache.
 from celery.schedules import crontab
 
 from config.settings.environment import env
+from config.settings.media import VIDEO_PROCESS_TIME_LIMIT
 
 _REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or _REDIS_URL
@@ -27,7 +28,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60,
+    # The video task has its own, longer limit (VIDEO_PROCESS_TIME_LIMIT).
+    "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, VIDEO_PROCESS_TIME_LIMIT) + 5 * 60,
     # A request that queues a task waits at most this long for a Redis that stopped answering
     # (the task is queued again later, core.tasks_queue); longer than the worker's 1 s BRPOP.
     "socket_timeout": 2,
@@ -49,6 +51,7 @@ CELERY_BEAT_SCHEDULE = {
     "mails-requeue": {"task": "core.tasks.mails_requeue", "schedule": 60.0},
     "orders-expire": {"task": "payments.tasks.orders_expire", "schedule": 60.0},
     "payments-reconcile": {"task": "payments.tasks.payments_reconcile", "schedule": 60.0},
+    "videos-requeue": {"task": "videos.tasks.videos_requeue", "schedule": 60.0},
 }
 # Mail a worker has not sent this long after it was queued is queued again (the broker was
 # away when it was first queued, or the task was lost); at most MAIL_ATTEMPTS sends are tried.

@@ -3,7 +3,7 @@
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, STORAGES
+from .base import SIMPLE_JWT, filesystem_storages
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
@@ -29,13 +29,9 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-media-")
 # As production sets it: every file URL absolute on one base, with or without a request.
 PUBLIC_BASE_URL = "http://testserver"
 PROTECTED_MEDIA_ROOT = tempfile.mkdtemp(prefix="lms-test-protected-")
-STORAGES = {
-    **STORAGES,
-    "protected": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PROTECTED_MEDIA_ROOT, "base_url": None},
-    },
-}
+# On disk whatever S3_* say: a test runs on the object store by asking for it (the object_store
+# fixture in conftest.py gives the STORAGES).
+STORAGES = filesystem_storages(protected_root=PROTECTED_MEDIA_ROOT)
 
 # Both providers; KakaoPay is stubbed at the HTTP boundary (responses) in the tests.
 PAYMENT_PROVIDERS = ["sandbox", "kakaopay"]

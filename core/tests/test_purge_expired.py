@@ -73,6 +73,7 @@ def watched(settings):
     settings.VIDEO_WATCH_ALLOWANCE_SECONDS = 5.0
     topic = TopicFactory(type=TopicType.VIDEO)
     video = Video.objects.create(
+        status="ready",
         owner=topic.lecture.course.tutor, topic=topic, title="V", file="videos/v.mp4",
         content_type="video/mp4", size=1, duration=20.0,
     )  # fmt: skip

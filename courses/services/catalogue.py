@@ -99,7 +99,7 @@ def course_thumbnail_set(*, actor, course: Course, file: UploadedFile | None) ->
             storage.delete(course.thumbnail.name)
         raise
     if previous and previous != course.thumbnail.name:
-        transaction.on_commit(lambda: storage.delete(previous))
+        transaction.on_commit(lambda: storage.delete(previous), robust=True)
     return course
 
 

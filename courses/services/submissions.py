@@ -137,7 +137,7 @@ def submission_submit(
                 storage.delete(new_file)
             raise
         if old_file:
-            transaction.on_commit(lambda: storage.delete(old_file))
+            transaction.on_commit(lambda: storage.delete(old_file), robust=True)
     return submission, created
 
 

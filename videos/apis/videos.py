@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import FileTooLarge, RangeNotSatisfiable
+from core.files import PublicFileUrlField
 from core.openapi import errors_of
 from core.parsers import JSONParser
 from core.protected_files import RANGE_HEADER, protected_file_response
@@ -20,7 +21,7 @@ from core.throttles import VideoUploadThrottle
 from courses.errors import NotEntitled
 from courses.models import Topic
 from videos.errors import InvalidVideo
-from videos.models import Video, WatchEvent, WatchEventType
+from videos.models import Video, VideoStatus, WatchEvent, WatchEventType
 from videos.permissions import IsTutorOrStaff
 from videos.selectors import videos as selectors
 from videos.services import videos as services
@@ -37,12 +38,31 @@ class FiniteFloatField(serializers.FloatField):
         return value if math.isfinite(value) else None
 
 
+class RenditionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="e.g. 720p")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    bandwidth = serializers.IntegerField(help_text="Peak bits per second, as in the playlist.")
+
+
 class VideoSerializer(serializers.ModelSerializer):
     duration = FiniteFloatField(read_only=True, allow_null=True, help_text="Seconds.")
+    status = serializers.ChoiceField(
+        choices=VideoStatus.choices,
+        read_only=True,
+        help_text="`processing` after the upload, then `ready` (learners can watch it) or "
+        "`failed` (see `failure_reason`; learners never see it).",
+    )
+    renditions = RenditionSerializer(many=True, read_only=True)
+    poster = PublicFileUrlField()
+    thumbnails = PublicFileUrlField(help_text="WebVTT seek thumbnails.")
 
     class Meta:
         model = Video
-        fields = ("id", "title", "topic", "content_type", "size", "duration", "created_at")
+        fields = (
+            "id", "title", "topic", "content_type", "size", "duration", "status",
+            "failure_reason", "renditions", "poster", "thumbnails", "created_at",
+        )  # fmt: skip
         read_only_fields = fields
 
 
@@ -104,7 +124,8 @@ class VideoListCreateApi(ListAPIView):
     )
     def post(self, request):
         """Upload a lecture video, judged by its content: at most VIDEO_MAX_UPLOAD_BYTES,
-        and THROTTLE_VIDEO_UPLOAD uploads per user."""
+        and THROTTLE_VIDEO_UPLOAD uploads per user. It answers at once with the video
+        `processing`; a worker then makes its HLS renditions, poster and thumbnails."""
         serializer = self.UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         video = services.video_upload(owner=request.user, **serializer.validated_data)

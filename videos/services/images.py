@@ -57,4 +57,4 @@ def image_delete(*, image: Image) -> None:
         if not deleted:
             raise Http404
         if name:
-            transaction.on_commit(lambda: storage.delete(name))
+            transaction.on_commit(lambda: storage.delete(name), robust=True)

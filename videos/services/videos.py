@@ -16,6 +16,7 @@ from courses.services.enrollments import topic_progress_record
 from videos.containers import UnreadableVideo, probe
 from videos.errors import InvalidVideo
 from videos.models import MAX_DURATION_SECONDS, Video, VideoProgress, WatchEvent, WatchEventType
+from videos.services.processing import video_outputs_delete, video_queue
 from videos.spans import spans_add_within, spans_total
 
 COMPLETION_SHARE = 0.9
@@ -61,7 +62,8 @@ def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None =
         title=title,
         content_type=info.content_type,
         size=file.size,
-        duration=info.duration,
+        duration=info.duration,  # the header's, until processing reads the real one
+        queued_at=timezone.now(),
     )
     extension = EXTENSIONS[info.content_type]
     video.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
@@ -70,6 +72,7 @@ def video_upload(*, owner, file: UploadedFile, title: str, topic: Topic | None =
     except Exception:
         video.file.delete(save=False)  # no row, so no file either
         raise
+    video_queue(video=video)
     return video
 
 
@@ -84,11 +87,17 @@ def video_update(*, video: Video, data: dict, editor) -> Video:
 
 
 def video_delete(*, video: Video) -> None:
-    name, storage = video.file.name, video.file.storage
+    """The row, then (once that has committed) the upload and everything processing made."""
+    name, storage, stream_key = video.file.name, video.file.storage, video.stream_key
+
+    def files_delete() -> None:
+        if name:
+            storage.delete(name)
+        video_outputs_delete(stream_key=stream_key)
+
     with transaction.atomic():
         video.delete()
-        if name:
-            transaction.on_commit(lambda: storage.delete(name))
+        transaction.on_commit(files_delete, robust=True)
 
 
 def _watch_budget_grow(progress: VideoProgress, now) -> None:

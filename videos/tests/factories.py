@@ -3,7 +3,7 @@
 import factory
 
 from accounts.tests.factories import UserFactory
-from videos.models import Image
+from videos.models import Image, Video, VideoStatus
 
 
 class ImageFactory(factory.django.DjangoModelFactory[Image]):
@@ -18,3 +18,11 @@ class ImageFactory(factory.django.DjangoModelFactory[Image]):
     height = 48
     format = "webp"
     size = factory.LazyAttribute(lambda image: image.file.size)
+
+
+def as_processed(video: Video) -> Video:
+    """The video as a worker leaves it once its renditions are made (without running ffmpeg):
+    ready for learners."""
+    Video.objects.filter(pk=video.pk).update(status=VideoStatus.READY)
+    video.status = VideoStatus.READY
+    return video

@@ -12,6 +12,7 @@ from videos.models import Video, VideoProgress
 def video():
     topic = TopicFactory(type=TopicType.VIDEO)
     return Video.objects.create(
+        status="ready",
         owner=topic.lecture.course.tutor,
         topic=topic,
         title="Intro",
@@ -42,3 +43,16 @@ def test_progress_cannot_be_edited_in_the_admin(admin_client, video):
     assert response.status_code == 403
     progress.refresh_from_db()
     assert progress.watched_seconds == 2
+
+
+@pytest.mark.django_db
+def test_staff_see_but_cannot_set_the_processing_state(admin_client, video):
+    Video.objects.filter(pk=video.pk).update(status="failed", failure_reason="Not decodable.")
+    page = admin_client.get(f"/admin/videos/video/{video.pk}/change/")
+    assert page.status_code == 200 and b"Not decodable." in page.content
+    admin_client.post(
+        f"/admin/videos/video/{video.pk}/change/",
+        {"title": "Intro", "owner": video.owner_id, "status": "ready", "failure_reason": ""},
+    )
+    video.refresh_from_db()
+    assert (video.status, video.failure_reason) == ("failed", "Not decodable.")

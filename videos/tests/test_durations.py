@@ -82,6 +82,7 @@ def test_a_video_of_exactly_a_day_is_accepted(tutor):
 def test_the_database_refuses_an_impossible_duration(tutor, value):
     with pytest.raises(IntegrityError), transaction.atomic():
         Video.objects.create(
+            status="ready",
             owner=tutor, title="x", file="videos/x.mp4", content_type="video/mp4", size=1,
             duration=value,
         )  # fmt: skip
@@ -99,7 +100,13 @@ def test_the_database_refuses_an_impossible_duration(tutor, value):
 @pytest.mark.django_db
 def test_the_database_refuses_nan_positions_and_spans(tutor, fields):
     video = Video.objects.create(
-        owner=tutor, title="x", file="videos/x.mp4", content_type="video/mp4", size=1, duration=9
+        status="ready",
+        owner=tutor,
+        title="x",
+        file="videos/x.mp4",
+        content_type="video/mp4",
+        size=1,
+        duration=9,
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         WatchEvent.objects.create(user=tutor, video=video, event_type="progress", **fields)
@@ -114,6 +121,7 @@ def video_of_nan_duration():
     for this test's transaction only."""
     topic = TopicFactory(type=TopicType.VIDEO)
     video = Video.objects.create(
+        status="ready",
         owner=topic.lecture.course.tutor, topic=topic, title="Broken", file="videos/broken.webm",
         content_type="video/webm", size=10, duration=3.0,
     )  # fmt: skip
@@ -159,6 +167,7 @@ def test_the_migration_removes_rows_of_impossible_duration_and_their_files(video
     storage = Video._meta.get_field("file").storage
     storage.save(video_of_nan_duration.file.name, io.BytesIO(b"broken"))
     healthy = Video.objects.create(
+        status="ready",
         owner=TutorFactory(), title="Fine", file="videos/fine.mp4", content_type="video/mp4",
         size=1, duration=4.0,
     )  # fmt: skip

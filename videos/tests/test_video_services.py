@@ -16,6 +16,7 @@ from videos.models import MAX_DURATION_SECONDS, Video
 from videos.permissions import user_can_upload_videos
 from videos.selectors.videos import video_get_for_watching, video_progress
 from videos.services.videos import video_upload
+from videos.tests.factories import as_processed
 from videos.tests.video_files import MP4, mp4
 
 NOT_A_VIDEO = "This is not a complete MP4, WebM or QuickTime video."
@@ -30,7 +31,7 @@ def file_of(data: bytes, name: str = "lecture.mp4") -> SimpleUploadedFile:
 def video(db):
     topic = TopicFactory(type=TopicType.VIDEO, lecture__course__tutor=TutorFactory())
     tutor = topic.lecture.course.tutor
-    return video_upload(owner=tutor, file=file_of(MP4), title="Lecture", topic=topic)
+    return as_processed(video_upload(owner=tutor, file=file_of(MP4), title="Lecture", topic=topic))
 
 
 @pytest.mark.django_db

@@ -34,6 +34,7 @@ def _rules(settings):
 def make_video(duration: float) -> Video:
     topic = TopicFactory.create(type=TopicType.VIDEO)
     return Video.objects.create(
+        status="ready",
         owner=topic.lecture.course.tutor,
         topic=topic,
         title="Lecture",
