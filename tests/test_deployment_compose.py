@@ -147,7 +147,13 @@ def test_the_worker_and_one_beat_run_the_web_images_celery_app(compose):
         assert service["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
         assert service["environment"]["DJANGO_MIGRATE_ON_START"] == "0"
         assert service["env_file"] == compose["services"]["web"]["env_file"]
-        assert "volumes" not in service
+    assert "volumes" not in beat, "beat queues jobs and touches no file"
+    # The worker processes videos where `web` keeps uploads: the same volumes at the same paths.
+    web = compose["services"]["web"]
+    for volume in ("media", "protected_media"):
+        assert named_volume_mounts(worker)[volume] == named_volume_mounts(web)[volume]
+    for variable in ("MEDIA_ROOT", "PROTECTED_MEDIA_ROOT"):
+        assert worker["environment"][variable] == web["environment"][variable]
     assert "inspect ping" in worker["healthcheck"]["test"][1], "the image's check asks gunicorn"
     assert beat["healthcheck"] == {"disable": True}
     assert int(worker["stop_grace_period"].rstrip("s")) >= 30, "the task at hand may finish"
