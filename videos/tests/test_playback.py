@@ -207,3 +207,32 @@ def test_on_the_object_store_playlists_are_answered_and_segments_redirected(
     segment = fetch(playback.signed_path(**signed, file="240p/seg_00000.ts"))
     assert segment.status_code == 302 and "X-Amz-Signature=" in segment["Location"]
     assert fetch(playback.signed_path(**signed, file="240p/seg_00099.ts")).status_code == 404
+
+
+class TestAttacks:
+    def test_a_tutor_cannot_make_a_failed_video_ready_through_the_api(self, video):
+        Video.objects.filter(pk=video.pk).update(status="failed", failure_reason="Broken.")
+        owner = client_for(video.owner)
+        response = owner.patch(
+            f"/api/videos/{video.pk}/",
+            {"title": "Fixed", "status": "ready", "failure_reason": "", "renditions": [],
+             "stream_key": "f" * 32},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 200
+        video.refresh_from_db()
+        assert (video.title, video.status, video.failure_reason) == ("Fixed", "failed", "Broken.")
+        assert video.stream_key != "f" * 32
+
+    @pytest.mark.parametrize("video_id", ["99999999999999999999999", "0", "-1", "1e3", "\uff11"])
+    def test_absurd_ids_are_404_never_500(self, video, learner, video_id):
+        response = client_for(learner).get(f"/api/videos/{video_id}/playback/")
+        assert response.status_code == 404
+
+    def test_one_viewers_url_names_them_and_is_useless_once_expired(self, video, learner):
+        """A URL shared with someone else works for them only as long as it lives (it is a
+        bearer credential, as a presigned URL is), and names who it was issued to."""
+        body = client_for(learner).get(f"/api/videos/{video.pk}/playback/").json()
+        assert f"/hls/{learner.pk}/{body['expires_at']}/" in body["hls"]
+        later = body["expires_at"] + 1
+        assert playback.signed_path_check(path_of(body["hls"]), now=later) is None
