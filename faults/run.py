@@ -31,9 +31,14 @@ VOTERS, BUYERS, COURSES, CANDIDATES = 3200, 400, 10, 4
 # As many as the most jobs a scenario runs side by side (scenario 2: 6).
 CLIENT_PROCESSES = 6
 SCENARIOS = ("kill", "postgres", "redis", "chat", "video")
-# A video left processing is queued again after this many seconds (production: 180), so the
-# video scenario need not wait minutes for its requeue.
-VIDEO_REQUEUE_AFTER_SECONDS = "5"
+# A video left processing is queued again after this many seconds without a heartbeat, looked
+# for this often (production: 180, 60, a beat every 30 s), so the video scenario need not wait
+# minutes for beat's requeue.
+VIDEO_REQUEUE = {
+    "VIDEO_REQUEUE_AFTER_SECONDS": "5",
+    "VIDEO_REQUEUE_EVERY_SECONDS": "2",
+    "VIDEO_HEARTBEAT_SECONDS": "1",
+}
 # Production settings refuse the sandbox provider; bench.settings is production plus the sandbox
 # behind BENCH_PAYMENT_SANDBOX=1 (set after production's own check ran), so checkout can be
 # bought through on loopback while everything else stays production.
@@ -77,7 +82,7 @@ def main() -> int:
                 instances=args.instances,
                 workers=WORKERS,
                 object_store=True,
-                VIDEO_REQUEUE_AFTER_SECONDS=VIDEO_REQUEUE_AFTER_SECONDS,
+                **VIDEO_REQUEUE,
                 **SANDBOX,
             )
         )

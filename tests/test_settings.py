@@ -84,6 +84,11 @@ def test_production_settings_pass_the_deploy_check():
         ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL"),
         ({"KAKAO_REST_API_KEY": "kakao-rest-key", "KAKAO_APP_ID": ""}, "KAKAO_APP_ID"),
         ({"CHAT_CHANNEL_LAYER": "memory"}, "CHAT_CHANNEL_LAYER"),
+        # A live transcode would look dead between two heartbeats and be processed twice.
+        (
+            {"VIDEO_HEARTBEAT_SECONDS": "100", "VIDEO_REQUEUE_AFTER_SECONDS": "180"},
+            "VIDEO_REQUEUE_AFTER_SECONDS",
+        ),
     ],
 )
 def test_production_refuses_to_start_without_safe_settings(overrides, complaint):

@@ -114,6 +114,18 @@ def celery_worker(env: dict, log: Path, *, queue: str = "celery", concurrency: i
     )  # fmt: skip
 
 
+def celery_beat(env: dict, log: Path, schedule: Path):
+    """The `beat` service as deployed (`celery -A config beat`), its schedule state in
+    `schedule`; it has started once its log says "beat: Starting"."""
+    return spawn(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+         f"--schedule={schedule}"],
+        log=log,
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
 def worker_starts(log: Path) -> int:
     """How many times a worker logging to `log` has said it is ready."""
     return log.read_text(errors="replace").count(" ready.") if log.exists() else 0

@@ -102,6 +102,17 @@ class Stack:
         self.processes["worker"] = app.celery_worker(self.env, log, concurrency=2)
         app.wait_worker_ready(log, self.processes["worker"], after=started)
 
+    def beat_start(self) -> None:
+        """The Celery beat (the `beat` service), started when this returns; logs in
+        logs/beat.log."""
+        log = self.run_dir / "logs" / "beat.log"
+        self.processes["beat"] = app.celery_beat(self.env, log, self.run_dir / "celerybeat")
+        wait_until(
+            lambda: log.exists() and "beat: Starting" in log.read_text(errors="replace"),
+            "starting celery beat",
+            {"beat": self.processes["beat"]},
+        )
+
     def worker_log(self) -> str:
         log = self.run_dir / "logs" / "worker.log"
         return log.read_text(errors="replace") if log.exists() else ""

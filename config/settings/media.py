@@ -1,5 +1,7 @@
 """Images (avatars, thumbnails) and videos: upload limits, decoding, watch budget."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.environment import env
 
 # Larger uploads get 413 `file_too_large`; the body is cut off as it arrives.
@@ -41,6 +43,13 @@ VIDEO_PROCESS_TIME_LIMIT = env.int("VIDEO_PROCESS_TIME_LIMIT", default=3 * 60 * 
 # died, or the broker was away when it was uploaded).
 VIDEO_HEARTBEAT_SECONDS = env.int("VIDEO_HEARTBEAT_SECONDS", default=30)
 VIDEO_REQUEUE_AFTER_SECONDS = env.int("VIDEO_REQUEUE_AFTER_SECONDS", default=180)
+# How often beat looks for them.
+VIDEO_REQUEUE_EVERY_SECONDS = env.int("VIDEO_REQUEUE_EVERY_SECONDS", default=60)
+if VIDEO_HEARTBEAT_SECONDS * 2 > VIDEO_REQUEUE_AFTER_SECONDS:
+    # A live transcode would look dead between two beats, and be processed twice.
+    raise ImproperlyConfigured(
+        "VIDEO_REQUEUE_AFTER_SECONDS must be at least twice VIDEO_HEARTBEAT_SECONDS."
+    )
 # Playback URLs (GET /api/videos/{id}/playback/) are signed for one viewer and video, and live
 # this long plus the video's duration; nginx checks them (secure_link) with the same key, which
 # production requires (NGINX_MEDIA_SIGNING_KEY is the same value). Elsewhere a key derived from

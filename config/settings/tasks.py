@@ -9,7 +9,7 @@ Production refuses to run without a broker, as it refuses a per-process cache.
 from celery.schedules import crontab
 
 from config.settings.environment import env
-from config.settings.media import VIDEO_PROCESS_TIME_LIMIT
+from config.settings.media import VIDEO_PROCESS_TIME_LIMIT, VIDEO_REQUEUE_EVERY_SECONDS
 
 _REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or _REDIS_URL
@@ -51,7 +51,10 @@ CELERY_BEAT_SCHEDULE = {
     "mails-requeue": {"task": "core.tasks.mails_requeue", "schedule": 60.0},
     "orders-expire": {"task": "payments.tasks.orders_expire", "schedule": 60.0},
     "payments-reconcile": {"task": "payments.tasks.payments_reconcile", "schedule": 60.0},
-    "videos-requeue": {"task": "videos.tasks.videos_requeue", "schedule": 60.0},
+    "videos-requeue": {
+        "task": "videos.tasks.videos_requeue",
+        "schedule": float(VIDEO_REQUEUE_EVERY_SECONDS),
+    },
 }
 # Mail a worker has not sent this long after it was queued is queued again (the broker was
 # away when it was first queued, or the task was lost); at most MAIL_ATTEMPTS sends are tried.
