@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -24,6 +26,9 @@ urlpatterns = [
     path("api/redoc/", RedocApi.as_view(url_name="schema"), name="redoc"),
     re_path(API_PATHS, api_not_found),  # last: the JSON 404 of every other /api path
 ]
+# `make run` (DEBUG) serves public media itself (pictures, posters, thumbnails); elsewhere this
+# adds nothing, and nginx or the object store serves them.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "core.views.bad_request"
 handler403 = "core.views.permission_denied"

@@ -236,3 +236,28 @@ class TestAttacks:
         assert f"/hls/{learner.pk}/{body['expires_at']}/" in body["hls"]
         later = body["expires_at"] + 1
         assert playback.signed_path_check(path_of(body["hls"]), now=later) is None
+
+
+def test_make_run_serves_the_poster_itself_and_production_does_not(settings, video):
+    """DEBUG (`make run`, no nginx) serves public media from MEDIA_ROOT; without DEBUG the URL
+    patterns hold no media route (nginx or the object store serves them)."""
+    from importlib import reload
+
+    from django.urls import clear_url_caches
+
+    import config.urls
+
+    path = path_of(client_for(video.owner).get(f"/api/videos/{video.pk}/").json()["poster"])
+    try:
+        for debug, expected in ((True, 200), (False, 404)):
+            settings.DEBUG = debug
+            reload(config.urls)
+            clear_url_caches()
+            response = Client().get(path)
+            assert response.status_code == expected, debug
+            if expected == 200:
+                assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"
+    finally:
+        settings.DEBUG = False
+        reload(config.urls)
+        clear_url_caches()
