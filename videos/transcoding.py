@@ -102,7 +102,8 @@ def probe(path: Path, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> SourceInfo:
 
 
 def ladder(source_height: int) -> list[Rendition]:
-    """Never upscale; a source below the lowest rung gets one rung at its own (even) height."""
+    """Never upscale; a source below the lowest rung gets one rung at its own (even) height.
+    For a portrait source, pass its width: a rung names the shorter side."""
     rungs = [rung for rung in LADDER if rung.height <= source_height]
     if rungs:
         return rungs
@@ -126,7 +127,10 @@ def transcode(
     deadline = None if timeout is None else time.monotonic() + timeout
     _empty(out_dir)
     hls = _hls_arguments(
-        source=source, info=info, rungs=ladder(info.height), seconds=segment_seconds
+        source=source,
+        info=info,
+        rungs=ladder(min(info.width, info.height)),
+        seconds=segment_seconds,
     )
     _ffmpeg(hls, cwd=out_dir, deadline=deadline)
     renditions = _master_renditions((out_dir / MASTER).read_text())
@@ -163,9 +167,12 @@ def _hls_arguments(
     """One decode feeding every rung (split, then scale), muxed by one HLS muxer, so the master
     playlist carries each variant's BANDWIDTH, RESOLUTION and CODECS. Keyframes are forced at
     every segment boundary, so segments of all rungs start at the same instants."""
-    # V (capital) skips cover art; -2 keeps the aspect ratio with an even width.
+    # V (capital) skips cover art; -2 keeps the aspect ratio with an even other side. A rung
+    # sizes the shorter side: a phone's portrait 1080x1920 gets 360x640, not 202x360.
     graph = [f"[0:V:0]split={len(rungs)}" + "".join(f"[s{i}]" for i in range(len(rungs)))]
-    graph += [f"[s{i}]scale=-2:{rung.height}[v{i}]" for i, rung in enumerate(rungs)]
+    portrait = info.height > info.width
+    size = "{}:-2" if portrait else "-2:{}"
+    graph += [f"[s{i}]scale={size.format(rung.height)}[v{i}]" for i, rung in enumerate(rungs)]
     arguments = [*SOURCE_INPUT, "-i", str(source), "-filter_complex", ";".join(graph)]
     variants = []
     for i, rung in enumerate(rungs):

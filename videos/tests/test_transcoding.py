@@ -364,3 +364,18 @@ def test_a_missing_ffmpeg_is_a_runtime_error_naming_it(clips, tmp_path, monkeypa
             transcode(source=clips["tiny.mp4"], out_dir=tmp_path / "out", info=info)
     finally:
         transcoding._binary.cache_clear()
+
+
+def test_a_portrait_source_sizes_its_rungs_by_the_shorter_side(clips, tmp_path):
+    """A phone's upright 720x1280 gets 360x640 and 720x1280, not 202x360 and 406x720."""
+    portrait = tmp_path / "portrait.mp4"
+    ffmpeg("-f", "lavfi", "-i", LAVFI_VIDEO + "720x1280", "-t", "2",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", portrait)  # fmt: skip
+    result, out = _transcoded(portrait, tmp_path / "out")
+
+    assert [(r.name, r.width, r.height) for r in result.renditions] == [
+        ("360p", 360, 640),
+        ("720p", 720, 1280),
+    ]
+    (segment,) = [s for s in streams(out / "720p" / "seg_00000.ts") if s["codec_type"] == "video"]
+    assert (segment["width"], segment["height"]) == (720, 1280)
