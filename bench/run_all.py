@@ -24,6 +24,7 @@ SCRIPTS = (
     "course_tree",
     "checkout",
     "edge",
+    "video",
     "chat",
 )
 COLUMNS = ("figure", "value", "target", "verdict")
@@ -35,6 +36,7 @@ QUICK = {
     "stream": [*SHORT, "--size-mb", "5", "--events", "3000"],
     "course_tree": ["--repeat", "1"],
     "checkout": ["--flows", "40", "--duration", "20", "--warmup", "1"],
+    "video": [*SHORT, "--clip-seconds", "4", "--uploads", "2", "--upload-seconds", "4"],
     "chat": ["--seconds", "1", "--idle", "100", "--sizes", "10,100"],
 }
 

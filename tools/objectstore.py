@@ -24,6 +24,8 @@ from pathlib import Path
 from tools.procs import HOST, free_port, spawn, stop, wait_until
 
 PUBLIC_BUCKET, PROTECTED_BUCKET = "lms-media", "lms-protected"
+# Written and read back at each start, to know the store keeps data (`ObjectStore.stores`).
+READY_KEY = ".ready"
 REGION = "us-east-1"
 STOP_TIMEOUT = 15.0
 # Every listening part of `weed mini` gets a free port (these are its options): fixed defaults
@@ -106,6 +108,9 @@ class ObjectStore:
         for bucket in (self.public_bucket, self.protected_bucket):
             with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
                 client.create_bucket(Bucket=bucket)
+        # The S3 gateway answers before its volume server has registered: after a restart a
+        # read of stored data fails (InternalError) for a moment. Ready means a write read back.
+        wait_until(self.stores, "SeaweedFS storing", {"weed": self.process})
 
     def client(self, **config):
         """A boto3 S3 client of the application's identity; `config` adds botocore settings."""
@@ -134,12 +139,26 @@ class ObjectStore:
             return True
         return False
 
+    def stores(self) -> bool:
+        """A small object written to and read back from each bucket."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self.client()
+        with contextlib.suppress(BotoCoreError, ClientError):
+            for bucket in (self.public_bucket, self.protected_bucket):
+                client.put_object(Bucket=bucket, Key=READY_KEY, Body=b"ready")
+                if client.get_object(Bucket=bucket, Key=READY_KEY)["Body"].read() != b"ready":
+                    return False
+            return True
+        return False
+
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
-        """Every key of `bucket` under `prefix`."""
+        """Every key of `bucket` under `prefix` (but the readiness check's)."""
         pages = (
             self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         )
-        return [entry["Key"] for page in pages for entry in page.get("Contents", ())]
+        keys = (entry["Key"] for page in pages for entry in page.get("Contents", ()))
+        return [key for key in keys if key != READY_KEY]
 
     def freeze(self) -> None:
         """SIGSTOP: connections are accepted by the kernel but never answered."""
