@@ -105,16 +105,21 @@ needs_nginx_tools = pytest.mark.skipif(
 )
 
 
-@needs_nginx_tools
-def test_nginx_configuration_rendered_with_the_compose_environment_passes_nginx_t(tmp_path):
-    render_nginx_as_compose(tmp_path)
+def nginx_loads(folder) -> None:
+    """`nginx -t` on the configuration rendered into `folder` passes."""
     check = subprocess.run(
-        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        ["nginx", "-t", "-p", f"{folder}/", "-c", str(folder / "nginx.conf"), "-e", "stderr"],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert check.returncode == 0, check.stderr
+
+
+@needs_nginx_tools
+def test_nginx_configuration_rendered_with_the_compose_environment_passes_nginx_t(tmp_path):
+    render_nginx_as_compose(tmp_path)
+    nginx_loads(tmp_path)
 
 
 @needs_nginx_tools
@@ -207,13 +212,7 @@ def test_the_shipped_main_configuration_loads_the_rendered_template(tmp_path):
         assert old in conf, old
         conf = conf.replace(old, new)
     (tmp_path / "nginx.conf").write_text(conf)
-    check = subprocess.run(
-        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert check.returncode == 0, check.stderr
+    nginx_loads(tmp_path)
 
 
 # --- Chat sockets (/ws/) -------------------------------------------------------------------------
@@ -336,10 +335,4 @@ def test_compose_points_nginx_at_its_object_store_and_nginx_starts_where_it_does
     assert 'set $object_store "http://objectstore:8333";' in blocks["location /protected-store/"]
     assert "rewrite ^/media-store/(.*)$ /lms-media/$1? break;" in blocks["location /media-store/"]
     assert "resolver 127.0.0.11 valid=30s;" in rendered
-    check = subprocess.run(
-        ["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert check.returncode == 0, check.stderr
+    nginx_loads(tmp_path)
