@@ -49,7 +49,9 @@ def running(django_db_setup, django_db_blocker, tmp_path_factory):
     process = app.celery_worker(env, log, queue=queue)
     try:
         app.wait_worker_ready(log, process)
-        sender = Celery(broker=REDIS_URL)
+        # Not the current app: the project's (eager in tests) must stay current for the tests
+        # this process runs afterwards, or their tasks would go to a broker nobody reads.
+        sender = Celery(broker=REDIS_URL, set_as_current=False)
         yield lambda name, **kwargs: sender.send_task(name, kwargs=kwargs, queue=queue)
     finally:
         stop({"worker": process})
@@ -62,6 +64,14 @@ def _until(check, timeout: float = 30.0):
             return value
         time.sleep(0.1)
     raise AssertionError("the worker did not get it done")
+
+
+def test_the_sender_leaves_the_projects_app_current(running):
+    from celery import current_app
+
+    from config.celery import app as project_app
+
+    assert current_app.main == project_app.main and current_app.conf.task_always_eager
 
 
 def test_the_worker_sends_a_queued_mail_once(running):
