@@ -195,7 +195,10 @@ async def _conversation(ctx: Context, chatters: list[Chatter], events: list) -> 
     await asyncio.to_thread(ctx.stack.redis.stop)
     events.append(("redis stopped", time.monotonic()))
     await asyncio.sleep(DOWN)
-    await asyncio.to_thread(ctx.stack.redis.start)
+    # In this thread, not a pool thread: the server gets its parent-death signal when the thread
+    # that started it ends (PR_SET_PDEATHSIG), and asyncio's pool threads end with this scenario,
+    # which left Redis dead for the scenarios after it.
+    ctx.stack.redis.start()
     events.append(("redis started (empty)", time.monotonic()))
     await asyncio.sleep(AFTER)
     sending.clear()

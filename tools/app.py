@@ -137,7 +137,11 @@ def wait_worker_ready(log: Path, process, timeout: float = 60.0, *, after: int =
     def ready() -> bool:
         return worker_starts(log) > after
 
-    wait_until(ready, "starting the celery worker", {"worker": process}, timeout=timeout)
+    try:
+        wait_until(ready, "starting the celery worker", {"worker": process}, timeout=timeout)
+    except RuntimeError as failed:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+        raise RuntimeError(f"{failed}; its log ends:\n{tail}") from None
 
 
 def healthy(port: int) -> bool:

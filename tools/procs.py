@@ -6,6 +6,7 @@ import ctypes
 import functools
 import http.client
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,6 +30,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server that a run stops and starts
+    again on the same port: a port from `free_port` may meanwhile become the source port of some
+    client's connection, and the restart could not bind it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randint(max(1024, low - 20_000), low - 1)
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.bind((HOST, port))
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 def die_with_parent(signum: int = signal.SIGTERM) -> None:
     """Linux: this process gets `signum` when its parent dies, however the parent dies."""
     with contextlib.suppress(OSError, AttributeError):
@@ -36,7 +50,9 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
 
 
 def spawn(command: list, *, log: Path | None = None, death=signal.SIGTERM, **popen):
-    """`command` as a child that gets `death` when this process dies, output appended to `log`."""
+    """`command` as a child that gets `death` when this process dies, output appended to `log`.
+    Linux sends it when the *thread* that spawned it ends: spawn from a thread that outlives the
+    child (the main thread), never from a pool thread."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     try:
         return subprocess.Popen(  # nosec B603

@@ -34,6 +34,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # (the task is queued again later, core.tasks_queue); longer than the worker's 1 s BRPOP.
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
+    # One attempt to connect when publishing: kombu's default retries for up to
+    # CELERY_BROKER_CONNECTION_TIMEOUT (4 s) and redis-py's own backoff made a request wait 6 s
+    # for a broker that refuses connections. The worker's reconnecting loop has its own policy.
+    "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

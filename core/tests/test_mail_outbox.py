@@ -137,6 +137,15 @@ def test_a_broker_that_stopped_answering_holds_a_request_a_bounded_time(broker_a
         silent.close()
 
 
+def test_a_broker_that_refuses_connections_holds_a_request_under_two_seconds(broker_at):
+    """A Redis that is down (nothing listens): one attempt to connect, not kombu's retries for
+    its connection timeout plus redis-py's backoff (6 s per request before)."""
+    broker_at("redis://127.0.0.1:9/0")  # nothing listens there
+    started = time.monotonic()
+    tasks_queue.enqueue_now("core.tasks.mails_requeue")
+    assert time.monotonic() - started < 2
+
+
 def test_after_a_broker_failure_the_process_pauses_and_then_tries_again(broker_at, monkeypatch):
     """A broker that is down costs one request its timeouts, not every request."""
     broker_at("redis://127.0.0.1:9/0")
