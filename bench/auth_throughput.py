@@ -1,7 +1,8 @@
-"""Requests/s of an authenticated `GET /api/users/me/` against a bare Django JSON view.
+"""Requests/s of an authenticated `GET /api/users/me/` against the true floor (bench/floor/).
 
-One gunicorn (production settings, PostgreSQL, Redis), a user logged in through the real login
-endpoint, both URLs loaded in alternating slices by the same client processes.
+One gunicorn (production settings, PostgreSQL, Redis) and the floor's next to it, a user logged
+in through the real login endpoint; the floor, our bare view and `me` loaded in alternating slices
+by the same client processes.
 """
 
 import base64
@@ -10,13 +11,14 @@ import secrets
 
 from bench import harness
 from bench.harness import BARE_PATH, BASE_HEADERS, Target, expect, figure
-from tools import clients, fixtures
+from tools import clients, cpu, fixtures
 from tools.clients import Client
 from tools.procs import script_main
 
 ME_PATH = "/api/users/me/"
 TARGET_RATIO = 0.5
 EMAIL = "bench-user@example.com"
+GROUPS = ("gunicorn", "floor", "postgres", "redis", "clients")
 
 
 @fixtures.closing
@@ -51,40 +53,48 @@ def main() -> int:
     args = harness.parse_args(harness.argument_parser(__doc__.splitlines()[0]))
     plan = harness.Plan.from_args(args)
     password = secrets.token_urlsafe(16)
-    with harness.served(args) as running:
+    with harness.served(args) as running, harness.floor_server(args, running) as floor_port:
         user_create(password)
-        harness.print_setup(args, plan)
+        harness.print_setup(args, plan, floor_port=floor_port)
         client = Client(running.gunicorn_ports[0])
         login = {"login": EMAIL, "password": password}
         session = expect(client, 200, "POST", "/api/auth/login/", body=login).data
         sanity_check(client, session["access"])
         auth = {"Authorization": f"Bearer {session['access']}"}
+        floor = harness.floor_target(floor_port)
         bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS)
         me = Target("GET /api/users/me/", ME_PATH, {**BASE_HEADERS, **auth})
+        targets = [floor, bare, me]
         with clients.pool(args.concurrency) as pool:
-            harness.measure(pool, running, [bare, me], plan)
+            harness.measure(pool, running, targets, plan)
         # After logout the very token that was measured must be refused at once.
         logout = client.send("logout", "POST", "/api/auth/logout/",
                              body={"refresh": session["refresh"]})  # fmt: skip
         after = client.send("me", "GET", ME_PATH, token=session["access"])
         client.close()
 
-    harness.print_targets([bare, me])
+    harness.print_targets(targets)
+    rows = [(t.label, t.cpu, t.responses) for t in targets]
+    note = "floor: the floor's gunicorn; clients: the load generator"
+    share = cpu.print_table(rows, GROUPS, note)
     revoked = logout.status == 204 and after.status == 401
     print(f"logout {logout.summary}, then the measured token gets {after.summary}")
-    valid = revoked and bare.errors == me.errors == 0 and bare.responses > 0 and me.responses > 0
-    ratio = me.rps / bare.rps if bare.rps else 0.0
+    errors = sum(t.errors for t in targets)
+    valid = revoked and errors == 0 and all(t.responses for t in targets)
+    ratio = harness.ratio(me, floor)
     harness.report(args, [
-        figure("bare JsonResponse view, req/s", f"{bare.rps:.0f}"),
+        *harness.floor_figures(floor, bare),
         figure("GET /api/users/me/, req/s", f"{me.rps:.0f}"),
-        figure("me / bare throughput ratio", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
+        figure("me / floor throughput ratio", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
                ratio >= TARGET_RATIO, valid),
-        figure("gunicorn CPU per request, me / bare",
-               f"{me.cpu_ms():.2f} / {bare.cpu_ms():.2f} ms"),
+        figure("me / bare throughput ratio (the endpoint alone)", f"{harness.ratio(me, bare):.2f}"),
+        figure("gunicorn CPU per response, me / bare / floor",
+               f"{me.cpu_ms():.2f} / {bare.cpu_ms():.2f} / {floor.cpu_ms():.2f} ms"),
         figure("GET /api/users/me/ p50 / p99 latency",
                f"{me.percentile_ms(50):.1f} / {me.percentile_ms(99):.1f} ms"),
+        figure("host CPU taken by other processes during the auth run", f"{share:.0%}"),
         figure("non-2xx/failed responses; token dead after logout",
-               f"{bare.errors + me.errors}; {'yes' if revoked else 'NO'}", "0; yes", valid),
+               f"{errors}; {'yes' if revoked else 'NO'}", "0; yes", valid),
     ])  # fmt: skip
     return 0 if valid else 1
 

@@ -1,24 +1,32 @@
 """What the gunicorn benchmarks share: the stack (tools.stack's without nginx, one gunicorn of
-sync workers on `bench.settings`), the load (client processes until a shared deadline, each URL's
-time cut into alternating slices, CPU sampled), the command line and the figures. Client
-processes import this module: nothing here imports Django at module level."""
+sync workers on `bench.settings`), the true floor next to it (`floor_server`), the load (client
+processes until a shared deadline, each URL's time cut into alternating slices, CPU sampled), the
+command line and the figures. Client processes import this module: nothing here imports Django at
+module level."""
 
 import argparse
 import contextlib
+import functools
 import http.client
 import json
 import math
 import multiprocessing
 import os
 import random
+import secrets
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.floor import FLOOR_PATH
+from bench.floor import SETTINGS as FLOOR_SETTINGS
+from bench.floor import server as floor_serving
 from tools import cpu, fixtures
 from tools.app import PROXIED
 from tools.clients import connect, percentile, starting_at, wait_for
+from tools.procs import free_port, stop, wait_until
 from tools.stack import stack
 
 BARE_PATH = "/bench/bare/"
@@ -37,6 +45,43 @@ def served(args, **overrides: str):
     with stack(instances=1, workers=args.workers, with_nginx=False, **settings) as running:
         fixtures.django_setup(running.env)
         yield running
+
+
+@contextlib.contextmanager
+def floor_server(args, running):
+    """The true floor (bench/floor/: Django, CommonMiddleware, one JSON view; nothing of ours)
+    on its own loopback port, served as our application is (the same gunicorn command line,
+    `args.workers` sync workers, the stack's environment but for the settings module); yields
+    its port once it answers. Its processes are the CPU group "floor" while it runs."""
+    port, log = free_port(), running.run_dir / "logs" / "floor.log"
+    env = {**running.env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS,
+           "BENCH_FLOOR_SECRET_KEY": secrets.token_urlsafe(50)}  # fmt: skip
+    process = floor_serving.gunicorn(env, port, log, workers=args.workers)
+    running.processes["floor"] = process
+    try:
+        try:
+            answers = functools.partial(floor_serving.answers, port, BASE_HEADERS)
+            wait_until(answers, "starting the floor", {"floor": process})
+            # Our URLs must not be there: it is another project, not ours on another port.
+            if (status := floor_serving.get(port, BARE_PATH, BASE_HEADERS)[0]) != 404:
+                raise RuntimeError(f"the floor answered {status} for {BARE_PATH}, not 404")
+        except RuntimeError:
+            print(*log.read_text(errors="replace").splitlines()[-30:], sep="\n", file=sys.stderr)
+            raise
+        yield port
+    finally:
+        stop({"floor": process})
+        running.processes.pop("floor", None)
+
+
+def floor_target(port: int, **options) -> "Target":
+    """The floor's view under load: its port, and its own CPU group as the server's."""
+    return Target("true floor", FLOOR_PATH, BASE_HEADERS, port=port, server="floor", **options)
+
+
+def ratio(numerator: "Target", denominator: "Target") -> float:
+    """Throughput of one target over another's (0 when the other answered nothing)."""
+    return numerator.rps / denominator.rps if denominator.rps else 0.0
 
 
 def tokens_outlive(seconds: float) -> None:
@@ -145,7 +190,8 @@ class Target:
     # One-use (extra headers, body) per request, for requests that must differ (one user each).
     supply: list | None = None
     expect: dict = field(default_factory=dict)
-    port: int | None = None  # another port than the server's (a proxy in front of it)
+    port: int | None = None  # another port than the stack's gunicorn (a proxy, the floor)
+    server: str = "gunicorn"  # the CPU group that serves it: its "server CPU ms/req"
     cafile: str | None = None  # HTTPS, trusting this certificate
     file: str | None = None  # read this file instead of sending requests
     ranges: tuple[int, int] | None = None  # (size, length): a random range of each request
@@ -202,8 +248,9 @@ class Target:
     def rate_of(self, status: int) -> float:
         return self.per_second(self.statuses[status])
 
-    def cpu_ms(self, name: str = "gunicorn") -> float:
-        """CPU milliseconds of a group per response."""
+    def cpu_ms(self, name: str | None = None) -> float:
+        """CPU milliseconds of a group (by default the one serving it) per response."""
+        name = name or self.server
         return self.cpu[name] * 1000 / self.responses if self.responses else math.nan
 
     def percentile_ms(self, p: float) -> float:
@@ -308,8 +355,12 @@ def parse_args(parser: argparse.ArgumentParser, positive: tuple[str, ...] = ()):
     return args
 
 
-def print_setup(args: argparse.Namespace, plan: Plan, what: str = "bench.settings") -> None:
+def print_setup(args: argparse.Namespace, plan: Plan, what: str = "bench.settings",
+                floor_port: int | None = None) -> None:  # fmt: skip
     print(f"gunicorn {args.workers} sync workers ({what}), private PostgreSQL and Redis")
+    if floor_port is not None:
+        print(f"true floor: the same gunicorn command on bench.floor (CommonMiddleware, one JSON "
+              f"view, no database, nothing of ours), port {floor_port}")  # fmt: skip
     print(f"load: {plan.concurrency} client processes (http.client), {plan.duration:g} s per URL "
           f"in {plan.slices} alternating slices after {plan.warmup:g} s warm-up each; "
           f"load average before {os.getloadavg()[0]:.2f}")  # fmt: skip
@@ -328,6 +379,17 @@ def figure(name: str, value, target: str | None = None, passed: bool = True, val
     row = {"figure": name, "value": str(value)}
     verdict = "PASS" if passed and valid else ("FAIL" if valid else "INVALID")
     return row if target is None else {**row, "target": target, "verdict": verdict}
+
+
+def floor_figures(floor: Target, bare: Target, run: str = "") -> list[dict]:
+    """The true floor, our bare view and their ratio: what our middleware stack and production
+    settings cost a request that does nothing (shown, not judged). `run` tells runs apart."""
+    return [
+        figure(f"true floor (bench.floor){run}, req/s", f"{floor.rps:.0f}"),
+        figure(f"bare view on our stack{run}, req/s", f"{bare.rps:.0f}"),
+        figure(f"bare / floor{run}: what our middleware and settings cost",
+               f"{ratio(bare, floor):.2f}"),
+    ]  # fmt: skip
 
 
 def report(args, rows: list[dict]) -> None:

@@ -1,7 +1,7 @@
-"""Poll results and vote casting on gunicorn, against the bare Django view in the same run.
+"""Poll results and vote casting on gunicorn, against the true floor (bench/floor/) in the same run.
 
 Results of a poll of 20 candidates and 10,000 votes, and votes of one distinct user each; the
-database must then hold exactly the votes answered 201.
+database must then hold exactly the votes answered 201. Our bare view shows what the stack costs.
 """
 
 import json
@@ -15,7 +15,7 @@ from tools.procs import script_main
 
 TARGET_RESULTS_RATIO = 0.4
 TARGET_VOTES_PER_SECOND = 300.0
-GROUPS = ("gunicorn", "postgres", "redis", "clients")
+GROUPS = ("gunicorn", "floor", "postgres", "redis", "clients")
 
 
 def vote_counts(total: int, candidates: int) -> list[int]:
@@ -116,14 +116,14 @@ def main() -> int:
     positive = ("voters", "results_votes", "results_candidates", "choices")
     args = harness.parse_args(parser, positive)
     plan = harness.Plan.from_args(args)
-    with harness.served(args) as running:
+    with harness.served(args) as running, harness.floor_server(args, running) as floor_port:
         results_id, counts, votes_id, choices, tokens = prepare(
             voters=args.voters, results_votes=args.results_votes,
             candidates=args.results_candidates, choices=args.choices,
         )  # fmt: skip
-        # Three URLs; a second per slice covers the start slack and the pool's dispatch.
-        harness.tokens_outlive(3 * (plan.warmup + plan.duration + plan.rounds))
-        harness.print_setup(args, plan)
+        # Four URLs; a second per slice covers the start slack and the pool's dispatch.
+        harness.tokens_outlive(4 * (plan.warmup + plan.duration + plan.rounds))
+        harness.print_setup(args, plan, floor_port=floor_port)
         client = Client(running.gunicorn_ports[0])
         sanity_check(client, results_id, counts, votes_id, choices[0], tokens.pop())
         client.close()
@@ -132,12 +132,13 @@ def main() -> int:
              json.dumps({"candidate": choices[i % len(choices)]}).encode())
             for i, token in enumerate(tokens)
         ]  # fmt: skip
+        floor = harness.floor_target(floor_port, ok_statuses=(200,))
         bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS, ok_statuses=(200,))
         results = Target("GET results", f"/api/polls/{results_id}/results/", BASE_HEADERS,
                          ok_statuses=(200,))  # fmt: skip
         votes = Target("POST vote", f"/api/polls/{votes_id}/votes/", JSON_HEADERS, "POST",
                        ok_statuses=(201,), supply=ballots)  # fmt: skip
-        targets, offered = [bare, results, votes], len(ballots)
+        targets, offered = [floor, bare, results, votes], len(ballots)
         with clients.pool(args.concurrency) as pool:
             harness.measure(pool, running, targets, plan)
         answered = 1 + votes.warmup_statuses[201] + votes.statuses[201]
@@ -150,20 +151,23 @@ def main() -> int:
     errors = sum(t.all_errors for t in targets)
     valid = errors == 0 and all(t.responses for t in targets)
     stored_ok = votes_ok and results_ok
-    ratio, rate = results.rps / bare.rps if bare.rps else 0.0, votes.rate_of(201)
+    ratio, rate = harness.ratio(results, floor), votes.rate_of(201)
     print(f"database check: {votes_line}; {results_line}: {'PASS' if stored_ok else 'FAIL'}")
     print(f"votes: {votes.statuses[201]} measured, {votes.warmup_statuses[201]} in warm-up, 1 "
           f"probe; voters left unused: {len(votes.supply)} of {offered}")  # fmt: skip
     harness.report(args, [
-        figure("bare view in the votes run, req/s", f"{bare.rps:.0f}"),
+        *harness.floor_figures(floor, bare, " in the votes run"),
         figure("GET poll results (20 candidates, 10k votes), req/s", f"{results.rps:.0f}"),
-        figure("results / bare throughput ratio", f"{ratio:.2f}",
+        figure("results / floor throughput ratio", f"{ratio:.2f}",
                f">= {TARGET_RESULTS_RATIO:.2f}", ratio >= TARGET_RESULTS_RATIO, valid),
+        figure("results / bare throughput ratio (the endpoint alone)",
+               f"{harness.ratio(results, bare):.2f}"),
         figure("POST vote, one distinct user each, votes/s (201s)", f"{rate:.0f}",
                f">= {TARGET_VOTES_PER_SECOND:.0f}", rate >= TARGET_VOTES_PER_SECOND,
                valid and stored_ok),
-        figure("gunicorn CPU per request, results / vote / bare",
-               f"{results.cpu_ms():.2f} / {votes.cpu_ms():.2f} / {bare.cpu_ms():.2f} ms"),
+        figure("gunicorn CPU per response, results / vote / bare / floor",
+               f"{results.cpu_ms():.2f} / {votes.cpu_ms():.2f} / {bare.cpu_ms():.2f} / "
+               f"{floor.cpu_ms():.2f} ms"),
         figure("results / vote p50 / p99 latency",
                f"{results.percentile_ms(50):.1f} / {results.percentile_ms(99):.1f}, "
                f"{votes.percentile_ms(50):.1f} / {votes.percentile_ms(99):.1f} ms"),
