@@ -1,5 +1,6 @@
 """The project's URLs plus `bench/bare/`: a plain Django view that touches neither auth nor the
-database, the floor every gunicorn benchmark compares with in the same run."""
+database, behind our whole middleware stack; against the true floor (bench/floor/, a separate
+minimal project) it shows what our own stack costs."""
 
 from django.http import JsonResponse
 from django.urls import path
