@@ -22,8 +22,9 @@ from pathlib import Path
 
 from bench.floor import FLOOR_PATH
 from bench.floor import SETTINGS as FLOOR_SETTINGS
+from bench.floor import WSGI_APP as FLOOR_WSGI_APP
 from bench.floor import server as floor_serving
-from tools import cpu, fixtures
+from tools import app, cpu, fixtures
 from tools.app import PROXIED
 from tools.clients import connect, percentile, starting_at, wait_for
 from tools.procs import free_port, stop, wait_until
@@ -56,7 +57,7 @@ def floor_server(args, running):
     port, log = free_port(), running.run_dir / "logs" / "floor.log"
     env = {**running.env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS,
            "BENCH_FLOOR_SECRET_KEY": secrets.token_urlsafe(50)}  # fmt: skip
-    process = floor_serving.gunicorn(env, port, log, workers=args.workers)
+    process = app.gunicorn(env, port, log, workers=args.workers, app=FLOOR_WSGI_APP)
     running.processes["floor"] = process
     try:
         try:

@@ -4,6 +4,7 @@ which errors mean the store is unreachable, and short-lived presigned URLs."""
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import Storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -58,4 +59,19 @@ def is_store_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return int(status) >= 500
+    return False
+
+
+def is_file_missing(exc: BaseException) -> bool:
+    """The file is not there: on disk (or a name outside the storage), or on the object store
+    (its 404)."""
+    if isinstance(exc, (FileNotFoundError, SuspiciousFileOperation)):
+        return True
+    try:
+        from botocore.exceptions import ClientError
+    except ImportError:  # pragma: no cover - boto3 is a requirement
+        return False
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return int(status) == 404 or exc.response.get("Error", {}).get("Code") == "NoSuchKey"
     return False

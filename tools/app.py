@@ -63,15 +63,17 @@ def manage(env: dict, *args: str, input: str | None = None) -> str:
     return result.stdout
 
 
-def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2, extra: tuple = ()):
+def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2, extra: tuple = (),
+             app: str = "config.wsgi:application"):  # fmt: skip
     """gunicorn with the container's settings file; the command line picks the loopback port,
-    sync workers (threads would make them gthread) and no worker recycling mid-run."""
+    sync workers (threads would make them gthread) and no worker recycling mid-run. `app` is
+    the WSGI application (bench's true floor serves another project's)."""
     return spawn(
         [
             sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
             f"--bind={HOST}:{port}", f"--workers={workers}", "--worker-class=sync",
             "--threads=1", "--max-requests=0", f"--chdir={ROOT}", "--log-level=warning",
-            *extra, "config.wsgi:application",
+            *extra, app,
         ],
         log=log,
         env=env,

@@ -22,8 +22,6 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 PREFIX = "/hls/"
-MASTER_PLAYLIST = "master.m3u8"
-FALLBACK_MP4 = "fallback.mp4"
 # The same shape nginx's location matches: a file of the stream's folder, or of one rendition's.
 SIGNED_PATH = re.compile(
     r"/hls/(?P<user_id>[0-9]{1,19})/(?P<expires>[0-9]{1,12})/(?P<token>[A-Za-z0-9_-]{22})/"

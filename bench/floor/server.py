@@ -1,31 +1,12 @@
-"""How the floor is served: the command line of tools.app.gunicorn with only the WSGI app (and, in
-the environment, DJANGO_SETTINGS_MODULE) changed, and the check that it answers as the floor."""
+"""How the floor answers: the check that it serves its body (it is started by tools.app.gunicorn
+with its own WSGI app and, in the environment, DJANGO_SETTINGS_MODULE)."""
 
 import contextlib
 import http.client
 import json
-import sys
-from pathlib import Path
 
-from bench.floor import FLOOR_BODY, FLOOR_PATH, WSGI_APP
-from tools.app import GUNICORN_CONF
-from tools.procs import HOST, ROOT, spawn
-
-
-def gunicorn(env: dict, port: int, log: Path, *, workers: int = 2):
-    """tools.app.gunicorn's command line serving the floor (that function takes no app module;
-    keep the two in step)."""
-    return spawn(
-        [
-            sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-            f"--bind={HOST}:{port}", f"--workers={workers}", "--worker-class=sync",
-            "--threads=1", "--max-requests=0", f"--chdir={ROOT}", "--log-level=warning",
-            WSGI_APP,
-        ],
-        log=log,
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
+from bench.floor import FLOOR_BODY, FLOOR_PATH
+from tools.procs import HOST
 
 
 def get(port: int, path: str, headers: dict) -> tuple[int, bytes]:

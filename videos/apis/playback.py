@@ -3,7 +3,6 @@ checks them (`make run`): behind nginx, /hls/ never reaches Django."""
 
 import posixpath
 
-from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -16,7 +15,7 @@ from core.exceptions import error_body
 from core.files import file_public_url, public_url
 from core.openapi import errors_of
 from core.protected_files import protected_file_response
-from core.storage import protected_storage
+from core.storage import is_file_missing, protected_storage
 from courses.errors import NotEntitled
 from videos import playback
 from videos.apis.videos import VIDEO_ID
@@ -80,17 +79,6 @@ class _StoredFile:
         return self.storage.open(self.name, mode)
 
 
-def _missing(error: Exception) -> bool:
-    """The file is not there: on disk, or on the object store (its 404)."""
-    if isinstance(error, (FileNotFoundError, SuspiciousFileOperation)):
-        return True
-    response = getattr(error, "response", None)  # botocore's ClientError
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") in (
-        "404",
-        "NoSuchKey",
-    )
-
-
 def signed_stream_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """One file of a signed stream, checked as nginx's secure_link checks it (403 for a bad,
     tampered or expired signature)."""
@@ -119,7 +107,7 @@ def signed_stream_file(request: HttpRequest, path: str) -> HttpResponseBase:
                 range_header=request.headers.get("Range"),
             )
     except Exception as error:
-        if not _missing(error):
+        if not is_file_missing(error):
             raise
         return JsonResponse(error_body("not_found", _("Not found.")), status=404)
     response["Access-Control-Allow-Origin"] = "*"  # the signature is the credential

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from courses.errors import NotEntitled
 from courses.selectors.enrollments import course_is_visible, user_can_study
-from videos import playback
+from videos import playback, transcoding
 from videos.errors import VideoNotReady
 from videos.models import Video, VideoProgress, VideoStatus, WatchEvent
 
@@ -95,8 +95,8 @@ def video_playback(*, user, video_id: int, now: float | None = None) -> Playback
     expires = playback.playback_expiry(duration=video.duration, now=now)
     signed = {"user_id": user.pk, "stream_key": video.stream_key, "expires": expires}
     return Playback(
-        hls=playback.signed_path(**signed, file=playback.MASTER_PLAYLIST),
-        mp4=playback.signed_path(**signed, file=playback.FALLBACK_MP4),
+        hls=playback.signed_path(**signed, file=transcoding.MASTER),
+        mp4=playback.signed_path(**signed, file=transcoding.FALLBACK),
         expires=expires,
         video=video,
     )

@@ -13,7 +13,6 @@ import mimetypes
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,8 +39,6 @@ mimetypes.add_type("application/vnd.apple.mpegurl", ".m3u8")
 mimetypes.add_type("video/mp2t", ".ts")
 
 TASK = "videos.tasks.video_process"
-# The public files of a stream (poster and thumbnails); the rest stays protected.
-PUBLIC_FILES = ("poster.jpg", "thumbnails.jpg", "thumbnails.vtt")
 REQUEUE_BATCH = 100
 
 
@@ -109,21 +106,23 @@ def _store(storage: Storage, name: str, path: Path) -> None:
         raise RuntimeError(f"{name} was stored as {stored}")
 
 
-def _outputs_store(stream_key: str, out_dir: Path, files: Iterable[str]) -> None:
-    protected = protected_storage()
-    storage_tree_delete(protected, stream_name(stream_key))
-    storage_tree_delete(default_storage, public_name(stream_key))
-    for file in files:
-        if file in PUBLIC_FILES:
-            _store(default_storage, public_name(stream_key, file), out_dir / file)
-        else:
-            _store(protected, stream_name(stream_key, file), out_dir / file)
-
-
 def video_outputs_delete(*, stream_key: str) -> None:
     """Everything processing made of a stream (on a video's deletion, or a run that lost it)."""
     storage_tree_delete(protected_storage(), stream_name(stream_key))
     storage_tree_delete(default_storage, public_name(stream_key))
+
+
+def _outputs_store(stream_key: str, out_dir: Path, result: transcoding.TranscodeResult) -> None:
+    """The poster and thumbnails in the public storage, the rest (the stream) protected; first
+    whatever an interrupted run left."""
+    video_outputs_delete(stream_key=stream_key)
+    public = {result.poster, result.thumbnails_sprite, result.thumbnails_vtt}
+    protected = protected_storage()
+    for file in result.files:
+        if file in public:
+            _store(default_storage, public_name(stream_key, file), out_dir / file)
+        else:
+            _store(protected, stream_name(stream_key, file), out_dir / file)
 
 
 def _finish(video_id: int, worker: str, **fields) -> bool:
@@ -164,7 +163,7 @@ def video_process(*, video_id: int, worker: str) -> str:
             logger.info("video %s unusable: %s", video_id, unusable.stderr_tail or unusable.reason)
             video_fail(video_id=video_id, worker=worker, reason=unusable.reason)
             return "failed"
-        _outputs_store(video.stream_key, folder / "out", result.files)
+        _outputs_store(video.stream_key, folder / "out", result)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     ready = _finish(
@@ -173,8 +172,8 @@ def video_process(*, video_id: int, worker: str) -> str:
         status=VideoStatus.READY,
         duration=result.duration,
         renditions=[dataclasses.asdict(rendition) for rendition in result.renditions],
-        poster=public_name(video.stream_key, "poster.jpg"),
-        thumbnails=public_name(video.stream_key, "thumbnails.vtt"),
+        poster=public_name(video.stream_key, result.poster),
+        thumbnails=public_name(video.stream_key, result.thumbnails_vtt),
         failure_reason="",
     )
     if not ready:  # deleted, or taken over meanwhile: the other run (or nobody) owns the files
