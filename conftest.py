@@ -41,15 +41,14 @@ def _auth_state_reset():
     revocations it could not write or the tokens it verified (accounts.auth.state)."""
     from accounts.auth.state import auth_state
     from chat.broadcast import layer_state
+    from core import near_cache
     from core.tasks_queue import broker_state
 
-    auth_state.reset()
-    layer_state.reset()
-    broker_state.reset()
+    for state in (auth_state, layer_state, broker_state, near_cache):
+        state.reset()
     yield
-    auth_state.reset()
-    layer_state.reset()
-    broker_state.reset()
+    for state in (auth_state, layer_state, broker_state, near_cache):
+        state.reset()
 
 
 @pytest.fixture(autouse=True)

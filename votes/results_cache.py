@@ -4,7 +4,8 @@ A per-poll version number lives in the cache, bumped after every committed chang
 its candidates or its votes. Cached results carry the version they were computed at and are used
 only while it is still the current one, so one round trip (MGET of both keys) answers a read and
 every read sees every committed vote. A version is read before the database is, so results that
-race a vote are stored under the older version and never served after it.
+race a vote are stored under the older version and never served after it. Both keys are read
+through the process's near cache (core.near_cache), so every write to them is announced.
 """
 
 import logging
@@ -16,6 +17,7 @@ from django.dispatch import receiver
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core import near_cache
 from votes.errors import ResultsHidden
 from votes.models import Candidate, Poll, ResultsVisibility, Vote
 from votes.selectors import STANDING
@@ -38,6 +40,7 @@ def _bump(poll_id: int) -> None:
         cache.delete(results_key)
     except Exception:
         logger.warning("could not bump the results version of poll %s", poll_id, exc_info=True)
+    near_cache.announce([results_key, version_key])
 
 
 def results_changed(poll_id: int) -> None:
@@ -82,12 +85,13 @@ def _compute(poll_id: int, version: int | None) -> dict:
 def _entry(poll_id: int) -> dict:
     results_key, version_key = _keys(poll_id)
     try:
-        cached = cache.get_many([results_key, version_key])
+        cached = near_cache.get_many([results_key, version_key])
         entry, version = cached.get(results_key), cached.get(version_key)
         if entry is not None and version is not None and entry["version"] == version:
             return entry
         if version is None:
-            cache.add(version_key, 0, timeout=None)
+            if cache.add(version_key, 0, timeout=None):
+                near_cache.announce([version_key])
             version = cache.get(version_key)
     except Exception:
         logger.warning("results cache unreachable; reading the database", exc_info=True)
@@ -98,6 +102,7 @@ def _entry(poll_id: int) -> dict:
             cache.set(results_key, entry, timeout=RESULTS_TTL)
         except Exception:
             logger.warning("could not cache the results of poll %s", poll_id, exc_info=True)
+        near_cache.announce([results_key])
     return entry
 
 

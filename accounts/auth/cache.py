@@ -32,6 +32,7 @@ from django.utils import timezone
 from accounts.auth.state import auth_state
 from accounts.models import AuthSession, CustomUser, Team
 from accounts.registry import current_user_contributions
+from core import near_cache
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,22 @@ def _verdict_ttl(verdict: str) -> int:
 
 
 def _cache_call(method: str, *args, **kwargs):
+    """`cache.<method>(...)`, or None if the cache fails (and for a pause after it failed).
+    "get_many" reads through this process's near cache; every write is announced to it."""
     if time.monotonic() < auth_state.cache_paused_until:
         return None
     try:
-        return getattr(cache, method)(*args, **kwargs)
+        if method == "get_many":
+            return near_cache.get_many(*args, **kwargs)
+        result = getattr(cache, method)(*args, **kwargs)
     except Exception:
         auth_state.cache_paused_until = time.monotonic() + CACHE_PAUSE_SECONDS
         logger.warning("auth cache unreachable (%s); using the database", method, exc_info=True)
         return None
+    if method != "add" or result:  # an add that found the key wrote nothing
+        written = args[0]
+        near_cache.announce([written] if isinstance(written, str) else list(written))
+    return result
 
 
 # --- Sessions -----------------------------------------------------------------------------------
@@ -112,6 +121,7 @@ def sessions_mark_revoked(session_ids: Iterable) -> None:
     """Call after the revocation is committed to the database."""
     keys = {_session_key(session_id): REVOKED for session_id in session_ids}
     if keys and _cache_call("set_many", keys, timeout=_session_ttl()) is None:
+        near_cache.announce(keys)  # this process at least stops trusting its copies
         # Written as soon as the cache answers again: by this process's next request, or by a
         # background retry, so the other processes (which trust the cache) learn of it even if
         # this one serves nothing more. The "live" verdicts they overwrite expire within
@@ -149,6 +159,7 @@ def _revocations_flush(*, despite_pause: bool = False) -> bool:
             cache.set_many(pending, timeout=_session_ttl())
         except Exception:
             return False
+        near_cache.announce(pending)
     elif _cache_call("set_many", pending, timeout=_session_ttl()) is None:
         return False
     for key in pending:

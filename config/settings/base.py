@@ -75,12 +75,13 @@ MIDDLEWARE = [
     "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Sessions, users and messages for pages only: the JSON API skips them (core.middleware).
+    "core.middleware.SessionMiddleware",
+    "core.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.AuthenticationMiddleware",
+    "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
@@ -151,6 +152,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process keeps its own copy of the hottest cache entries (the session check, poll results,
+# catalogue pages) for at most this long; every change reaches every process at once over Redis
+# pub/sub (core.near_cache): this bounds only what a lost message could cost. 0 turns it off.
+NEAR_CACHE_SECONDS = env.float("NEAR_CACHE_SECONDS", default=1.0)
 
 # --- Internationalisation -----------------------------------------------------------------------
 

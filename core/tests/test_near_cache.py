@@ -1,0 +1,176 @@
+"""The near cache (core.near_cache) against the real Redis: what a process holds, and every way a
+change made elsewhere must still reach it. "Another process" is a plain Redis client that writes
+and publishes as another process's `announce` does."""
+
+import os
+import time
+from unittest import mock
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from core import near_cache
+
+pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the near cache needs Redis")
+
+
+@pytest.fixture(autouse=True)
+def _held_long(settings):
+    """Long enough that only an announcement can end what is held (not the age limit)."""
+    settings.NEAR_CACHE_SECONDS = 60
+
+
+@pytest.fixture
+def other_process():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+def announced_elsewhere(client: redis.Redis, *keys: str) -> None:
+    client.publish(near_cache.CHANNEL, "\n".join(cache.make_key(key) for key in keys))
+
+
+def channel_killed(client: redis.Redis) -> None:
+    """Redis closes this process's subscription (as on a restart), and only that connection:
+    other test processes share the server."""
+    host, port = near_cache._subscription.connection._sock.getsockname()[:2]
+    client.client_kill(f"{host}:{port}")
+
+
+def redis_refuses():
+    return mock.patch.object(cache, "get_many", side_effect=redis.ConnectionError("down"))
+
+
+def test_a_second_read_is_answered_by_the_process_without_asking_redis():
+    cache.set("near:a", 1)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+    with redis_refuses():
+        assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+
+
+def test_a_change_announced_by_another_process_is_seen_by_the_very_next_read(other_process):
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    cache.set("near:a", 2)
+    announced_elsewhere(other_process, "near:a")
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_a_change_announced_in_this_process_is_seen_at_once():
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    cache.set("near:a", 2)
+    assert near_cache.announce(["near:a"])
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_an_unannounced_change_is_seen_once_the_age_limit_passes(settings):
+    settings.NEAR_CACHE_SECONDS = 0.2
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    cache.set("near:a", 2)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+    time.sleep(0.25)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_absent_keys_are_held_until_an_announced_write_adds_them(other_process):
+    assert near_cache.get_many(["near:new"]) == {}
+    with redis_refuses():
+        assert near_cache.get_many(["near:new"]) == {}
+    cache.add("near:new", "here")
+    announced_elsewhere(other_process, "near:new")
+    assert near_cache.get_many(["near:new"]) == {"near:new": "here"}
+
+
+def test_only_a_read_whose_every_key_is_held_is_answered_by_the_process():
+    cache.set_many({"near:a": 1, "near:b": 2})
+    near_cache.get_many(["near:a"])
+    with redis_refuses(), pytest.raises(redis.ConnectionError):
+        near_cache.get_many(["near:a", "near:b"])
+
+
+def test_a_value_read_while_a_change_arrives_is_not_kept(other_process):
+    cache.set("near:a", "old")
+    read = cache.get_many
+
+    def read_then_changed_elsewhere(keys):
+        values = read(keys)  # the old value is on its way back...
+        cache.set("near:a", "new")  # ...when another process writes and announces
+        announced_elsewhere(other_process, "near:a")
+        return values
+
+    with mock.patch.object(cache, "get_many", side_effect=read_then_changed_elsewhere):
+        assert near_cache.get_many(["near:a"]) == {"near:a": "old"}
+    assert near_cache.get_many(["near:a"]) == {"near:a": "new"}
+
+
+def test_a_closed_channel_holds_nothing_and_the_next_connection_starts_empty(other_process):
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    channel_killed(other_process)
+    cache.set("near:a", 2)  # announced to nobody: the channel is gone
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+    with redis_refuses(), pytest.raises(redis.ConnectionError):
+        near_cache.get_many(["near:a"])  # nothing was kept while the channel was down
+
+
+def test_the_channel_comes_back_after_its_pause(other_process, monkeypatch):
+    monkeypatch.setattr(near_cache, "RECONNECT_PAUSE_SECONDS", 0.1)
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    channel_killed(other_process)
+    near_cache.get_many(["near:a"])  # finds the channel closed
+    time.sleep(0.15)
+    near_cache.get_many(["near:a"])  # subscribes again, and keeps what it reads
+    with redis_refuses():
+        assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+    cache.set("near:a", 2)
+    announced_elsewhere(other_process, "near:a")
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_a_forked_process_does_not_trust_what_its_parent_held(monkeypatch):
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    cache.set("near:a", 2)
+    monkeypatch.setattr(os, "getpid", lambda: -1)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_the_keys_of_another_cache_prefix_are_not_confused(other_process, settings):
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    other_process.publish(near_cache.CHANNEL, "another-deployment:1:near:a")
+    cache.set("near:a", 2)  # unannounced: still held
+    assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+
+
+def test_off_every_read_asks_the_cache(settings):
+    settings.NEAR_CACHE_SECONDS = 0
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    with redis_refuses(), pytest.raises(redis.ConnectionError):
+        near_cache.get_many(["near:a"])
+
+
+def test_without_redis_it_is_the_cache_itself(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.set("near:a", 1)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+    cache.set("near:a", 2)
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+    assert near_cache.announce(["near:a"])
+
+
+def test_an_announcement_that_cannot_be_sent_says_so_and_drops_the_local_copy():
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    cache.set("near:a", 2)
+    client = cache._cache.get_client(write=True)
+    with mock.patch.object(type(client), "publish", side_effect=redis.ConnectionError("down")):
+        assert near_cache.announce(["near:a"]) is False
+    assert near_cache.get_many(["near:a"]) == {"near:a": 2}
