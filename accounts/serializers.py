@@ -13,7 +13,7 @@ from accounts.models import (
     username_validator,
 )
 from accounts.registry import current_user_schema_fields
-from core.serializers import StrictCharField
+from core.serializers import StrictCharField, datetime_text
 
 
 class UsernameField(StrictCharField):
@@ -59,9 +59,6 @@ class CanonicalEmailField(serializers.EmailField):
         if canonical is None:
             self.fail("invalid")
         return canonical
-
-
-_DATETIME = serializers.DateTimeField()
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -116,7 +113,7 @@ class UserSerializer(serializers.ModelSerializer):
             "introduction": user.introduction,
             "phone": user.phone,
             "is_staff": user.is_staff,
-            "date_joined": _DATETIME.to_representation(user.date_joined),
+            "date_joined": datetime_text(user.date_joined),
         }
 
 

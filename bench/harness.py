@@ -1,8 +1,8 @@
 """What the gunicorn benchmarks share: the stack (tools.stack's without nginx, one gunicorn of
-sync workers on `bench.settings`), the true floor next to it (`floor_server`), the load (client
-processes until a shared deadline, each URL's time cut into alternating slices, CPU sampled), the
-command line and the figures. Client processes import this module: nothing here imports Django at
-module level."""
+sync workers on `bench.settings`), the true floor next to it (`floor_server`) or a second
+gunicorn of ours with other settings (`second_server`), the load (client processes until a shared
+deadline, each URL's time cut into alternating slices, CPU sampled), the command line and the
+figures. Client processes import this module: nothing here imports Django at module level."""
 
 import argparse
 import contextlib
@@ -54,25 +54,47 @@ def floor_server(args, running):
     on its own loopback port, served as our application is (the same gunicorn command line,
     `args.workers` sync workers, the stack's environment but for the settings module); yields
     its port once it answers. Its processes are the CPU group "floor" while it runs."""
-    port, log = free_port(), running.run_dir / "logs" / "floor.log"
     env = {**running.env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS,
            "BENCH_FLOOR_SECRET_KEY": secrets.token_urlsafe(50)}  # fmt: skip
-    process = app.gunicorn(env, port, log, workers=args.workers, app=FLOOR_WSGI_APP)
-    running.processes["floor"] = process
+    with _gunicorn_beside(args, running, "floor", env, _floor_ready, app=FLOOR_WSGI_APP) as port:
+        yield port
+
+
+def _floor_ready(port: int) -> bool:
+    if not floor_serving.answers(port, BASE_HEADERS):
+        return False
+    # Our URLs must not be there: it is another project, not ours on another port.
+    if (status := floor_serving.get(port, BARE_PATH, BASE_HEADERS)[0]) != 404:
+        raise RuntimeError(f"the floor answered {status} for {BARE_PATH}, not 404")
+    return True
+
+
+@contextlib.contextmanager
+def second_server(args, running, group: str, **overrides: str):
+    """Another gunicorn of ours on the stack (its database and Redis, the same command line and
+    environment but for `overrides`) on its own loopback port; yields the port once it is
+    healthy. Its processes are the CPU group `group` while it runs."""
+    with _gunicorn_beside(args, running, group, {**running.env, **overrides}, app.healthy) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def _gunicorn_beside(args, running, group: str, env: dict, ready, **gunicorn_options):
+    """`tools.app.gunicorn` with `env` on a free port, sampled as `group`, until `ready(port)`
+    (its log's tail on stderr if it never is); stopped on the way out."""
+    port, log = free_port(), running.run_dir / "logs" / f"{group}.log"
+    process = app.gunicorn(env, port, log, workers=args.workers, **gunicorn_options)
+    running.processes[group] = process
     try:
         try:
-            answers = functools.partial(floor_serving.answers, port, BASE_HEADERS)
-            wait_until(answers, "starting the floor", {"floor": process})
-            # Our URLs must not be there: it is another project, not ours on another port.
-            if (status := floor_serving.get(port, BARE_PATH, BASE_HEADERS)[0]) != 404:
-                raise RuntimeError(f"the floor answered {status} for {BARE_PATH}, not 404")
+            wait_until(functools.partial(ready, port), f"starting {group}", {group: process})
         except RuntimeError:
             print(*log.read_text(errors="replace").splitlines()[-30:], sep="\n", file=sys.stderr)
             raise
         yield port
     finally:
-        stop({"floor": process})
-        running.processes.pop("floor", None)
+        stop({group: process})
+        running.processes.pop(group, None)
 
 
 def floor_target(port: int, **options) -> "Target":

@@ -201,22 +201,37 @@ def floor_profile(requests: int) -> dict[str, float]:
 # --- Our endpoints ------------------------------------------------------------------------------
 
 
-def prepare() -> dict[str, tuple[str, dict]]:
-    """The data of the measured endpoints: their path and headers by label."""
+def prepare() -> dict[str, tuple[str, dict, dict]]:
+    """The data of the measured endpoints: their path, headers and settings by label (cold: the
+    catalogue cache off, as on the first read after a write)."""
     from accounts.auth.services import ClientInfo, auth_session_start
     from accounts.models import CustomUser, Team
+    from bench import catalogue
     from tools import fixtures
 
     team = Team.objects.create(name="Profile team")
     user = CustomUser.objects.create_user("profile@example.com", "profile", "x" * 20, team=team)
     access = auth_session_start(user=user, client=ClientInfo(user_agent="profile", ip="127.0.0.1"))
     poll_id, _ = fixtures.open_poll("Profile poll", 20)
+    catalogue.catalogue_create(50)
+    course = f"/api/courses/{_first_course_id()}/"
     bearer = {"Authorization": f"Bearer {access[1].access}"}
+    cold = {"CATALOGUE_CACHE_SECONDS": 0}
     return {
-        "bare": ("/bench/bare/", {}),
-        "me": ("/api/users/me/", bearer),
-        "poll results": (f"/api/polls/{poll_id}/results/", {}),
+        "bare": ("/bench/bare/", {}, {}),
+        "me": ("/api/users/me/", bearer, {}),
+        "poll results": (f"/api/polls/{poll_id}/results/", {}, {}),
+        "list warm": (catalogue.LIST_PATH, {}, {}),
+        "list cold": (catalogue.LIST_PATH, {}, cold),
+        "detail warm": (course, {}, {}),
+        "detail cold": (course, {}, cold),
     }
+
+
+def _first_course_id() -> int:
+    from courses.models import Course
+
+    return Course.objects.order_by("-created_at", "id").values_list("pk", flat=True)[0]
 
 
 def print_table(columns: dict[str, dict[str, float]]) -> None:
@@ -252,20 +267,25 @@ def main() -> int:
     with stack(instances=0, with_nginx=False, DJANGO_SETTINGS_MODULE="bench.settings") as running:
         fixtures.django_setup(running.env)
         from django.conf import settings
+        from django.test import override_settings
 
         endpoints = prepare()
         names = list(settings.MIDDLEWARE)
         _instrument()
         handler = _handler(names)
-        for label, (path, headers) in endpoints.items():
-            columns[label] = measure(handler, names, path, headers, 200, args.requests)
+        for label, (path, headers, overrides) in endpoints.items():
+            with override_settings(**overrides):
+                columns[label] = measure(handler, names, path, headers, 200, args.requests)
         if args.cprofile:
-            path, headers = endpoints[args.cprofile]
+            path, headers, overrides = endpoints[args.cprofile]
+            override = override_settings(**overrides)
+            override.enable()
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.requests):
                 _one(handler, _environ(path, headers), 200)
             profiler.disable()
+            override.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
     print_table(columns)
     return 0

@@ -65,7 +65,7 @@ class _Subscription:
                 self.connection.disconnect()
         self.connection = None
 
-    def _connect(self) -> None:
+    def _connect(self) -> Connection:
         pool = cache._cache.get_client(write=False).connection_pool  # type: ignore[attr-defined]
         connection = Connection(**pool.connection_kwargs)
         connection.connect()
@@ -75,18 +75,20 @@ class _Subscription:
             connection.disconnect()
             raise ConnectionError(f"unexpected answer to SUBSCRIBE: {confirmation!r}")
         self.connection = connection
+        return connection
 
     def live(self) -> bool:
         """Take in the arrived messages; False if nothing held may be trusted now."""
         if self.pid != os.getpid():  # a forked worker: the parent's socket is not ours
             self.pid, self.connection, self.entries = os.getpid(), None, {}
         try:
-            if self.connection is None:
+            connection = self.connection
+            if connection is None:
                 if time.monotonic() < self.retry_at:
                     return False
-                self._connect()
-            while self.connection.can_read(timeout=0):
-                self._take(self.connection.read_response(push_request=True))
+                connection = self._connect()
+            while connection.can_read(timeout=0):
+                self._take(connection.read_response(push_request=True))
             return True
         except Exception:
             logger.warning("near cache: the change channel failed; holding nothing", exc_info=True)

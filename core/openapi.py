@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import Direction, OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
@@ -178,3 +178,23 @@ class AutoSchema(SpectacularAutoSchema):
             if status_code not in responses:
                 responses[status_code] = self._error_body(status_code, (), direction)
         return dict(sorted(responses.items()))
+
+
+# Answers with validators (courses.catalogue_cache, votes.results_cache): pass to extend_schema as
+# `parameters=[*CONDITIONAL_GET_PARAMETERS]` and `responses={200: ..., **NOT_MODIFIED}`.
+CONDITIONAL_GET_PARAMETERS = (
+    OpenApiParameter(
+        "If-None-Match",
+        str,
+        OpenApiParameter.HEADER,
+        description="An `ETag` received before: 304 with no body while the answer is the same.",
+    ),
+    OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="Strong validator of the body; `Cache-Control: no-cache` asks to revalidate.",
+    ),
+)
+NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: the `ETag` sent still matches.")}

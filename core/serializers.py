@@ -30,3 +30,12 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def datetime_text(value) -> str | None:
+    """A datetime as DRF's DateTimeField renders it (settings' format and time zone), for the
+    serializers that render their hot paths without building fields (see courses.serializers)."""
+    return _DATETIME.to_representation(value)

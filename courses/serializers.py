@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CustomUser
-from core.files import PublicFileUrlField
+from core.files import PublicFileUrlField, file_public_url
+from core.serializers import datetime_text
 from courses.models import (
     Category,
     Choice,
@@ -22,17 +23,44 @@ from courses.models import (
 from courses.registry import topic_content_fields
 from courses.services.catalogue import COURSE_FIELDS
 
+# The catalogue's shapes are declared as ModelSerializers (the schema and the field types come
+# from them) and rendered by hand: DRF builds every field of a ModelSerializer anew for each
+# request, which cost more than the catalogue's queries. courses/tests/test_serializers.py holds
+# each rendering to what DRF's own would give.
+
 
 class CategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ("id", "name", "slug")
 
+    def to_representation(self, category: Category) -> dict:
+        return {"id": category.pk, "name": category.name, "slug": category.slug}
+
 
 class TutorSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomUser
         fields = ("id", "username", "name")
+
+    def to_representation(self, tutor: CustomUser) -> dict:
+        return {"id": tutor.pk, "username": tutor.username, "name": tutor.name}
+
+
+def _course_summary(course: Course, request) -> dict:
+    """The fields a course's list item and outline share, in the list item's order."""
+    category = course.category
+    return {
+        "id": course.pk,
+        "title": course.title,
+        "short_description": course.short_description,
+        "category": CategorySerializer().to_representation(category) if category else None,
+        "skill_level": course.skill_level,
+        "price": course.price,
+        "thumbnail": file_public_url(course.thumbnail, request),
+        "tutor": TutorSerializer().to_representation(course.tutor),
+        "is_published": course.is_published,
+    }
 
 
 class CourseListItemSerializer(serializers.ModelSerializer):
@@ -60,12 +88,29 @@ class CourseListItemSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
+    def to_representation(self, course: Course) -> dict:
+        return {
+            **_course_summary(course, self.context.get("request")),
+            "lecture_count": course.lecture_count,  # type: ignore[attr-defined]
+            "topic_count": course.topic_count,  # type: ignore[attr-defined]
+            "created_at": datetime_text(course.created_at),
+        }
+
 
 class TopicOutlineSerializer(serializers.ModelSerializer):
     class Meta:
         model = Topic
         fields = ("id", "title", "position", "type", "is_preview")
         read_only_fields = fields
+
+    def to_representation(self, topic: Topic) -> dict:
+        return {
+            "id": topic.pk,
+            "title": topic.title,
+            "position": topic.position,
+            "type": topic.type,
+            "is_preview": topic.is_preview,
+        }
 
 
 class LectureOutlineSerializer(serializers.ModelSerializer):
@@ -75,6 +120,15 @@ class LectureOutlineSerializer(serializers.ModelSerializer):
         model = Lecture
         fields = ("id", "title", "position", "topics")
         read_only_fields = fields
+
+    def to_representation(self, lecture: Lecture) -> dict:
+        topic = TopicOutlineSerializer()
+        return {
+            "id": lecture.pk,
+            "title": lecture.title,
+            "position": lecture.position,
+            "topics": [topic.to_representation(each) for each in lecture.topics.all()],
+        }
 
 
 class CourseDetailSerializer(serializers.ModelSerializer):
@@ -101,6 +155,17 @@ class CourseDetailSerializer(serializers.ModelSerializer):
             "lectures",
         )
         read_only_fields = fields
+
+    def to_representation(self, course: Course) -> dict:
+        lecture = LectureOutlineSerializer()
+        fields = {
+            **_course_summary(course, self.context.get("request")),
+            "description": course.description,
+            "created_at": datetime_text(course.created_at),
+            "updated_at": datetime_text(course.updated_at),
+            "lectures": [lecture.to_representation(each) for each in course.lectures.all()],
+        }
+        return {name: fields[name] for name in self.Meta.fields}
 
 
 class CurriculumCourseSerializer(serializers.ModelSerializer):

@@ -36,7 +36,9 @@ def announced_elsewhere(client: redis.Redis, *keys: str) -> None:
 def channel_killed(client: redis.Redis) -> None:
     """Redis closes this process's subscription (as on a restart), and only that connection:
     other test processes share the server."""
-    host, port = near_cache._subscription.connection._sock.getsockname()[:2]
+    connection = near_cache._subscription.connection
+    assert connection is not None and connection._sock is not None
+    host, port = connection._sock.getsockname()[:2]
     client.client_kill(f"{host}:{port}")
 
 

@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 
 from core.errors import FileTooLarge, InvalidImage
 from core.images import ImageUploadParser
-from core.openapi import errors_of
+from core.openapi import CONDITIONAL_GET_PARAMETERS, NOT_MODIFIED, errors_of
 from core.throttles import ImageUploadThrottle
+from courses import catalogue_cache
 from courses.apis.course_tree import CourseInput
 from courses.errors import CourseHasEnrollments, CourseHasOrders, TutorOrStaffOnly
 from courses.filters import CourseFilter
@@ -52,9 +53,22 @@ class CourseListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.course_list(user=self.request.user)
 
-    @extend_schema(operation_id="courses_list")
+    @extend_schema(
+        operation_id="courses_list",
+        parameters=[*CONDITIONAL_GET_PARAMETERS],
+        responses={200: CourseListItemSerializer(many=True), **NOT_MODIFIED},
+    )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        """The published catalogue (with `mine=true`, the caller's own courses). Without `search`
+        or `mine` the answer is the same for everyone and carries an `ETag`."""
+        if request.query_params.get("mine") or "search" in request.query_params:
+            return super().get(request, *args, **kwargs)
+
+        def page() -> tuple[dict, bool]:
+            data = super(CourseListCreateApi, self).get(request, *args, **kwargs).data
+            return data, bool(data["results"])
+
+        return catalogue_cache.answer(request, page, catalogue_cache.LIST_PARAMETERS)
 
     @extend_schema(
         operation_id="courses_create",
@@ -72,12 +86,17 @@ class CourseListCreateApi(ListAPIView):
 class CourseDetailApi(_CourseObjectApi):
     @extend_schema(
         operation_id="courses_retrieve",
-        parameters=[COURSE_ID],
-        responses={200: CourseDetailSerializer},
+        parameters=[COURSE_ID, *CONDITIONAL_GET_PARAMETERS],
+        responses={200: CourseDetailSerializer, **NOT_MODIFIED},
     )
     def get(self, request, course_id: int):
-        """The public outline: the course and its tree of lectures and topics."""
-        return Response(_course_detail(request, self.get_course(request, course_id)))
+        """The public outline: the course and its tree of lectures and topics, with an `ETag`."""
+
+        def outline() -> tuple[dict, bool]:
+            course = self.get_course(request, course_id)
+            return _course_detail(request, course), course.is_published
+
+        return catalogue_cache.answer(request, outline)
 
     def _save(self, request, course_id: int, *, partial: bool) -> Response:
         course = self.get_course(request, course_id)

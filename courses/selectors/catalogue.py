@@ -30,6 +30,14 @@ from courses.models import (
 from courses.permissions import user_can_edit
 from courses.selectors.enrollments import active_enrollment_per_course, course_is_visible
 
+# What a list item shows (CourseListItemSerializer): not the description, nor the tutor's row.
+LIST_ITEM_FIELDS = (
+    *("id", "title", "short_description", "category", "skill_level", "price", "thumbnail"),
+    *("tutor__id", "tutor__username", "tutor__name", "is_published", "created_at"),
+)
+OUTLINE_LECTURE_FIELDS = ("id", "course_id", "title", "position")
+OUTLINE_TOPIC_FIELDS = ("id", "lecture_id", "title", "position", "type", "is_preview")
+
 
 def course_list(*, user) -> QuerySet[Course]:
     """The courses `user` may list: the published ones and their own drafts. CourseFilter picks
@@ -37,22 +45,36 @@ def course_list(*, user) -> QuerySet[Course]:
     visible = Q(is_published=True)
     if user.is_authenticated:
         visible |= Q(tutor=user)
+    # Counted per listed course (subqueries PostgreSQL evaluates after LIMIT), not by joining
+    # every lecture and topic of the catalogue and grouping before the page is cut; the page's
+    # COUNT(*) then leaves them out.
     return (
         Course.objects.filter(visible)
         .select_related("category", "tutor")
+        .only(*LIST_ITEM_FIELDS)
         .annotate(
-            lecture_count=Count("lectures", distinct=True),
-            topic_count=Count("lectures__topics", distinct=True),
+            lecture_count=_count_of(Lecture.objects.filter(course=OuterRef("pk")), "course"),
+            topic_count=_count_of(
+                Topic.objects.filter(lecture__course=OuterRef("pk")), "lecture__course"
+            ),
         )
         .order_by("-created_at", "id")
     )
 
 
+def _count_of(rows: QuerySet, group_by: str) -> Coalesce:
+    counted = rows.order_by().values(group_by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def course_tree(*, user, course_id: int) -> Course:
-    """The course with its lectures and their topics, in order (404 for another's draft)."""
-    topics = Topic.objects.order_by("position")
-    lectures = Lecture.objects.order_by("position").prefetch_related(
-        Prefetch("topics", queryset=topics)
+    """The course with its lectures and their topics, in order (404 for another's draft); of
+    those, only what the outline shows (a topic's body may be 100,000 characters)."""
+    topics = Topic.objects.order_by("position").only(*OUTLINE_TOPIC_FIELDS)
+    lectures = (
+        Lecture.objects.order_by("position")
+        .only(*OUTLINE_LECTURE_FIELDS)
+        .prefetch_related(Prefetch("topics", queryset=topics))
     )
     course = get_object_or_404(
         Course.objects.select_related("category", "tutor").prefetch_related(

@@ -13,8 +13,9 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Part
+from core.conditional import json_response, rendered
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
-from core.openapi import errors_of
+from core.openapi import CONDITIONAL_GET_PARAMETERS, NOT_MODIFIED, errors_of
 from core.permissions import IsStaffOrReadOnly
 from core.serializers import StrictCharField
 from votes import selectors, services
@@ -135,11 +136,12 @@ class PollResultsApi(APIView):
 
     @extend_schema(
         operation_id="polls_results",
-        parameters=[POLL_ID],
-        responses={200: ResultsSerializer, **errors_of(ResultsHidden)},
+        parameters=[POLL_ID, *CONDITIONAL_GET_PARAMETERS],
+        responses={200: ResultsSerializer, **NOT_MODIFIED, **errors_of(ResultsHidden)},
     )
     def get(self, request, poll_id: int):
-        return Response(poll_results_payload(poll_id=poll_id, user=request.user))
+        body, etag = rendered(poll_results_payload(poll_id=poll_id, user=request.user))
+        return json_response(request, body, etag)
 
 
 class CandidateVotersApi(ListAPIView):
