@@ -88,6 +88,7 @@ def _instrument() -> None:
     from accounts.auth.authentication import SessionJWTAuthentication
     from core import near_cache
     from core.cache import RedisCache
+    from core.renderers import JSONRenderer
 
     views.APIView.dispatch = _timed("DRF view", views.APIView.dispatch)
     auth = SessionJWTAuthentication
@@ -98,6 +99,7 @@ def _instrument() -> None:
         cls.data = property(_timed("serialisation", cls.data.fget))
     near_cache.get_many = _timed("near cache", near_cache.get_many)
     renderers.JSONRenderer.render = _timed("rendering", renderers.JSONRenderer.render)
+    JSONRenderer.render = _timed("rendering", JSONRenderer.render)
     connection.execute_wrappers.append(lambda execute, *args: _timed("sql", execute)(*args))
 
 

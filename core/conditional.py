@@ -6,7 +6,7 @@ import hashlib
 
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from rest_framework.renderers import JSONRenderer
+from core.renderers import JSONRenderer
 
 
 def rendered(data) -> tuple[bytes, str]:

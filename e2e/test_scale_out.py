@@ -1,7 +1,11 @@
 """Two gunicorn instances behind one nginx upstream, sharing PostgreSQL and Redis: a login is one
-login everywhere, a logout ends it everywhere at once, and throttles count across instances."""
+login everywhere, a logout ends it everywhere at once (also where each worker holds the session
+check itself), a change made through one instance shows on the other at once, and throttles
+count across instances."""
 
 from http.cookies import SimpleCookie
+
+import redis
 
 from e2e.conftest import DEMO_PASSWORD, FRONTEND_ORIGIN, bearer
 
@@ -98,3 +102,89 @@ def test_nginx_spreads_requests_over_both_instances(edge):
 
 def _access_log(edge) -> list[str]:
     return (edge.run_dir / "nginx" / "access.log").read_text().splitlines()
+
+
+# --- What each process holds (core.near_cache) ---------------------------------------------------
+
+
+def _mget_calls(edge) -> int:
+    """Redis MGETs so far: every session check or kept answer not held by a process is one."""
+    client = redis.Redis.from_url(edge.redis.url())
+    try:
+        return client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
+    finally:
+        client.close()
+
+
+def _held_by(edge, instance: int, path: str, headers: dict, requests: int = 12) -> None:
+    """Enough requests that each worker of the instance holds what `path` reads."""
+    for _ in range(requests):
+        assert _direct(edge, instance, "GET", path, headers=headers).status == 200
+
+
+def test_an_instance_answers_a_held_session_without_redis_and_refuses_it_at_once_after_a_logout(
+    edge, frontend_port
+):
+    access, cookie = _login_on(edge, 0, "student2@example.com")
+    _held_by(edge, 1, "/api/users/me/", bearer(access))
+    before = _mget_calls(edge)
+    _held_by(edge, 1, "/api/users/me/", bearer(access), requests=20)
+    assert _mget_calls(edge) - before < 10, "the session checks were not held by the workers"
+    name, morsel = next(iter(cookie.items()))
+    logout = _direct(
+        edge,
+        0,
+        "POST",
+        "/api/auth/logout/",
+        body={},
+        headers={
+            "Cookie": f"{name}={morsel.value}",
+            "Origin": FRONTEND_ORIGIN.format(port=frontend_port),
+        },
+    )
+    assert logout.status == 204, logout.body
+    statuses = [
+        _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access)).status for _ in range(8)
+    ]
+    assert statuses == [401] * 8
+
+
+def test_a_profile_change_through_one_instance_shows_on_the_other_at_once(edge):
+    access, _cookie = _login_on(edge, 0, "student1@example.com")
+    _held_by(edge, 1, "/api/users/me/", bearer(access))
+    original = _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access)).json()["name"]
+    try:
+        renamed = _direct(
+            edge, 0, "PATCH", "/api/users/me/", body={"name": "Renamed"}, headers=bearer(access)
+        )
+        assert renamed.status == 200, renamed.body
+        for _ in range(6):
+            me = _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access))
+            assert me.json()["name"] == "Renamed"
+    finally:
+        body = {"name": original}
+        _direct(edge, 0, "PATCH", "/api/users/me/", body=body, headers=bearer(access))
+
+
+def test_a_course_change_through_one_instance_shows_on_the_other_at_once(edge):
+    tutor, _cookie = _login_on(edge, 0, "tutor@example.com")
+    course = _direct(edge, 0, "GET", "/api/courses/?mine=true", headers=bearer(tutor))
+    course_id = course.json()["results"][0]["id"]
+    path = f"/api/courses/{course_id}/"
+    _held_by(edge, 1, path, {})
+    etag = _direct(edge, 1, "GET", path).header("ETag")
+    assert _direct(edge, 1, "GET", path, headers={"If-None-Match": etag}).status == 304
+    original = _direct(edge, 1, "GET", path).json()["short_description"]
+    try:
+        changed = _direct(
+            edge, 0, "PATCH", path, body={"short_description": "Changed"}, headers=bearer(tutor)
+        )
+        assert changed.status == 200, changed.body
+        for _ in range(6):
+            again = _direct(edge, 1, "GET", path, headers={"If-None-Match": etag})
+            assert again.status == 200
+            assert again.json()["short_description"] == "Changed"
+            listed = _direct(edge, 1, "GET", "/api/courses/").json()["results"]
+            assert {c["id"]: c["short_description"] for c in listed}[course_id] == "Changed"
+    finally:
+        _direct(edge, 0, "PATCH", path, body={"short_description": original}, headers=bearer(tutor))
