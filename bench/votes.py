@@ -13,7 +13,7 @@ from tools import clients, cpu, fixtures
 from tools.clients import Client
 from tools.procs import script_main
 
-TARGET_RESULTS_RATIO = 0.4
+TARGET_RESULTS_RATIO = 0.5
 TARGET_VOTES_PER_SECOND = 300.0
 GROUPS = ("gunicorn", "floor", "postgres", "redis", "clients")
 
