@@ -6,6 +6,7 @@ import hashlib
 
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
+
 from core.renderers import JSONRenderer
 
 

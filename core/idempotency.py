@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
@@ -22,6 +22,7 @@ from core.errors import (
     IdempotencyRequestInProgress,
     InvalidIdempotencyKey,
 )
+from core.inserts import insert_unless_conflict
 from core.models import IdempotencyRecord
 from core.purge import delete_in_batches
 
@@ -43,13 +44,11 @@ def _fingerprint(request) -> str:
 
 
 def _claim(*, user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
+    record = IdempotencyRecord(user=user, key=key, fingerprint=fingerprint)
+    if insert_unless_conflict(record):
         return record, True
-    except IntegrityError:
-        # The insert waited for the transaction that holds the key, which has now committed.
-        return IdempotencyRecord.objects.get(user=user, key=key), False
+    # The insert waited for the transaction that holds the key, which has now committed.
+    return IdempotencyRecord.objects.get(user=user, key=key), False
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:

@@ -50,8 +50,12 @@ class _Subscription:
         self.connection: Connection | None = None
         self.retry_at = 0.0
         self.entries: dict[str, tuple[float, object]] = {}
-        # Counts the messages taken in: a read that saw it change may hold a value from before.
+        # Numbers the messages taken in, and the last one that named each key: a value read before
+        # a message named its key may be older than the change. What is older than
+        # `forgotten_before` is no longer known, so nothing read before it is kept.
         self.messages = 0
+        self.named_at: dict[str, int] = {}
+        self.forgotten_before = 0
 
     def reset(self) -> None:
         with self.lock:
@@ -60,6 +64,9 @@ class _Subscription:
 
     def _close(self) -> None:
         self.entries.clear()
+        self.named_at.clear()
+        self.messages += 1  # as if one message had named every key: what was read is not kept
+        self.forgotten_before = self.messages
         if self.connection is not None:
             with contextlib.suppress(Exception):  # already broken: nothing to release
                 self.connection.disconnect()
@@ -103,6 +110,10 @@ class _Subscription:
         self.messages += 1
         for key in (data.decode() if isinstance(data, bytes) else data).split("\n"):
             self.entries.pop(key, None)
+            self.named_at[key] = self.messages
+        if len(self.named_at) > MAX_ENTRIES:
+            self.named_at.clear()
+            self.forgotten_before = self.messages
 
     def held(self, keys: list[str]) -> dict | None:
         now = time.monotonic()
@@ -116,14 +127,16 @@ class _Subscription:
         return found
 
     def hold(self, keys: list[str], values: dict[str, object], seen: int) -> None:
-        """Keep what was read (absent keys as such) unless a message came in since `seen`."""
-        if self.messages != seen or not self.live() or self.messages != seen:
+        """Keep what was read after message `seen` (absent keys as such), but not a key a message
+        named since: it may have changed after it was read."""
+        if not self.live() or seen < self.forgotten_before:
             return
         if len(self.entries) + len(keys) > MAX_ENTRIES:
             self.entries.clear()
         expires = time.monotonic() + settings.NEAR_CACHE_SECONDS
         for key in keys:
-            self.entries[key] = (expires, values.get(key, _ABSENT))
+            if self.named_at.get(key, 0) <= seen:
+                self.entries[key] = (expires, values.get(key, _ABSENT))
 
 
 _subscription = _Subscription()
@@ -169,6 +182,22 @@ def announce(keys) -> bool:
         logger.warning("near cache: could not announce a change", exc_info=True)
         return False
     return True
+
+
+def versioned_entry(entry_key: str, version_key: str) -> tuple[dict | None, int | None]:
+    """For answers kept under a version number that every change bumps (poll results, the
+    catalogue): the entry kept at `entry_key` if it was made at the current version (its
+    "version"), and the current version, made 0 if there is none yet. Raises what the cache
+    raises."""
+    cached = get_many([entry_key, version_key])
+    entry, version = cached.get(entry_key), cached.get(version_key)
+    if entry is not None and version is not None and entry["version"] == version:
+        return entry, version
+    if version is None:
+        if cache.add(version_key, 0, timeout=None):
+            announce([version_key])
+        version = cache.get(version_key)
+    return None, version
 
 
 def reset() -> None:

@@ -97,14 +97,9 @@ def answer(
         return _respond(request, _entry_made(compute()[0], None))
     key = _answer_key(request)
     try:
-        cached = near_cache.get_many([VERSION_KEY, key])
-        version, entry = cached.get(VERSION_KEY), cached.get(key)
-        if entry is not None and version is not None and entry["version"] == version:
-            return _respond(request, entry)
-        if version is None:
-            if cache.add(VERSION_KEY, 0, timeout=None):
-                near_cache.announce([VERSION_KEY])
-            version = cache.get(VERSION_KEY)
+        kept, version = near_cache.versioned_entry(key, VERSION_KEY)
+        if kept is not None:
+            return _respond(request, kept)
     except Exception:
         logger.warning("catalogue cache unreachable; reading the database", exc_info=True)
         version = None

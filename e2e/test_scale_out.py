@@ -31,6 +31,23 @@ def _login_on(edge, instance: int, email: str):
     return reply.json()["access"], cookie
 
 
+def _logout_on(edge, instance: int, cookie: SimpleCookie, frontend_port: int) -> None:
+    """Logs out through one instance as a browser frontend does (refresh token in the cookie)."""
+    name, morsel = next(iter(cookie.items()))
+    logout = _direct(
+        edge,
+        instance,
+        "POST",
+        "/api/auth/logout/",
+        body={},
+        headers={
+            "Cookie": f"{name}={morsel.value}",
+            "Origin": FRONTEND_ORIGIN.format(port=frontend_port),
+        },
+    )
+    assert logout.status == 204, logout.body
+
+
 def test_a_token_issued_by_one_instance_is_accepted_by_the_other(edge):
     access, _cookie = _login_on(edge, 0, "student1@example.com")
     reply = _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access))
@@ -42,19 +59,7 @@ def test_logout_through_one_instance_is_honoured_by_the_other_at_once(edge, fron
     access, cookie = _login_on(edge, 0, "tutor@example.com")
     # Warm the other instance's caches with this session first, so a stale copy would show.
     assert _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access)).status == 200
-    name, morsel = next(iter(cookie.items()))
-    logout = _direct(
-        edge,
-        0,
-        "POST",
-        "/api/auth/logout/",
-        body={},
-        headers={
-            "Cookie": f"{name}={morsel.value}",
-            "Origin": FRONTEND_ORIGIN.format(port=frontend_port),
-        },
-    )
-    assert logout.status == 204, logout.body
+    _logout_on(edge, 0, cookie, frontend_port)
     after = _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access))
     assert after.status == 401
     assert after.json()["error"]["code"] == "session_revoked"
@@ -130,19 +135,7 @@ def test_an_instance_answers_a_held_session_without_redis_and_refuses_it_at_once
     before = _mget_calls(edge)
     _held_by(edge, 1, "/api/users/me/", bearer(access), requests=20)
     assert _mget_calls(edge) - before < 10, "the session checks were not held by the workers"
-    name, morsel = next(iter(cookie.items()))
-    logout = _direct(
-        edge,
-        0,
-        "POST",
-        "/api/auth/logout/",
-        body={},
-        headers={
-            "Cookie": f"{name}={morsel.value}",
-            "Origin": FRONTEND_ORIGIN.format(port=frontend_port),
-        },
-    )
-    assert logout.status == 204, logout.body
+    _logout_on(edge, 0, cookie, frontend_port)
     statuses = [
         _direct(edge, 1, "GET", "/api/users/me/", headers=bearer(access)).status for _ in range(8)
     ]

@@ -85,14 +85,9 @@ def _compute(poll_id: int, version: int | None) -> dict:
 def _entry(poll_id: int) -> dict:
     results_key, version_key = _keys(poll_id)
     try:
-        cached = near_cache.get_many([results_key, version_key])
-        entry, version = cached.get(results_key), cached.get(version_key)
-        if entry is not None and version is not None and entry["version"] == version:
-            return entry
-        if version is None:
-            if cache.add(version_key, 0, timeout=None):
-                near_cache.announce([version_key])
-            version = cache.get(version_key)
+        kept, version = near_cache.versioned_entry(results_key, version_key)
+        if kept is not None:
+            return kept
     except Exception:
         logger.warning("results cache unreachable; reading the database", exc_info=True)
         return _compute(poll_id, None)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CustomUser, Team
 from accounts.registry import current_user_contributions_changed
+from core.inserts import insert_unless_conflict
 from votes.errors import (
     AlreadyVoted,
     CandidateExists,
@@ -169,11 +170,10 @@ def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -
 
 def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | None = None) -> Vote:
     """One vote per voter per poll, enforced by a unique constraint; the count moves with F()."""
-    candidate = (
-        Candidate.objects.select_related("poll")
-        .filter(pk=candidate_id, poll_id=poll_id, status=CandidateStatus.STANDING)
-        .first()
+    standing = Candidate.objects.select_related("poll").filter(
+        pk=candidate_id, poll_id=poll_id, status=CandidateStatus.STANDING
     )
+    candidate = next(iter(standing[:1]), None)  # by primary key: no ORDER BY needed
     if candidate is None:
         get_object_or_404(Poll, pk=poll_id)
         raise ValidationError({"candidate": [_("No such candidate in this poll.")]})
@@ -181,13 +181,13 @@ def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | N
     if not poll.is_open():
         raise PollClosed()
     _eligibility_check(poll=poll, candidate=candidate, voter=voter)
-    try:
-        with transaction.atomic():
-            vote = Vote.objects.create(poll=poll, candidate=candidate, voter=voter, ip=ip)
+    vote = Vote(poll=poll, candidate=candidate, voter=voter, ip=ip)
+    # No savepoint: inside a request's transaction (Idempotency-Key) it would cost two statements.
+    with transaction.atomic(savepoint=False):
+        cast = insert_unless_conflict(vote)
+        if cast:
             Candidate.objects.filter(pk=candidate.pk).update(vote_count=F("vote_count") + 1)
             current_user_contributions_changed([voter.pk])  # `voted_polls` changed
-    except IntegrityError:
-        if not Vote.objects.filter(poll=poll, voter=voter).exists():
-            raise
-        raise AlreadyVoted() from None
+    if not cast:
+        raise AlreadyVoted()
     return vote

@@ -176,3 +176,37 @@ def test_an_announcement_that_cannot_be_sent_says_so_and_drops_the_local_copy():
     with mock.patch.object(type(client), "publish", side_effect=redis.ConnectionError("down")):
         assert near_cache.announce(["near:a"]) is False
     assert near_cache.get_many(["near:a"]) == {"near:a": 2}
+
+
+def test_a_change_to_another_key_does_not_stop_a_read_from_being_kept(other_process):
+    cache.set_many({"near:a": 1, "near:b": 2})
+    read = cache.get_many
+
+    def read_while_another_key_changes(keys):
+        values = read(keys)
+        announced_elsewhere(other_process, "near:b")
+        return values
+
+    with mock.patch.object(cache, "get_many", side_effect=read_while_another_key_changes):
+        near_cache.get_many(["near:a"])
+    with redis_refuses():
+        assert near_cache.get_many(["near:a"]) == {"near:a": 1}
+
+
+def test_a_read_that_began_before_the_channel_broke_is_not_kept(other_process, monkeypatch):
+    monkeypatch.setattr(near_cache, "RECONNECT_PAUSE_SECONDS", 0)
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:b"])  # subscribed
+    read = cache.get_many
+
+    def read_while_the_channel_breaks(keys):
+        values = read(keys)
+        channel_killed(other_process)
+        near_cache._subscription.live()  # another thread finds it closed and reconnects
+        near_cache._subscription.live()
+        return values
+
+    with mock.patch.object(cache, "get_many", side_effect=read_while_the_channel_breaks):
+        near_cache.get_many(["near:a"])
+    with redis_refuses(), pytest.raises(redis.ConnectionError):
+        near_cache.get_many(["near:a"])
