@@ -7,8 +7,8 @@ NEAR_CACHE_SECONDS, absent keys too, and answers from there while every key aske
 Values are shared by the requests of the process: callers must not change them.
 
 Every write to a key read through here (a set, an add, a delete, an incr, whoever makes it) is
-announced (`announce`, after the write reached Redis) on one
-pub/sub channel, to which each process keeps its own connection. Before trusting anything held,
+announced (`announce`, after the write reached Redis) on one pub/sub channel, to which each
+process keeps its own connection. Before trusting anything held,
 a read takes in whatever has arrived there (a poll of the socket that does not wait) and drops
 what it names. Redis writes a published message to every subscriber's socket before it answers
 the publisher, so a request sent after a change's response finds the message waiting: a
@@ -16,9 +16,9 @@ revocation reaches every process at once, as it did through Redis itself.
 
 Nothing is held while the subscription is not known to be working. A failed read of it drops
 everything held (messages may have been lost), and it is tried again after a pause; a value read
-from Redis while a message arrived is not kept (it may be older than the change); the age limit
-bounds what a lost message could cost. Without a Redis cache (`make run`, LocMemCache) there is
-nothing to share and `get_many` is the cache's own.
+from Redis while a message named its key is not kept (it may be older than the change); the age
+limit bounds what a lost message could cost. Without a Redis cache (`make run`, LocMemCache)
+there is nothing to share and `get_many` is the cache's own.
 """
 
 import contextlib
