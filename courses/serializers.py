@@ -157,15 +157,34 @@ class CourseDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, course: Course) -> dict:
-        lecture = LectureOutlineSerializer()
+        rows = getattr(course, "outline_rows", None)  # courses.selectors.course_outline
+        if rows is None:
+            lecture = LectureOutlineSerializer()
+            lectures = [lecture.to_representation(each) for each in course.lectures.all()]
+        else:
+            lectures = _lectures_of_rows(rows)
         fields = {
             **_course_summary(course, self.context.get("request")),
             "description": course.description,
             "created_at": datetime_text(course.created_at),
             "updated_at": datetime_text(course.updated_at),
-            "lectures": [lecture.to_representation(each) for each in course.lectures.all()],
+            "lectures": lectures,
         }
         return {name: fields[name] for name in self.Meta.fields}
+
+
+def _lectures_of_rows(rows: list[tuple]) -> list[dict]:
+    """LectureOutlineSerializer's shape from the outline's rows (lectures and topics in order)."""
+    lectures: dict[int, dict] = {}
+    for lecture_id, title, position, *topic in rows:
+        lecture = lectures.get(lecture_id)
+        if lecture is None:
+            lecture = {"id": lecture_id, "title": title, "position": position, "topics": []}
+            lectures[lecture_id] = lecture
+        if topic[0] is not None:
+            fields = TopicOutlineSerializer.Meta.fields
+            lecture["topics"].append(dict(zip(fields, topic, strict=True)))
+    return list(lectures.values())
 
 
 class CurriculumCourseSerializer(serializers.ModelSerializer):

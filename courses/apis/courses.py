@@ -93,7 +93,8 @@ class CourseDetailApi(_CourseObjectApi):
         """The public outline: the course and its tree of lectures and topics, with an `ETag`."""
 
         def outline() -> tuple[dict, bool]:
-            course = self.get_course(request, course_id)
+            course = selectors.course_outline(user=request.user, course_id=course_id)
+            self.check_object_permissions(request, course)
             return _course_detail(request, course), course.is_published
 
         return catalogue_cache.answer(request, outline)

@@ -193,7 +193,7 @@ class TestCourseDetail:
         for _ in range(size):
             lecture = LectureFactory(course=course)
             TopicFactory.create_batch(size, lecture=lecture)
-        with django_assert_max_num_queries(3):
+        with django_assert_max_num_queries(2):
             body = api_client.get(f"/api/courses/{course.pk}/").json()
         assert len(body["lectures"]) == size
 

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.test import RequestFactory
 from rest_framework import serializers
 
-from courses.selectors.catalogue import course_list, course_tree
+from courses.selectors.catalogue import course_list, course_outline, course_tree
 from courses.serializers import (
     CategorySerializer,
     CourseDetailSerializer,
@@ -82,3 +82,17 @@ def test_an_outline_loads_no_topic_body_and_renders_without_a_query(
     assert topics and all("body" in topic.get_deferred_fields() for topic in topics)
     with django_assert_num_queries(0):
         CourseDetailSerializer(tree, context={}).data  # noqa: B018
+
+
+def test_the_outline_from_rows_is_the_outline_from_instances(course, context, user):
+    """GET /api/courses/{id}/ renders from course_outline's rows; writes answer from the tree."""
+    rows = CourseDetailSerializer(course_outline(user=user, course_id=course.pk), context=context)
+    tree = course_tree(user=user, course_id=course.pk)
+    assert rows.data == drf_rendering(CourseDetailSerializer, tree, context)
+    assert list(rows.data) == list(CourseDetailSerializer.Meta.fields)
+
+
+def test_the_outline_takes_two_queries_and_no_body(course, user, django_assert_num_queries):
+    with django_assert_num_queries(2) as queries:
+        course_outline(user=user, course_id=course.pk)
+    assert all('"body"' not in query["sql"] for query in queries.captured_queries)
