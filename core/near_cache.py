@@ -184,20 +184,35 @@ def announce(keys) -> bool:
     return True
 
 
+# For answers kept under a version number that every change bumps (poll results, the catalogue):
+# an entry is used only while the version it was made at (its "version") is the current one.
+
+
 def versioned_entry(entry_key: str, version_key: str) -> tuple[dict | None, int | None]:
-    """For answers kept under a version number that every change bumps (poll results, the
-    catalogue): the entry kept at `entry_key` if it was made at the current version (its
-    "version"), and the current version, made 0 if there is none yet. Raises what the cache
-    raises."""
+    """The entry kept at `entry_key` if it was made at the current version, and the current
+    version. A missing version (never made, or lost) starts at the time in milliseconds, above
+    any version an entry left from before could carry. Raises what the cache raises."""
     cached = get_many([entry_key, version_key])
     entry, version = cached.get(entry_key), cached.get(version_key)
     if entry is not None and version is not None and entry["version"] == version:
         return entry, version
     if version is None:
-        if cache.add(version_key, 0, timeout=None):
+        if cache.add(version_key, time.time_ns() // 1_000_000, timeout=None):
             announce([version_key])
         version = cache.get(version_key)
     return None, version
+
+
+def version_bump(version_key: str) -> None:
+    """After a committed change: every entry kept under `version_key` stops being used, in every
+    process. A failure is logged: kept entries then outlive the change by their TTL at most."""
+    try:
+        cache.incr(version_key)
+    except ValueError:  # no version: the next read starts a new one, above every kept entry's
+        pass
+    except Exception:
+        logger.warning("could not bump %s", version_key, exc_info=True)
+    announce([version_key])
 
 
 def reset() -> None:

@@ -114,20 +114,9 @@ def answer(
     return _respond(request, entry)
 
 
-def _bump() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet (or evicted): whatever is kept carries another one
-        pass
-    except Exception:
-        # Kept answers then outlive the write by CATALOGUE_CACHE_SECONDS at most.
-        logger.warning("could not bump the catalogue version", exc_info=True)
-    near_cache.announce([VERSION_KEY])
-
-
 def catalogue_changed() -> None:
     """Call inside the write's transaction (or after it): every kept answer is dropped on commit."""
-    transaction.on_commit(_bump)
+    transaction.on_commit(lambda: near_cache.version_bump(VERSION_KEY))
 
 
 # Signals, so that the admin's edits count as well as the services'. The tree's bulk writes send

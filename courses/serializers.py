@@ -176,14 +176,14 @@ class CourseDetailSerializer(serializers.ModelSerializer):
 def _lectures_of_rows(rows: list[tuple]) -> list[dict]:
     """LectureOutlineSerializer's shape from the outline's rows (lectures and topics in order)."""
     lectures: dict[int, dict] = {}
+    topic_fields = TopicOutlineSerializer.Meta.fields
     for lecture_id, title, position, *topic in rows:
         lecture = lectures.get(lecture_id)
         if lecture is None:
             lecture = {"id": lecture_id, "title": title, "position": position, "topics": []}
             lectures[lecture_id] = lecture
         if topic[0] is not None:
-            fields = TopicOutlineSerializer.Meta.fields
-            lecture["topics"].append(dict(zip(fields, topic, strict=True)))
+            lecture["topics"].append(dict(zip(topic_fields, topic, strict=True)))
     return list(lectures.values())
 
 

@@ -32,19 +32,8 @@ def _keys(poll_id: int) -> tuple[str, str]:
     return f"votes:results:{poll_id}", f"votes:results-version:{poll_id}"
 
 
-def _bump(poll_id: int) -> None:
-    results_key, version_key = _keys(poll_id)
-    try:
-        cache.incr(version_key)
-    except ValueError:  # no version yet (or evicted): nothing cached can be trusted
-        cache.delete(results_key)
-    except Exception:
-        logger.warning("could not bump the results version of poll %s", poll_id, exc_info=True)
-    near_cache.announce([results_key, version_key])
-
-
 def results_changed(poll_id: int) -> None:
-    transaction.on_commit(lambda: _bump(poll_id))
+    transaction.on_commit(lambda: near_cache.version_bump(_keys(poll_id)[1]))
 
 
 @receiver(post_save, sender=Vote)

@@ -210,3 +210,25 @@ def test_a_read_that_began_before_the_channel_broke_is_not_kept(other_process, m
         near_cache.get_many(["near:a"])
     with redis_refuses(), pytest.raises(redis.ConnectionError):
         near_cache.get_many(["near:a"])
+
+
+def test_an_entry_left_from_before_a_lost_version_is_not_served():
+    """The version key evicted or deleted while an entry it made is still kept: the version made
+    anew must not be one that entry carries (a new count from 0 would serve it, stale)."""
+    for old_version in (0, 1, 7):
+        cache.set("near:entry", {"version": old_version, "body": "stale"})
+        cache.delete("near:version")
+        kept, version = near_cache.versioned_entry("near:entry", "near:version")
+        assert kept is None
+        assert version is not None and version > old_version
+
+
+def test_a_bump_stops_the_kept_entry_being_used_and_survives_a_missing_version():
+    _, version = near_cache.versioned_entry("near:entry", "near:version")
+    cache.set("near:entry", {"version": version})
+    assert near_cache.versioned_entry("near:entry", "near:version")[0] == {"version": version}
+    near_cache.version_bump("near:version")
+    assert near_cache.versioned_entry("near:entry", "near:version") == (None, version + 1)
+    cache.delete("near:version")
+    near_cache.version_bump("near:version")  # nothing to bump: no error, the next read makes one
+    assert near_cache.versioned_entry("near:entry", "near:version")[0] is None
