@@ -149,7 +149,8 @@ def vote_outcomes(ctx: Context, pairs: list, retries: dict) -> list[Check]:
     failed; the verdicts on the answers and on the retries."""
     answered, wrong = set(), 0
     for ballot, result in [*pairs, *retries.items()]:
-        if result.status == 201:
+        # A 201 cut short by a killed worker told the client nothing: its retry is judged.
+        if result.status == 201 and result.error is None:
             if vote_answer_right(result, ctx.poll_id, ballot):
                 answered.add(ballot.voter)
             else:
