@@ -14,12 +14,15 @@ so their ratios are lower than these.
 import argparse
 import cProfile
 import functools
+import itertools
 import json
 import pstats
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from tools.app import PROXIED
 from tools.procs import ROOT, script_main
@@ -119,10 +122,11 @@ def _handler(middleware: list[str]):
     return WSGIHandler()
 
 
-def _environ(path: str, headers: dict) -> dict:
+def _environ(path: str, headers: dict, body: dict | None = None) -> dict:
     from django.test import RequestFactory
 
-    request = RequestFactory().get(path)
+    factory = RequestFactory()
+    request = factory.get(path) if body is None else factory.post(path, body, "application/json")
     environ = {**request.environ, **HOST_HEADERS, **FORWARDED}
     environ.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
     return environ
@@ -162,9 +166,9 @@ def _parts(sample: dict[str, float], names: list[str]) -> dict[str, float]:
     return parts
 
 
-def _round(handler, names, path, headers, status, requests) -> dict[str, float]:
+def _round(handler, names, endpoint: "Endpoint", requests: int) -> dict[str, float]:
     samples = [
-        _parts(_one(handler, _environ(path, headers), status), names) for _ in range(requests)
+        _parts(_one(handler, endpoint.environ(), endpoint.status), names) for _ in range(requests)
     ]
     samples.sort(key=lambda sample: sample["total"])
     kept = samples[: max(1, int(len(samples) * (1 - TRIM)))]
@@ -174,16 +178,31 @@ def _round(handler, names, path, headers, status, requests) -> dict[str, float]:
     }
 
 
-def measure(handler, names, path, headers, status, requests) -> dict[str, float]:
+def warm_up_count(requests: int) -> int:
+    return max(50, requests // 10)
+
+
+def measure(handler, names, endpoint: "Endpoint", requests: int) -> dict[str, float]:
     """Mean microseconds per request of each part (counts: per request), slowest trimmed, in
     the quickest of ROUNDS rounds: as timeit advises, the one the host disturbed least."""
-    for _ in range(max(50, requests // 10)):
-        _one(handler, _environ(path, headers), status)
-    rounds = [
-        _round(handler, names, path, headers, status, max(1, requests // ROUNDS))
-        for _ in range(ROUNDS)
-    ]
+    for _ in range(warm_up_count(requests)):
+        _one(handler, endpoint.environ(), endpoint.status)
+    rounds = [_round(handler, names, endpoint, max(1, requests // ROUNDS)) for _ in range(ROUNDS)]
     return min(rounds, key=lambda parts: parts["total"])
+
+
+@dataclass
+class Endpoint:
+    """What one column measures: the WSGI environ of each request (a vote needs a new voter
+    each time), the status it must answer and the settings it runs under."""
+
+    environ: Callable[[], dict]
+    status: int = 200
+    overrides: dict = field(default_factory=dict)
+
+    @classmethod
+    def get(cls, path: str, headers: dict | None = None, **overrides) -> "Endpoint":
+        return cls(functools.partial(_environ, path, headers or {}), overrides=overrides)
 
 
 # --- The floor, in a process of its own --------------------------------------------------------
@@ -201,7 +220,7 @@ def floor_main(requests: int) -> None:
     django.setup()
     names = list(settings.MIDDLEWARE)
     handler = _handler(names)
-    print(json.dumps(measure(handler, names, FLOOR_PATH, {}, 200, requests)))
+    print(json.dumps(measure(handler, names, Endpoint.get(FLOOR_PATH), requests)))
 
 
 def floor_profile(requests: int) -> dict[str, float]:
@@ -213,9 +232,10 @@ def floor_profile(requests: int) -> dict[str, float]:
 # --- Our endpoints ------------------------------------------------------------------------------
 
 
-def prepare() -> dict[str, tuple[str, dict, dict]]:
-    """The data of the measured endpoints: their path, headers and settings by label (cold: the
-    catalogue cache off, as on the first read after a write)."""
+def prepare(requests: int) -> dict[str, Endpoint]:
+    """The measured endpoints by label, with their data (cold: the catalogue cache off, as on the
+    first read after a write; vote: each request a distinct voter's first vote, with a fresh
+    session, as `bench.votes` sends them)."""
     from accounts.auth.services import ClientInfo, auth_session_start
     from accounts.models import CustomUser, Team
     from bench import catalogue
@@ -230,14 +250,32 @@ def prepare() -> dict[str, tuple[str, dict, dict]]:
     bearer = {"Authorization": f"Bearer {access[1].access}"}
     cold = {"CATALOGUE_CACHE_SECONDS": 0}
     return {
-        "bare": ("/bench/bare/", {}, {}),
-        "me": ("/api/users/me/", bearer, {}),
-        "poll results": (f"/api/polls/{poll_id}/results/", {}, {}),
-        "list warm": (catalogue.LIST_PATH, {}, {}),
-        "list cold": (catalogue.LIST_PATH, {}, cold),
-        "detail warm": (course, {}, {}),
-        "detail cold": (course, {}, cold),
+        "bare": Endpoint.get("/bench/bare/"),
+        "me": Endpoint.get("/api/users/me/", bearer),
+        "poll results": Endpoint.get(f"/api/polls/{poll_id}/results/"),
+        "list warm": Endpoint.get(catalogue.LIST_PATH),
+        "list cold": Endpoint.get(catalogue.LIST_PATH, **cold),
+        "detail warm": Endpoint.get(course),
+        "detail cold": Endpoint.get(course, **cold),
+        "vote": _votes(requests),
     }
+
+
+def _votes(requests: int) -> Endpoint:
+    """Each call the next voter's first vote, for the poll's candidates in turn."""
+    from tools import fixtures
+
+    needed = warm_up_count(requests) + requests + (requests if "--cprofile" in sys.argv else 0)
+    poll_id, choices = fixtures.open_poll("Profile votes poll", 5)
+    tokens = iter(fixtures.tokens(fixtures.users("profile-voter-", needed), "profile"))
+    fixtures.analyze()
+    path, turn = f"/api/polls/{poll_id}/votes/", itertools.cycle(choices)
+
+    def environ() -> dict:
+        bearer = {"Authorization": f"Bearer {next(tokens)}"}
+        return _environ(path, bearer, {"candidate": next(turn)})
+
+    return Endpoint(environ, status=201)
 
 
 def _first_course_id() -> int:
@@ -266,6 +304,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cprofile", metavar="LABEL", help="also print cProfile's top functions")
+    parser.add_argument("--sort", default="tottime", help="cProfile's order (tottime)")
+    parser.add_argument("--top", type=int, default=40, help="cProfile's lines (40)")
+    parser.add_argument("--only", help="measure only these columns, comma-separated")
     parser.add_argument("--floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
@@ -281,24 +322,25 @@ def main() -> int:
         from django.conf import settings
         from django.test import override_settings
 
-        endpoints = prepare()
+        endpoints = prepare(args.requests)
         names = list(settings.MIDDLEWARE)
         _instrument()
         handler = _handler(names)
-        for label, (path, headers, overrides) in endpoints.items():
-            with override_settings(**overrides):
-                columns[label] = measure(handler, names, path, headers, 200, args.requests)
+        chosen = args.only.split(",") if args.only else list(endpoints)
+        for label in chosen:
+            endpoint = endpoints[label]
+            with override_settings(**endpoint.overrides):
+                columns[label] = measure(handler, names, endpoint, args.requests)
         if args.cprofile:
-            path, headers, overrides = endpoints[args.cprofile]
-            override = override_settings(**overrides)
-            override.enable()
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(args.requests):
-                _one(handler, _environ(path, headers), 200)
-            profiler.disable()
-            override.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+            endpoint = endpoints[args.cprofile]
+            with override_settings(**endpoint.overrides):
+                profiler = cProfile.Profile()
+                for _ in range(args.requests):
+                    environ = endpoint.environ()
+                    profiler.enable()
+                    _one(handler, environ, endpoint.status)
+                    profiler.disable()
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     print_table(columns)
     return 0
 

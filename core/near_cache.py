@@ -169,19 +169,43 @@ def announce(keys) -> bool:
     """Call after writing `keys` to the cache: every process drops its copy (this one at once).
     False if the message could not be sent (logged): the other processes then hold their copies
     until NEAR_CACHE_SECONDS end, or drop them if they cannot reach Redis either."""
-    full_keys = [cache.make_key(key) for key in keys]
-    if not full_keys or not _enabled():
+    full_keys = _forget_here(keys)
+    if not full_keys:
         return True
-    with _subscription.lock:
-        for key in full_keys:
-            _subscription.entries.pop(key, None)
     try:
-        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-        client.publish(CHANNEL, "\n".join(full_keys))
+        _client().publish(CHANNEL, "\n".join(full_keys))
     except Exception:
         logger.warning("near cache: could not announce a change", exc_info=True)
         return False
     return True
+
+
+def delete_many(keys) -> None:
+    """`cache.delete_many(keys)` and its announcement, in one round trip. Raises what the cache
+    raises (then nothing may have been deleted, and nothing was announced)."""
+    full_keys = _forget_here(keys)
+    if not full_keys:
+        cache.delete_many(keys)
+        return
+    pipeline = _client().pipeline(transaction=False)
+    pipeline.delete(*full_keys)
+    pipeline.publish(CHANNEL, "\n".join(full_keys))
+    pipeline.execute()
+
+
+def _forget_here(keys) -> list[str]:
+    """The full keys to announce, dropped from this process at once; none without a near cache."""
+    if not _enabled():
+        return []
+    full_keys = [cache.make_key(key) for key in keys]
+    with _subscription.lock:
+        for key in full_keys:
+            _subscription.entries.pop(key, None)
+    return full_keys
+
+
+def _client():
+    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
 
 
 # For answers kept under a version number that every change bumps (poll results, the catalogue):
@@ -203,16 +227,26 @@ def versioned_entry(entry_key: str, version_key: str) -> tuple[dict | None, int 
     return None, version
 
 
+# Raises the version only if there is one (a lost version restarts above every kept entry's, see
+# versioned_entry) and announces the change: one round trip.
+_BUMP = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end
+redis.call('PUBLISH', ARGV[1], KEYS[1])
+"""
+
+
 def version_bump(version_key: str) -> None:
     """After a committed change: every entry kept under `version_key` stops being used, in every
     process. A failure is logged: kept entries then outlive the change by their TTL at most."""
     try:
-        cache.incr(version_key)
-    except ValueError:  # no version: the next read starts a new one, above every kept entry's
-        pass
+        if isinstance(caches["default"], RedisCache):
+            _forget_here([version_key])
+            _client().eval(_BUMP, 1, cache.make_key(version_key), CHANNEL)
+        else:
+            with contextlib.suppress(ValueError):  # no version: the next read starts one
+                cache.incr(version_key)
     except Exception:
         logger.warning("could not bump %s", version_key, exc_info=True)
-    announce([version_key])
 
 
 def reset() -> None:

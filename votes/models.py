@@ -49,6 +49,8 @@ class Poll(TimeStampedModel):
     # Not fields: set by selectors.poll_detail (the standing candidates, the caller's vote).
     candidate_list: "models.QuerySet[Candidate]"
     my_vote: "Vote | None"
+    # Not a field: set by selectors.ballot_target (the team of the candidate a vote is for).
+    candidate_team_id: int | None
 
     class Meta:
         ordering = ("-opens_at", "id")

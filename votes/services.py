@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import CustomUser, Team
 from accounts.registry import current_user_contributions_changed
 from core.inserts import insert_unless_conflict
+from votes import selectors
 from votes.errors import (
     AlreadyVoted,
     CandidateExists,
@@ -161,33 +161,26 @@ def nomination_decline(*, user: CustomUser, poll: Poll, candidate_id: int) -> Ca
     return candidate
 
 
-def _eligibility_check(*, poll: Poll, candidate: Candidate, voter: CustomUser) -> None:
+def _eligibility_check(*, poll: Poll, candidate_team_id: int | None, voter: CustomUser) -> None:
     if poll.kind == PollKind.PART_LEADER and voter.part != poll.part:
         raise NotEligible()
-    if poll.kind == PollKind.TEAM and voter.team_id and voter.team_id == candidate.team_id:
+    if poll.kind == PollKind.TEAM and voter.team_id and voter.team_id == candidate_team_id:
         raise NotEligible(_("You cannot vote for your own team."))
 
 
 def vote_cast(*, voter: CustomUser, poll_id: int, candidate_id: int, ip: str | None = None) -> Vote:
-    """One vote per voter per poll, enforced by a unique constraint; the count moves with F()."""
-    standing = Candidate.objects.select_related("poll").filter(
-        pk=candidate_id, poll_id=poll_id, status=CandidateStatus.STANDING
-    )
-    candidate = next(iter(standing[:1]), None)  # by primary key: no ORDER BY needed
-    if candidate is None:
+    """One vote per voter per poll, enforced by a unique constraint. The vote and its candidate's
+    `vote_count` are written by one statement, so they commit together and, outside a request's
+    transaction, in one round trip (core.inserts)."""
+    poll = selectors.ballot_target(poll_id=poll_id, candidate_id=candidate_id)
+    if poll is None:
         get_object_or_404(Poll, pk=poll_id)
         raise ValidationError({"candidate": [_("No such candidate in this poll.")]})
-    poll = candidate.poll
     if not poll.is_open():
         raise PollClosed()
-    _eligibility_check(poll=poll, candidate=candidate, voter=voter)
-    vote = Vote(poll=poll, candidate=candidate, voter=voter, ip=ip)
-    # No savepoint: inside a request's transaction (Idempotency-Key) it would cost two statements.
-    with transaction.atomic(savepoint=False):
-        cast = insert_unless_conflict(vote)
-        if cast:
-            Candidate.objects.filter(pk=candidate.pk).update(vote_count=F("vote_count") + 1)
-            current_user_contributions_changed([voter.pk])  # `voted_polls` changed
-    if not cast:
+    _eligibility_check(poll=poll, candidate_team_id=poll.candidate_team_id, voter=voter)
+    vote = Vote(poll=poll, candidate_id=candidate_id, voter=voter, ip=ip)
+    if not insert_unless_conflict(vote, count_in=("candidate", "vote_count")):
         raise AlreadyVoted()
+    current_user_contributions_changed([voter.pk])  # `voted_polls` changed
     return vote

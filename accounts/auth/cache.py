@@ -67,14 +67,18 @@ def _verdict_ttl(verdict: str) -> int:
     return _session_ttl() if verdict == REVOKED else settings.AUTH_LIVE_VERDICT_SECONDS
 
 
+# Made by the near cache itself: a read through it, and a delete announced in the same round trip.
+NEAR_CACHE_CALLS = frozenset({"get_many", "delete_many"})
+
+
 def _cache_call(method: str, *args, **kwargs):
     """`cache.<method>(...)`, or None if the cache fails (and for a pause after it failed).
-    "get_many" reads through this process's near cache; every write is announced to it."""
+    Every write is announced to the processes' near caches."""
     if time.monotonic() < auth_state.cache_paused_until:
         return None
     try:
-        if method == "get_many":
-            return near_cache.get_many(*args, **kwargs)
+        if method in NEAR_CACHE_CALLS:  # they announce their own writes
+            return getattr(near_cache, method)(*args, **kwargs)
         result = getattr(cache, method)(*args, **kwargs)
     except Exception:
         auth_state.cache_paused_until = time.monotonic() + CACHE_PAUSE_SECONDS

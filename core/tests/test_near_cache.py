@@ -2,6 +2,7 @@
 change made elsewhere must still reach it. "Another process" is a plain Redis client that writes
 and publishes as another process's `announce` does."""
 
+import contextlib
 import os
 import time
 from unittest import mock
@@ -232,3 +233,82 @@ def test_a_bump_stops_the_kept_entry_being_used_and_survives_a_missing_version()
     cache.delete("near:version")
     near_cache.version_bump("near:version")  # nothing to bump: no error, the next read makes one
     assert near_cache.versioned_entry("near:entry", "near:version")[0] is None
+
+
+def test_a_bump_is_seen_by_another_process_at_once_and_makes_no_version_of_its_own(other_process):
+    held = near_cache.versioned_entry("near:entry", "near:version")[1]
+    assert near_cache.get_many(["near:version"]) == {"near:version": held}
+    other_process.incr(cache.make_key("near:version"))  # a bump elsewhere, unannounced...
+    assert near_cache.get_many(["near:version"]) == {"near:version": held}  # ...is not seen
+    near_cache.version_bump("near:version")
+    assert other_process.get(cache.make_key("near:version")) == str(held + 2).encode()
+    cache.delete("near:version")
+    near_cache.version_bump("near:version")
+    assert other_process.exists(cache.make_key("near:version")) == 0
+
+
+def test_a_bump_is_one_round_trip_that_announces_to_every_process(other_process):
+    subscriber = other_process.pubsub()
+    subscriber.subscribe(near_cache.CHANNEL)
+    subscriber.get_message(timeout=1)  # the confirmation
+    near_cache.versioned_entry("near:entry", "near:version")
+    with commands_sent() as sent:
+        near_cache.version_bump("near:version")
+    assert sent == ["EVAL"]
+    message = subscriber.get_message(timeout=1)
+    assert message is not None and message["data"] == cache.make_key("near:version").encode()
+    subscriber.close()
+
+
+def test_a_delete_is_announced_in_the_same_round_trip(other_process):
+    cache.set_many({"near:a": 1, "near:b": 2})
+    assert near_cache.get_many(["near:a", "near:b"]) == {"near:a": 1, "near:b": 2}
+    with commands_sent() as sent:
+        near_cache.delete_many(["near:a", "near:b"])
+    assert sent == ["DEL PUBLISH"]
+    assert other_process.exists(cache.make_key("near:a"), cache.make_key("near:b")) == 0
+    assert near_cache.get_many(["near:a", "near:b"]) == {}
+
+
+def test_a_delete_that_fails_raises_and_keeps_nothing():
+    cache.set("near:a", 1)
+    near_cache.get_many(["near:a"])
+    with (
+        mock.patch.object(redis.client.Pipeline, "execute", side_effect=redis.ConnectionError()),
+        pytest.raises(redis.ConnectionError),
+    ):
+        near_cache.delete_many(["near:a"])
+    with redis_refuses(), pytest.raises(redis.ConnectionError):
+        near_cache.get_many(["near:a"])  # not answered from the copy any more
+
+
+def test_without_redis_a_bump_and_a_delete_are_the_cache_s_own(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.set("near:version", 5)
+    near_cache.version_bump("near:version")
+    assert cache.get("near:version") == 6
+    near_cache.delete_many(["near:version"])
+    near_cache.version_bump("near:version")  # missing: nothing made
+    assert cache.get("near:version") is None
+
+
+@contextlib.contextmanager
+def commands_sent():
+    """The Redis round trips this process makes meanwhile: each its command, or a pipeline's."""
+    sent: list[str] = []
+    single = redis.Redis.execute_command
+    piped = redis.client.Pipeline._execute_pipeline
+
+    def one(self, *args, **options):
+        sent.append(str(args[0]).upper())
+        return single(self, *args, **options)
+
+    def pipeline(self, connection, commands, raise_on_error):
+        sent.append(" ".join(str(args[0]).upper() for args, _options in commands))
+        return piped(self, connection, commands, raise_on_error)
+
+    with (
+        mock.patch.object(redis.Redis, "execute_command", one),
+        mock.patch.object(redis.client.Pipeline, "_execute_pipeline", pipeline),
+    ):
+        yield sent

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import TeamFactory, UserFactory
@@ -131,6 +132,34 @@ class TestVoteCast:
         counted = selectors.vote_totals_by_aggregate(poll=poll)
         stored = dict(Candidate.objects.filter(poll=poll).values_list("pk", "vote_count"))
         assert stored == counted == {candidates[0].pk: 4, candidates[1].pk: 3, candidates[2].pk: 3}
+
+    @pytest.mark.parametrize("status", [CandidateStatus.NOMINATED, CandidateStatus.DECLINED])
+    def test_a_nomination_not_standing_takes_no_vote(self, status):
+        candidate = CandidateFactory(status=status, user=UserFactory())
+        with pytest.raises(ValidationError) as caught:
+            services.vote_cast(
+                voter=UserFactory(), poll_id=candidate.poll_id, candidate_id=candidate.pk
+            )
+        assert "candidate" in caught.value.message_dict
+        assert not Vote.objects.exists()
+
+    def test_a_poll_that_does_not_exist_is_404_whatever_the_candidate(self):
+        candidate = CandidateFactory()
+        with pytest.raises(Http404):
+            services.vote_cast(voter=UserFactory(), poll_id=10**9, candidate_id=candidate.pk)
+
+    @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="one statement on PostgreSQL")
+    def test_a_vote_is_two_statements_and_opens_no_transaction_of_its_own(self, monkeypatch):
+        """The poll and candidate in one hand-written read; the vote and its count in one write,
+        which outside a request's transaction commits by itself (no BEGIN, no COMMIT)."""
+        candidate, voter = CandidateFactory(), UserFactory()
+        opened, enter = [], transaction.Atomic.__enter__
+        monkeypatch.setattr(
+            transaction.Atomic, "__enter__", lambda self: opened.append(self) or enter(self)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            services.vote_cast(voter=voter, poll_id=candidate.poll_id, candidate_id=candidate.pk)
+        assert (len(queries), opened) == (2, [])
 
 
 @pytest.mark.django_db
