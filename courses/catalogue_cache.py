@@ -32,6 +32,7 @@ from core import near_cache
 from core.conditional import json_response, rendered
 from core.pagination import PageNumberPagination
 from courses.models import Category, Course, Lecture, Topic
+from courses.selectors.catalogue_sql import SLUG
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _page_size(value: str) -> bool:
 LIST_PARAMETERS: dict[str, Callable[[str], bool]] = {
     "page": _positive_integer,
     "page_size": _page_size,
-    "category": lambda value: bool(value),
+    "category": lambda value: bool(SLUG.fullmatch(value)),
     "skill_level": lambda value: bool(value),
     "ordering": lambda value: bool(value) and "," not in value,
 }
@@ -67,7 +68,9 @@ def _answer_key(request) -> str:
     return "catalogue:answer:" + hashlib.blake2b(address.encode(), digest_size=16).hexdigest()
 
 
-def _keepable(request, parameters: dict[str, Callable[[str], bool]]) -> bool:
+def keepable(request, parameters: dict[str, Callable[[str], bool]]) -> bool:
+    """Whether `request`'s query holds nothing but `parameters`, once each, spelled as each
+    accepts."""
     query = request.query_params
     return all(
         name in parameters and len(values) == 1 and parameters[name](values[0])
@@ -93,7 +96,7 @@ def answer(
     Only a request whose query holds nothing but `parameters`, once each and spelled as each
     accepts, is kept. `compute`'s errors propagate as they would without the cache."""
     seconds = settings.CATALOGUE_CACHE_SECONDS
-    if not seconds or not _keepable(request, parameters or {}):
+    if not seconds or not keepable(request, parameters or {}):
         return _respond(request, _entry_made(compute()[0], None))
     key = _answer_key(request)
     try:

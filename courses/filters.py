@@ -7,6 +7,15 @@ from django_filters.rest_framework import BooleanFilter
 from courses.models import SkillLevel
 
 
+class IdBreaksTies(django_filters.OrderingFilter):
+    """An ordering that ends with the id, so that courses of one price (or one instant) keep one
+    order from page to page."""
+
+    def filter(self, qs, value):
+        ordered = super().filter(qs, value)
+        return ordered.order_by(*ordered.query.order_by, "id") if value else ordered
+
+
 class CourseFilter(django_filters.FilterSet):
     """The published catalogue, or with `mine=true` the caller's own courses, drafts included.
     The queryset is what the caller may list at all (courses.selectors.catalogue.course_list)."""
@@ -19,7 +28,10 @@ class CourseFilter(django_filters.FilterSet):
     mine = BooleanFilter(
         method="filter_mine", help_text="Tutors: the courses you teach, drafts included."
     )
-    ordering = django_filters.OrderingFilter(fields=("price", "created_at"))
+    ordering = IdBreaksTies(
+        fields=("price", "created_at"),
+        help_text="Newest first by default; ties (one price, one instant) are ordered by id.",
+    )
 
     def filter_queryset(self, queryset):
         if not self.form.cleaned_data.get("mine"):

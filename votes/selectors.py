@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import CustomUser
+from core.serializers import MAX_ID
 from votes.errors import BallotSecret, ResultsHidden
 from votes.models import Ballot, Candidate, CandidateStatus, Poll, ResultsVisibility, Vote
 
@@ -38,6 +39,8 @@ def ballot_target(*, poll_id: int, candidate_id: int) -> Poll | None:
     """The poll, with only what a vote checks and `candidate_team_id`, if `candidate_id` stands in
     it; else None. Written by hand: the ORM took 0.7 ms to build and compile this query, more than
     all of a vote's statements take to run (bench/README.md, votes)."""
+    if not (0 < poll_id <= MAX_ID and 0 < candidate_id <= MAX_ID):
+        return None  # no row has it (and SQLite cannot even compare it)
     params = [candidate_id, poll_id, CandidateStatus.STANDING.value]
     return next(iter(Poll.objects.raw(_ballot_target_sql(), params)), None)
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.errors import FileTooLarge, InvalidImage
 from core.images import ImageUploadParser
 from core.openapi import CONDITIONAL_GET_PARAMETERS, NOT_MODIFIED, errors_of
+from core.pagination import PageNumberPagination, page_data
 from core.throttles import ImageUploadThrottle
 from courses import catalogue_cache
 from courses.apis.course_tree import CourseInput
@@ -19,6 +20,7 @@ from courses.filters import CourseFilter
 from courses.models import Course
 from courses.permissions import CanEditOrReadOnly, IsTutorOrStaffOrReadOnly
 from courses.selectors import catalogue as selectors
+from courses.selectors.catalogue_sql import PageRequest, course_outline, published_page
 from courses.serializers import (
     CourseDetailSerializer,
     CourseEditSerializer,
@@ -45,6 +47,30 @@ class _CourseObjectApi(APIView):
         return course
 
 
+def _published_page(request) -> dict | None:
+    """A plain page of the published catalogue (only the list's parameters, each once and in its
+    one spelling, with values the list accepts) from one hand-written statement; None for any
+    other request, and for an empty page, which the generic list answers (404 past the end)."""
+    if not catalogue_cache.keepable(request, catalogue_cache.LIST_PARAMETERS):
+        return None
+    query = request.query_params
+    try:
+        asked = PageRequest(
+            category=query.get("category"),
+            skill_level=query.get("skill_level"),
+            ordering=query.get("ordering"),
+            number=int(query.get("page", 1)),
+            size=int(query.get("page_size", PageNumberPagination.page_size)),
+        )
+    except ValueError:
+        return None
+    courses, total = published_page(asked)
+    if not courses:
+        return None
+    results = CourseListItemSerializer(courses, many=True, context={"request": request}).data
+    return page_data(request, results, total=total, number=asked.number, size=asked.size)
+
+
 class CourseListCreateApi(ListAPIView):
     permission_classes = (IsTutorOrStaffOrReadOnly,)
     serializer_class = CourseListItemSerializer
@@ -65,7 +91,9 @@ class CourseListCreateApi(ListAPIView):
             return super().get(request, *args, **kwargs)
 
         def page() -> tuple[dict, bool]:
-            data = super(CourseListCreateApi, self).get(request, *args, **kwargs).data
+            data = _published_page(request)
+            if data is None:
+                data = super(CourseListCreateApi, self).get(request, *args, **kwargs).data
             return data, bool(data["results"])
 
         return catalogue_cache.answer(request, page, catalogue_cache.LIST_PARAMETERS)
@@ -93,7 +121,7 @@ class CourseDetailApi(_CourseObjectApi):
         """The public outline: the course and its tree of lectures and topics, with an `ETag`."""
 
         def outline() -> tuple[dict, bool]:
-            course = selectors.course_outline(user=request.user, course_id=course_id)
+            course = course_outline(user=request.user, course_id=course_id)
             self.check_object_permissions(request, course)
             return _course_detail(request, course), course.is_published
 

@@ -35,7 +35,6 @@ LIST_ITEM_FIELDS = (
     *("id", "title", "short_description", "category", "skill_level", "price", "thumbnail"),
     *("tutor__id", "tutor__username", "tutor__name", "is_published", "created_at"),
 )
-OUTLINE_COURSE_FIELDS = (*LIST_ITEM_FIELDS, "description", "updated_at")
 OUTLINE_LECTURE_FIELDS = ("id", "course_id", "title", "position")
 OUTLINE_TOPIC_FIELDS = ("id", "lecture_id", "title", "position", "type", "is_preview")
 
@@ -66,29 +65,6 @@ def course_list(*, user) -> QuerySet[Course]:
 def _count_of(rows: QuerySet, group_by: str) -> Coalesce:
     counted = rows.order_by().values(group_by).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-# One row per topic of the course, lectures and topics in order; a lecture without topics is one
-# row whose topic columns are NULL (the join from lectures is an outer join).
-OUTLINE_ROW = (
-    *("id", "title", "position"),
-    *("topics__id", "topics__title", "topics__position", "topics__type", "topics__is_preview"),
-)
-
-
-def course_outline(*, user, course_id: int) -> Course:
-    """The course as its public outline shows it, in two queries: the course (404 for another's
-    draft), and its lectures and topics as rows (`outline_rows`, OUTLINE_ROW), without a model
-    instance per lecture and topic (courses.serializers.CourseDetailSerializer reads them)."""
-    course = get_object_or_404(
-        Course.objects.select_related("category", "tutor").only(*OUTLINE_COURSE_FIELDS),
-        pk=course_id,
-    )
-    if not course_is_visible(user, course):
-        raise Http404
-    rows = Lecture.objects.filter(course=course).order_by("position", "topics__position")
-    course.outline_rows = list(rows.values_list(*OUTLINE_ROW))  # type: ignore[attr-defined]
-    return course
 
 
 def course_tree(*, user, course_id: int) -> Course:

@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 from django.test import RequestFactory
 from rest_framework import serializers
 
-from courses.selectors.catalogue import course_list, course_outline, course_tree
+from courses.selectors.catalogue import course_list, course_tree
+from courses.selectors.catalogue_sql import course_outline
 from courses.serializers import (
     CategorySerializer,
     CourseDetailSerializer,

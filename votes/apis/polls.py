@@ -17,7 +17,7 @@ from core.conditional import json_response, rendered
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from core.openapi import CONDITIONAL_GET_PARAMETERS, NOT_MODIFIED, errors_of
 from core.permissions import IsStaffOrReadOnly
-from core.serializers import StrictCharField
+from core.serializers import MAX_ID, StrictCharField
 from votes import selectors, services
 from votes.errors import AlreadyVoted, BallotSecret, NotEligible, PollClosed, ResultsHidden
 from votes.models import Ballot, PollKind, ResultsVisibility, Vote
@@ -107,7 +107,7 @@ class VoteCastApi(APIView):
     permission_classes = (IsAuthenticated,)
 
     class InputSerializer(serializers.Serializer):
-        candidate = serializers.IntegerField(min_value=1)
+        candidate = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     @extend_schema(
         operation_id="polls_votes_create",
