@@ -99,6 +99,8 @@ def test_the_database_refuses_an_impossible_duration(tutor, value):
 )
 @pytest.mark.django_db
 def test_the_database_refuses_nan_positions_and_spans(tutor, fields):
+    if connection.vendor == "sqlite" and "span_to" in fields:
+        pytest.skip("SQLite stores a NaN as NULL, so there is no NaN span to refuse")
     video = Video.objects.create(
         status="ready",
         owner=tutor,
@@ -119,6 +121,8 @@ def test_the_database_refuses_nan_positions_and_spans(tutor, fields):
 def video_of_nan_duration():
     """A video row as the old upload left it, with the constraint (that now refuses it) lifted
     for this test's transaction only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("lifts a PostgreSQL constraint for one transaction; SQLite cannot store NaN")
     topic = TopicFactory(type=TopicType.VIDEO)
     video = Video.objects.create(
         status="ready",
