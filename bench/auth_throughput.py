@@ -9,8 +9,9 @@ import base64
 import json
 import secrets
 
-from bench import harness
-from bench.harness import BARE_PATH, BASE_HEADERS, Target, expect, figure
+from bench import harness, load, servers
+from bench.harness import expect, figure
+from bench.load import BARE_PATH, BASE_HEADERS, Target
 from tools import clients, cpu, fixtures
 from tools.clients import Client
 from tools.procs import script_main
@@ -51,9 +52,9 @@ def sanity_check(client: Client, token: str) -> None:
 
 def main() -> int:
     args = harness.parse_args(harness.argument_parser(__doc__.splitlines()[0]))
-    plan = harness.Plan.from_args(args)
+    plan = load.Plan.from_args(args)
     password = secrets.token_urlsafe(16)
-    with harness.served(args) as running, harness.floor_server(args, running) as floor_port:
+    with servers.served(args) as running, servers.floor_server(args, running) as floor_port:
         user_create(password)
         harness.print_setup(args, plan, floor_port=floor_port)
         client = Client(running.gunicorn_ports[0])
@@ -61,19 +62,19 @@ def main() -> int:
         session = expect(client, 200, "POST", "/api/auth/login/", body=login).data
         sanity_check(client, session["access"])
         auth = {"Authorization": f"Bearer {session['access']}"}
-        floor = harness.floor_target(floor_port)
+        floor = load.floor_target(floor_port)
         bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS)
         me = Target("GET /api/users/me/", ME_PATH, {**BASE_HEADERS, **auth})
         targets = [floor, bare, me]
         with clients.pool(args.concurrency) as pool:
-            harness.measure(pool, running, targets, plan)
+            load.measure(pool, running, targets, plan)
         # After logout the very token that was measured must be refused at once.
         logout = client.send("logout", "POST", "/api/auth/logout/",
                              body={"refresh": session["refresh"]})  # fmt: skip
         after = client.send("me", "GET", ME_PATH, token=session["access"])
         client.close()
 
-    harness.print_targets(targets)
+    load.print_targets(targets)
     rows = [(t.label, t.cpu, t.responses) for t in targets]
     note = "floor: the floor's gunicorn; clients: the load generator"
     share = cpu.print_table(rows, GROUPS, note)
@@ -81,13 +82,13 @@ def main() -> int:
     print(f"logout {logout.summary}, then the measured token gets {after.summary}")
     errors = sum(t.errors for t in targets)
     valid = revoked and errors == 0 and all(t.responses for t in targets)
-    ratio = harness.ratio(me, floor)
+    ratio = load.ratio(me, floor)
     harness.report(args, [
         *harness.floor_figures(floor, bare),
         figure("GET /api/users/me/, req/s", f"{me.rps:.0f}"),
         figure("me / floor throughput ratio", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}",
                ratio >= TARGET_RATIO, valid),
-        figure("me / bare throughput ratio (the endpoint alone)", f"{harness.ratio(me, bare):.2f}"),
+        figure("me / bare throughput ratio (the endpoint alone)", f"{load.ratio(me, bare):.2f}"),
         figure("gunicorn CPU per response, me / bare / floor",
                f"{me.cpu_ms():.2f} / {bare.cpu_ms():.2f} / {floor.cpu_ms():.2f} ms"),
         figure("GET /api/users/me/ p50 / p99 latency",

@@ -8,8 +8,9 @@ still be right: an ETag that turns a repeated request into a 304, and a committe
 the very next request (GitHub issue 17).
 """
 
-from bench import harness
-from bench.harness import BASE_HEADERS, Target, expect, figure
+from bench import harness, load, servers
+from bench.harness import expect, figure
+from bench.load import BASE_HEADERS, Target
 from tools import clients, cpu, fixtures
 from tools.app import SERVER_NAME
 from tools.clients import Client
@@ -85,7 +86,7 @@ def catalogue_targets(floor_port: int, cold_port: int, course_id: int) -> list[T
     """The floor, then the list and the outline on each server."""
     detail, cold = detail_path(course_id), {"port": cold_port, "server": COLD}
     return [
-        harness.floor_target(floor_port),
+        load.floor_target(floor_port),
         Target("list warm", LIST_PATH, HEADERS),
         Target("list cold", LIST_PATH, HEADERS, **cold),
         Target("detail warm", detail, HEADERS),
@@ -150,7 +151,7 @@ def ratio_figures(targets: list[Target], valid: bool, warm_valid: bool) -> list[
     for target in ours:
         cold = target.server == COLD
         goal = TARGET_COLD_RATIO if cold else TARGET_WARM_RATIO
-        ratio, judged = harness.ratio(target, floor), valid and (cold or warm_valid)
+        ratio, judged = load.ratio(target, floor), valid and (cold or warm_valid)
         name = f"{target.label} / floor throughput ratio"
         rows.append(figure(name, f"{ratio:.2f}", f">= {goal:.2f}", ratio >= goal, judged))
     return rows
@@ -174,11 +175,11 @@ def main() -> int:
     parser = harness.argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--courses", type=int, default=50, help="published courses (50)")
     args = harness.parse_args(parser, ("courses",))
-    plan = harness.Plan.from_args(args)
+    plan = load.Plan.from_args(args)
     with (
-        harness.served(args) as running,
-        harness.floor_server(args, running) as floor_port,
-        harness.second_server(args, running, COLD, CATALOGUE_CACHE_SECONDS="0") as cold_port,
+        servers.served(args) as running,
+        servers.floor_server(args, running) as floor_port,
+        servers.second_server(args, running, COLD, CATALOGUE_CACHE_SECONDS="0") as cold_port,
     ):
         catalogue_create(args.courses)
         harness.print_setup(args, plan, floor_port=floor_port)
@@ -187,13 +188,13 @@ def main() -> int:
         course_id = sanity_check(warm, cold, args.courses)
         targets = catalogue_targets(floor_port, cold_port, course_id)
         with clients.pool(args.concurrency) as pool:
-            harness.measure(pool, running, targets, plan)
+            load.measure(pool, running, targets, plan)
         etags = etag_checks(warm, (LIST_PATH, detail_path(course_id)))
         writes = write_checks(warm, cold, course_id, title_change(course_id))
         warm.close()
         cold.close()
 
-    harness.print_targets(targets)
+    load.print_targets(targets)
     rows = [(t.label, t.cpu, t.responses) for t in targets]
     share = cpu.print_table(rows, GROUPS, "cold: the uncached gunicorn; floor: the floor's")
     print("consistency of the warm server after the load:")

@@ -11,7 +11,7 @@ from collections import defaultdict
 from functools import partial
 from urllib.parse import urlsplit
 
-from bench import harness
+from bench import harness, load, servers
 from bench.harness import figure
 from tools import clients, cpu, fixtures
 from tools.clients import Client, percentile
@@ -95,9 +95,9 @@ def main() -> int:
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
     warm_count = args.warmup * args.concurrency
-    with harness.served(args, **SANDBOX) as running:
+    with servers.served(args, **SANDBOX) as running:
         buyers = prepare(warm_count + args.flows + 1)
-        harness.tokens_outlive(2 * (args.duration + 1.0))  # the warm-up's bound too
+        servers.tokens_outlive(2 * (args.duration + 1.0))  # the warm-up's bound too
         port = running.gunicorn_ports[0]
         paid_ids = {sanity_check(port, buyers.pop())}
         print(
@@ -109,7 +109,7 @@ def main() -> int:
         with clients.pool(args.concurrency) as pool:
             warm, _ = run_round(pool, port, buyers[:warm_count], args.concurrency, args.duration)
             children = {process.pid for process in multiprocessing.active_children()}
-            groups = {**harness.cpu_groups(running), "clients": children}
+            groups = {**load.cpu_groups(running), "clients": children}
             before = cpu.sample(groups)
             flows, elapsed = run_round(
                 pool, port, buyers[warm_count:], args.concurrency, args.duration

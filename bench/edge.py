@@ -7,9 +7,10 @@ same client processes: their ratio is what the edge costs.
 import math
 import secrets
 
-from bench import harness
+from bench import harness, load
 from bench.auth_throughput import EMAIL, ME_PATH, user_create
-from bench.harness import BASE_HEADERS, Target, figure
+from bench.harness import figure
+from bench.load import BASE_HEADERS, Target
 from tools import clients, cpu, fixtures
 from tools.procs import script_main
 from tools.stack import stack
@@ -53,7 +54,7 @@ def own_cpu_ms(target: Target) -> float:
 
 def main() -> int:
     args = harness.parse_args(harness.argument_parser(__doc__.splitlines()[0]))
-    plan, password = harness.Plan.from_args(args), secrets.token_urlsafe(16)
+    plan, password = load.Plan.from_args(args), secrets.token_urlsafe(16)
     # The one access token must outlive the start, the warm-up and the load (600 s in production).
     with stack(instances=1, workers=args.workers, ACCESS_TOKEN_LIFETIME_SECONDS="3600") as edge:
         fixtures.django_setup(edge.env)
@@ -71,11 +72,11 @@ def main() -> int:
                      ok_statuses=(200,), **https)  # fmt: skip
         direct = Target("gunicorn direct", ME_PATH, {**BASE_HEADERS, **auth}, ok_statuses=(200,))
         with clients.pool(args.concurrency) as pool:
-            harness.measure(pool, edge, [via, direct], plan)
+            load.measure(pool, edge, [via, direct], plan)
         log = edge.nginx_log().splitlines()
         problems = [line for line in log if any(f"[{level}]" in line for level in SEVERE)]
 
-    harness.print_targets([via, direct])
+    load.print_targets([via, direct])
     rows = [(t.label, t.cpu, t.responses) for t in (via, direct)]
     note = "nginx: master and workers; clients: the load generator (TLS included through nginx)"
     share = cpu.print_table(rows, GROUPS, note)

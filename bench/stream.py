@@ -10,8 +10,9 @@ import os
 import time
 from pathlib import Path
 
-from bench import harness
-from bench.harness import BASE_HEADERS, CHUNK, JSON_HEADERS, Target, figure
+from bench import harness, load, servers
+from bench.harness import figure
+from bench.load import BASE_HEADERS, CHUNK, JSON_HEADERS, Target
 from tools import clients, fixtures
 from tools.clients import Client
 from tools.procs import ROOT, script_main
@@ -100,11 +101,11 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=40_000, help="bound on events (40000)")
     parser.add_argument("--stream-clients", type=int, default=1, help="readers per mode (1)")
     args = harness.parse_args(parser, ("size_mb", "learners", "events", "stream_clients"))
-    plan, size = harness.Plan.from_args(args), args.size_mb * 1_000_000
+    plan, size = load.Plan.from_args(args), args.size_mb * 1_000_000
     no_accel = {"VIDEO_ACCEL_REDIRECT_PREFIX": "", "PROTECTED_ACCEL_REDIRECT_PREFIX": ""}
-    with harness.served(args, **no_accel) as running:
+    with servers.served(args, **no_accel) as running:
         video_id, path, tokens = prepare(size=size, learners=args.learners)
-        harness.tokens_outlive(5 * (plan.warmup + plan.duration + plan.rounds))
+        servers.tokens_outlive(5 * (plan.warmup + plan.duration + plan.rounds))
         sanity_check(running.gunicorn_ports[0], video_id, size, tokens[0])
         harness.print_setup(args, plan)
         print(f"byte modes: {args.stream_clients} reader(s) each, {CHUNK // 1024} KiB chunks")
@@ -129,11 +130,11 @@ def main() -> int:
         events = Target("POST events", f"/api/videos/{video_id}/events/", JSON_HEADERS, "POST",
                         ok_statuses=(201,), supply=beats)  # fmt: skip
         with clients.pool(max(args.concurrency, readers)) as pool:
-            harness.measure(pool, running, modes, plan)
-            harness.measure(pool, running, [events], plan)
+            load.measure(pool, running, modes, plan)
+            load.measure(pool, running, [events], plan)
         stored = events_stored(video_id)
 
-    harness.print_targets([*modes, events])
+    load.print_targets([*modes, events])
     plain, full, plain_range, stream_range = modes
     answered = events.warmup_statuses[201] + events.statuses[201]
     errors = sum(t.all_errors for t in [*modes, events])

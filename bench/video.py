@@ -19,8 +19,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
-from bench import harness
-from bench.harness import Target, figure
+from bench import harness, load
+from bench.harness import figure
+from bench.load import Target
 from bench.video_transcoding import SEGMENT_SECONDS, transcoding_speed
 from tools import clients, cpu, fixtures, videos
 from tools.procs import script_main
@@ -93,14 +94,14 @@ def _segment_load(pool, running, plan, where: str, segment: str, body: bytes) ->
     if running.object_store:
         sampled.processes["weed"] = running.object_store.process
     print(f"loading {segment.split('/', 6)[-1]} ({len(body) / MB:.2f} MB) signed and as {static}")
-    harness.measure(pool, sampled, targets, plan)
+    load.measure(pool, sampled, targets, plan)
     return targets
 
 
 def _segment_rows(where: str, targets: list[Target], judged: bool) -> list[dict]:
     signed, static = targets
     groups = ("nginx", "weed", "clients") if where == "store" else ("nginx", "clients")
-    # harness.print_targets' CPU column is gunicorn's, which serves none of these.
+    # load.print_targets' CPU column is gunicorn's, which serves none of these.
     print(f"{'target':<22}{'responses':>10}{'req/s':>8}{'MB/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
           f"{'errors':>7}")  # fmt: skip
     for t in targets:
@@ -323,7 +324,7 @@ def main() -> int:
     parser.add_argument("--read-seconds", type=float, default=2, help="ranged reads, each way (2)")
     positive = ("clip_seconds", "uploads", "upload_seconds", "file_mb", "saves", "read_seconds")
     args = harness.parse_args(parser, positive)
-    plan = harness.Plan.from_args(args)
+    plan = load.Plan.from_args(args)
     began = time.monotonic()
     rows = transcoding_speed(args)
     print(f"(transcoding: {time.monotonic() - began:.0f} s)")

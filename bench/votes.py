@@ -7,8 +7,9 @@ database must then hold exactly the votes answered 201. Our bare view shows what
 import json
 import time
 
-from bench import harness
-from bench.harness import BARE_PATH, BASE_HEADERS, JSON_HEADERS, Target, figure
+from bench import harness, load, servers
+from bench.harness import figure
+from bench.load import BARE_PATH, BASE_HEADERS, JSON_HEADERS, Target
 from tools import clients, cpu, fixtures
 from tools.clients import Client
 from tools.procs import script_main
@@ -115,14 +116,14 @@ def main() -> int:
     parser.add_argument("--choices", type=int, default=5, help="candidates to vote for (5)")
     positive = ("voters", "results_votes", "results_candidates", "choices")
     args = harness.parse_args(parser, positive)
-    plan = harness.Plan.from_args(args)
-    with harness.served(args) as running, harness.floor_server(args, running) as floor_port:
+    plan = load.Plan.from_args(args)
+    with servers.served(args) as running, servers.floor_server(args, running) as floor_port:
         results_id, counts, votes_id, choices, tokens = prepare(
             voters=args.voters, results_votes=args.results_votes,
             candidates=args.results_candidates, choices=args.choices,
         )  # fmt: skip
         # Four URLs; a second per slice covers the start slack and the pool's dispatch.
-        harness.tokens_outlive(4 * (plan.warmup + plan.duration + plan.rounds))
+        servers.tokens_outlive(4 * (plan.warmup + plan.duration + plan.rounds))
         harness.print_setup(args, plan, floor_port=floor_port)
         client = Client(running.gunicorn_ports[0])
         sanity_check(client, results_id, counts, votes_id, choices[0], tokens.pop())
@@ -132,7 +133,7 @@ def main() -> int:
              json.dumps({"candidate": choices[i % len(choices)]}).encode())
             for i, token in enumerate(tokens)
         ]  # fmt: skip
-        floor = harness.floor_target(floor_port, ok_statuses=(200,))
+        floor = load.floor_target(floor_port, ok_statuses=(200,))
         bare = Target("bare JsonResponse", BARE_PATH, BASE_HEADERS, ok_statuses=(200,))
         results = Target("GET results", f"/api/polls/{results_id}/results/", BASE_HEADERS,
                          ok_statuses=(200,))  # fmt: skip
@@ -140,18 +141,18 @@ def main() -> int:
                        ok_statuses=(201,), supply=ballots)  # fmt: skip
         targets, offered = [floor, bare, results, votes], len(ballots)
         with clients.pool(args.concurrency) as pool:
-            harness.measure(pool, running, targets, plan)
+            load.measure(pool, running, targets, plan)
         answered = 1 + votes.warmup_statuses[201] + votes.statuses[201]
         votes_ok, votes_line = stored_check(votes_id, answered)
         results_ok, results_line = stored_check(results_id, counts)
 
-    harness.print_targets(targets)
+    load.print_targets(targets)
     rows = [(t.label, t.cpu, t.responses) for t in targets]
     share = cpu.print_table(rows, GROUPS, "postgres: every backend; clients: the load generator")
     errors = sum(t.all_errors for t in targets)
     valid = errors == 0 and all(t.responses for t in targets)
     stored_ok = votes_ok and results_ok
-    ratio, rate = harness.ratio(results, floor), votes.rate_of(201)
+    ratio, rate = load.ratio(results, floor), votes.rate_of(201)
     print(f"database check: {votes_line}; {results_line}: {'PASS' if stored_ok else 'FAIL'}")
     print(f"votes: {votes.statuses[201]} measured, {votes.warmup_statuses[201]} in warm-up, 1 "
           f"probe; voters left unused: {len(votes.supply)} of {offered}")  # fmt: skip
@@ -161,7 +162,7 @@ def main() -> int:
         figure("results / floor throughput ratio", f"{ratio:.2f}",
                f">= {TARGET_RESULTS_RATIO:.2f}", ratio >= TARGET_RESULTS_RATIO, valid),
         figure("results / bare throughput ratio (the endpoint alone)",
-               f"{harness.ratio(results, bare):.2f}"),
+               f"{load.ratio(results, bare):.2f}"),
         figure("POST vote, one distinct user each, votes/s (201s)", f"{rate:.0f}",
                f">= {TARGET_VOTES_PER_SECOND:.0f}", rate >= TARGET_VOTES_PER_SECOND,
                valid and stored_ok),

@@ -1,6 +1,6 @@
 """The true floor of the gunicorn benchmarks: a minimal Django project of its own (one JSON view,
 CommonMiddleware only, no database, none of our apps or settings), served next to the stack by
-`bench.harness.floor_server()` with the gunicorn command line the benchmarks use for our
+`bench.servers.floor_server()` with the gunicorn command line the benchmarks use for our
 application. Nothing here imports Django: the benchmarks' client processes import these names."""
 
 FLOOR_PATH = "/floor/"
