@@ -102,6 +102,8 @@ def _instrument() -> None:
     for cls in (serializers.Serializer, serializers.ListSerializer):
         cls.data = property(_timed("serialisation", cls.data.fget))
     near_cache.get_many = _timed("near cache", near_cache.get_many)
+    for write in ("announce", "delete_many", "version_bump"):  # round trips of their own
+        setattr(near_cache, write, _timed("cache", getattr(near_cache, write)))
     renderers.JSONRenderer.render = _timed("rendering", renderers.JSONRenderer.render)
     JSONRenderer.render = _timed("rendering", JSONRenderer.render)
     connection.execute_wrappers.append(lambda execute, *args: _timed("sql", execute)(*args))

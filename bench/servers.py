@@ -13,7 +13,7 @@ from bench.floor import WSGI_APP as FLOOR_WSGI_APP
 from bench.floor import server as floor_serving
 from bench.load import BARE_PATH, BASE_HEADERS
 from tools import app, fixtures
-from tools.procs import free_port, stop, wait_until
+from tools.procs import server_port, stop, wait_until
 from tools.stack import stack
 
 
@@ -61,7 +61,7 @@ def second_server(args, running, group: str, **overrides: str):
 def _gunicorn_beside(args, running, group: str, env: dict, ready, **gunicorn_options):
     """`tools.app.gunicorn` with `env` on a free port, sampled as `group`, until `ready(port)`
     (its log's tail on stderr if it never is); stopped on the way out."""
-    port, log = free_port(), running.run_dir / "logs" / f"{group}.log"
+    port, log = server_port(), running.run_dir / "logs" / f"{group}.log"
     process = app.gunicorn(env, port, log, workers=args.workers, **gunicorn_options)
     running.processes[group] = process
     try:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.procs import HOST, restartable_port, spawn, stop, wait_until
+from tools.procs import HOST, server_port, spawn, stop, wait_until
 
 PUBLIC_BUCKET, PROTECTED_BUCKET = "lms-media", "lms-protected"
 # Written and read back at each start, to know the store keeps data (`ObjectStore.stores`).
@@ -50,7 +50,7 @@ def weed_binary() -> Path:
 
 def _ports() -> dict[str, int]:
     # Stopped and started again on the same ports (the faults): none from the ephemeral range.
-    return {name: restartable_port() for name in PORTS}
+    return {name: server_port() for name in PORTS}
 
 
 @dataclass

@@ -30,10 +30,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def restartable_port() -> int:
-    """A free port below the kernel's ephemeral range, for a server that a run stops and starts
-    again on the same port: a port from `free_port` may meanwhile become the source port of some
-    client's connection, and the restart could not bind it."""
+def server_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server to listen on. A port from
+    `free_port` is in that range: by the time the server starts (or restarts on it), it may be
+    the source port of some client's connection, or of one of the thousands a load leaves in
+    TIME_WAIT for a minute, and the server could not bind it."""
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
         port = random.randint(max(1024, low - 20_000), low - 1)

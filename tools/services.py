@@ -14,7 +14,7 @@ import subprocess  # nosec B404
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.procs import HOST, ROOT, free_port, run, spawn, stop, wait_until
+from tools.procs import HOST, ROOT, run, server_port, spawn, stop, wait_until
 
 STOP_TIMEOUT = 30.0
 APP_ROLE_SCRIPT = ROOT / "scripts" / "postgres-app-role.sh"
@@ -36,7 +36,7 @@ class Postgres:
     """A cluster of its own: superuser `postgres`, trust authentication, TCP on loopback only."""
 
     data_dir: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=server_port)
     bin_dir: Path = field(default_factory=postgres_bin_dir)
     process: subprocess.Popen | None = None
 
@@ -121,7 +121,7 @@ class Redis:
     """No persistence: a restarted server comes back empty."""
 
     work_dir: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=server_port)
     process: subprocess.Popen | None = None
 
     def url(self, db: int = 0) -> str:

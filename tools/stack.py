@@ -18,7 +18,7 @@ from tools import app, nginx
 from tools.app import SERVER_NAME
 from tools.clients import Reply, connect, exchange
 from tools.objectstore import ObjectStore, object_store
-from tools.procs import HOST, free_port, run_dir, stop, wait_until
+from tools.procs import HOST, free_port, run_dir, server_port, stop, wait_until
 from tools.services import Postgres, Redis, services
 
 FOLDERS = ("static", "media", "protected", "nginx", "acme", "logs")
@@ -143,14 +143,14 @@ def stack(*, instances=2, workers=2, with_nginx=True, access_log=False, asgi_ins
             url = postgres.app_database(DATABASE, APP_ROLE, secrets.token_urlsafe(16))
             if access_log:
                 django_overrides.setdefault("GUNICORN_ACCESS_LOG", "-")
-            http_port, https_port = free_port(), free_port()
+            http_port, https_port = server_port(), server_port()
             if store is not None:
                 django_overrides = {**_store_env(store, https_port), **django_overrides}
                 nginx_values = {**_store_nginx_values(store), **(nginx_values or {})}
             env = app.django_env(folder, url, redis.url(), **django_overrides)
-            ports = [free_port() for _ in range(instances)]
+            ports = [server_port() for _ in range(instances)]
             running = Stack(folder, env, http_port, https_port, ports, {}, postgres, redis)
-            running.asgi_ports = [free_port() for _ in range(asgi_instances)]
+            running.asgi_ports = [server_port() for _ in range(asgi_instances)]
             running.asgi_extra = ("--log-level=info",) if access_log else ()
             running.object_store = store
             running.instance_envs = [
@@ -258,7 +258,7 @@ def edge_only(*, upstreams: list[str] | None = None, extra_conf: str = "", **val
     listens on: every proxied request gets nginx's own 503). `values` override NGINX_* values;
     `extra_conf` adds a test's own server block ({run} is the run folder)."""
     folder = run_dir(*FOLDERS)
-    running = Stack(folder, {}, free_port(), free_port())
+    running = Stack(folder, {}, server_port(), server_port())
     try:
         _nginx_start(running, upstreams or [f"{HOST}:{free_port()}"], extra_conf, **values)
         yield running
