@@ -137,7 +137,12 @@ class Redis:
             ],
             death=signal.SIGKILL,  # it also ends a server left stopped (SIGSTOP) by a freeze
         )  # fmt: skip
-        wait_until(self.answers, "starting redis-server", {"redis": self.process})
+        try:
+            wait_until(self.answers, "starting redis-server", {"redis": self.process})
+        except RuntimeError as error:
+            log = self.work_dir / "redis.log"
+            tail = log.read_text().splitlines()[-3:] if log.exists() else []
+            raise RuntimeError(f"{error} on port {self.port}: {' / '.join(tail)}") from None
 
     def client(self):
         import redis
