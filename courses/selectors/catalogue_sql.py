@@ -18,6 +18,7 @@ from django.db import connection
 from django.http import Http404
 
 from accounts.models import CustomUser
+from core.pagination import PageNumberPagination
 from core.serializers import MAX_ID
 from courses.models import Category, Course, Lecture, SkillLevel, Topic
 from courses.selectors.enrollments import course_is_visible
@@ -60,8 +61,10 @@ class PageRequest:
             raise ValueError(f"no skill level {self.skill_level!r}")
         if self.ordering not in ORDERINGS:
             raise ValueError(f"no ordering {self.ordering!r}")
-        if self.number < 1 or self.size < 1:
-            raise ValueError("pages and their sizes count from 1")
+        if self.number < 1 or not 1 <= self.size <= PageNumberPagination.max_page_size:
+            raise ValueError("pages count from 1, and hold 1 to max_page_size items")
+        if (self.number - 1) * self.size > MAX_ID:  # no bigint OFFSET can say it (404 anyway)
+            raise ValueError(f"no page {self.number} of {self.size}")
 
 
 def published_page(asked: PageRequest) -> tuple[list[Course], int]:

@@ -105,6 +105,8 @@ def test_every_plain_page_is_the_generic_list_s_answer_in_one_query(catalogue, q
 
 LEFT_TO_THE_GENERIC_VIEW = [
     {"page": "9"},  # past the end: 404
+    {"page": "1024819115206086201"},  # an offset beyond any bigint
+    {"page": "99999999999999999999"},
     {"page": "last"},
     {"page": "0"},
     {"page_size": "0"},
@@ -162,6 +164,8 @@ def test_drafts_are_never_listed_not_even_to_their_tutor(catalogue):
         {"ordering": "title"},
         {"number": 0},
         {"size": 0},
+        {"size": 101},
+        {"number": 2**62, "size": 9},
         {"category": ""},
         {"category": "a b"},
     ],
