@@ -45,17 +45,18 @@ def insert_unless_conflict(instance: Model, *, count_in: tuple[str, str] | None 
     insert += f"ON CONFLICT DO NOTHING RETURNING {pk}"
     if count_in is None:
         row = _fetch_one(connection, insert, values)
-    elif connection.vendor == "postgresql":
-        row = _fetch_one(connection, _counted(instance, insert, count_in, quote), values)
-    else:  # SQLite has no INSERT inside WITH: two statements, one transaction
+    else:
         foreign_key, counter = count_in
-        with transaction.atomic(using=using, savepoint=False):
-            row = _fetch_one(connection, insert, values)
-            if row is not None:
-                target = meta.get_field(foreign_key).related_model._default_manager  # type: ignore[union-attr]
-                target.using(using).filter(pk=getattr(instance, f"{foreign_key}_id")).update(
-                    **{counter: F(counter) + 1}
-                )
+        field = meta.get_field(foreign_key)
+        if connection.vendor == "postgresql":
+            row = _fetch_one(connection, _counted(field, counter, insert, quote), values)
+        else:  # SQLite has no INSERT inside WITH: two statements, one transaction
+            with transaction.atomic(using=using, savepoint=False):
+                row = _fetch_one(connection, insert, values)
+                if row is not None:
+                    target = field.related_model._default_manager.using(using)  # type: ignore[union-attr]
+                    counted_pk = getattr(instance, field.attname)  # type: ignore[union-attr]
+                    target.filter(pk=counted_pk).update(**{counter: F(counter) + 1})
     if row is None:
         return False
     instance.pk = row[0]
@@ -67,14 +68,13 @@ def insert_unless_conflict(instance: Model, *, count_in: tuple[str, str] | None 
     return True
 
 
-def _counted(instance: Model, insert: str, count_in: tuple[str, str], quote) -> str:
-    """`insert` as a CTE of the UPDATE that raises the counter; it returns the new row's pk, and
-    no row when the insert wrote nothing (then nothing is counted)."""
-    foreign_key, counter = count_in
-    field = instance._meta.get_field(foreign_key)
-    target = field.related_model._meta  # type: ignore[union-attr]
+def _counted(field, counter: str, insert: str, quote) -> str:
+    """`insert` as a CTE of the UPDATE that raises `counter` on the row `field` (a foreign key)
+    points at; it returns the new row's pk, and no row when the insert wrote nothing (then
+    nothing is counted)."""
+    target = field.related_model._meta
     target_table, target_pk = quote(target.db_table), quote(str(target.pk.column))
-    column, count = quote(str(field.column)), quote(str(target.get_field(counter).column))  # type: ignore[union-attr]
+    column, count = quote(str(field.column)), quote(str(target.get_field(counter).column))
     return (
         f"WITH inserted AS ({insert}, {column}) "  # noqa: S608  # nosec B608
         f"UPDATE {target_table} SET {count} = {target_table}.{count} + 1 FROM inserted "

@@ -157,7 +157,8 @@ class CourseDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, course: Course) -> dict:
-        rows = getattr(course, "outline_rows", None)  # courses.selectors.course_outline
+        # Set by courses.selectors.catalogue_sql.course_outline; the writes answer from the tree.
+        rows = getattr(course, "outline_rows", None)
         if rows is None:
             lecture = LectureOutlineSerializer()
             lectures = [lecture.to_representation(each) for each in course.lectures.all()]

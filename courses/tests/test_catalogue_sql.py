@@ -74,7 +74,6 @@ def fetched(query: dict, *, hand_written: bool, monkeypatch, client=None):
 
 
 ORDERING_FIELDS = ("price", "-price", "created_at", "-created_at")
-ORDERING_FIELDS = ("price", "-price", "created_at", "-created_at")
 ANSWERED = [
     {},
     {"page_size": "9"},
