@@ -67,6 +67,32 @@ class TestVoting:
         response = auth_client.post(f"/api/polls/{poll.pk}/votes/", body)
         assert "candidate" in assert_error_envelope(response, 400, "validation_error")["fields"]
 
+    @pytest.mark.parametrize("poll_id", [0, 2**63 - 1, 2**63, 10**30])
+    def test_a_poll_id_no_row_can_have_is_404_and_writes_nothing(self, auth_client, poll_id):
+        candidate = CandidateFactory()
+        body = {"candidate": candidate.pk}
+        response = auth_client.post(f"/api/polls/{poll_id}/votes/", body, format="json")
+        assert_error_envelope(response, 404, "not_found")
+        assert not Vote.objects.exists()
+
+    @pytest.mark.parametrize("candidate", [str(2**63), str(10**30), "1.5", "true", '"1e3"'])
+    def test_a_candidate_that_is_no_row_id_is_400(self, auth_client, candidate):
+        poll = PollFactory()
+        body = f'{{"candidate": {candidate}}}'
+        url = f"/api/polls/{poll.pk}/votes/"
+        response = auth_client.post(url, body, content_type="application/json")
+        assert "candidate" in assert_error_envelope(response, 400, "validation_error")["fields"]
+        assert not Vote.objects.exists()
+
+    @pytest.mark.parametrize("candidate", ["NaN", "Infinity", "-Infinity"])
+    def test_a_candidate_that_is_not_json_is_a_parse_error(self, auth_client, candidate):
+        poll = PollFactory()
+        url = f"/api/polls/{poll.pk}/votes/"
+        body = f'{{"candidate": {candidate}}}'
+        response = auth_client.post(url, body, content_type="application/json")
+        assert_error_envelope(response, 400, "parse_error")
+        assert not Vote.objects.exists()
+
     def test_a_candidate_of_another_poll_is_400(self, auth_client):
         poll = PollFactory()
         stranger = CandidateFactory()
