@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import time
+from time import monotonic  # a name of this module, so that tests can move its clock
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -91,7 +92,7 @@ class _Subscription:
         try:
             connection = self.connection
             if connection is None:
-                if time.monotonic() < self.retry_at:
+                if monotonic() < self.retry_at:
                     return False
                 connection = self._connect()
             while connection.can_read(timeout=0):
@@ -100,7 +101,7 @@ class _Subscription:
         except Exception:
             logger.warning("near cache: the change channel failed; holding nothing", exc_info=True)
             self._close()
-            self.retry_at = time.monotonic() + RECONNECT_PAUSE_SECONDS
+            self.retry_at = monotonic() + RECONNECT_PAUSE_SECONDS
             return False
 
     def _take(self, message) -> None:
@@ -116,7 +117,7 @@ class _Subscription:
             self.forgotten_before = self.messages
 
     def held(self, keys: list[str]) -> dict | None:
-        now = time.monotonic()
+        now = monotonic()
         found = {}
         for key in keys:
             entry = self.entries.get(key)
@@ -133,7 +134,7 @@ class _Subscription:
             return
         if len(self.entries) + len(keys) > MAX_ENTRIES:
             self.entries.clear()
-        expires = time.monotonic() + settings.NEAR_CACHE_SECONDS
+        expires = monotonic() + settings.NEAR_CACHE_SECONDS
         for key in keys:
             if self.named_at.get(key, 0) <= seen:
                 self.entries[key] = (expires, values.get(key, _ABSENT))

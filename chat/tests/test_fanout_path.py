@@ -3,6 +3,7 @@ JSON encoding for them all (protocol.shared_frame_dump), and no task per message
 reader loops, chat.dispatching). bench/chat.py measures the effect; these hold the rules."""
 
 import asyncio
+import contextlib
 import os
 import uuid
 
@@ -97,13 +98,27 @@ def test_another_frame_is_encoded_afresh_even_when_it_is_equal():
 # --- Reader loops ------------------------------------------------------------------------------
 
 
+class WatchedLock(asyncio.Lock):
+    """A lock that tells when someone waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.awaited = asyncio.Event()
+
+    async def acquire(self) -> bool:
+        if self.locked():
+            self.awaited.set()
+        return await super().acquire()
+
+
 class Probe(ReaderLoops):
-    """A consumer that logs what it handles; "slow" awaits inside its turn."""
+    """A consumer that logs what it handles; "slow" holds its turn until another message waits
+    for the turn (or 5 s pass: then nothing waited, and the order shows it)."""
 
     channel_layer_alias = "default"
 
     def __init__(self) -> None:
-        self.turn = asyncio.Lock()
+        self.turn = WatchedLock()
         self.log: list[str] = []
         self.started = asyncio.Event()
 
@@ -112,7 +127,8 @@ class Probe(ReaderLoops):
         self.log.append(f"start {kind}")
         if kind == "slow":
             self.started.set()
-            await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.turn.awaited.wait(), 5)
         elif kind == "stop":
             raise StopConsumer()
         elif kind == "boom":
@@ -142,7 +158,6 @@ async def test_a_layer_message_waits_for_the_client_frame_being_handled():
     await client.put({"type": "slow"})
     await asyncio.wait_for(probe.started.wait(), 5)
     await get_channel_layer().send(channel, {"type": "news"})
-    await asyncio.sleep(0.05)  # the news has arrived while "slow" holds the turn
     await client.put({"type": "stop"})
     await asyncio.wait_for(app, 5)
     assert probe.log[:4] == ["start slow", "end slow", "start news", "end news"]

@@ -141,6 +141,6 @@ async def test_a_session_reaching_its_absolute_expiry_is_closed(settings):
         expires_at=timezone.now() + timedelta(seconds=0.3)
     )
     started = asyncio.get_running_loop().time()
-    assert (await socket.receive(timeout=2))["code"] == "session_revoked"
+    assert (await socket.receive(timeout=5))["code"] == "session_revoked"
     assert await socket.closed_code() == 4001
-    assert asyncio.get_running_loop().time() - started < 2
+    assert asyncio.get_running_loop().time() - started < 5  # a heartbeat, not the token's end

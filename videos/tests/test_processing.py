@@ -243,10 +243,12 @@ def test_the_heartbeat_beats_while_the_transcode_runs(settings, clip_bytes):
     video = uploaded(clip_bytes)
     assert processing._claim(video.pk, "task-1")
     Video.objects.filter(pk=video.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    beaten = Video.objects.filter(pk=video.pk, heartbeat_at__gt=timezone.now() - timedelta(hours=1))
     with processing._heartbeat(video.pk, "task-1"):
-        time.sleep(0.3)
-    video.refresh_from_db()
-    assert timezone.now() - video.heartbeat_at < timedelta(seconds=5)
+        deadline = time.monotonic() + 10  # a loaded machine may start the beat late, not never
+        while not beaten.exists():
+            assert time.monotonic() < deadline, "the heartbeat never beat"
+            time.sleep(0.05)
 
 
 def test_on_the_object_store_the_stream_goes_to_its_buckets_and_leaves_with_the_video(
