@@ -55,7 +55,7 @@ async def test_a_refund_removes_the_room_from_the_socket_at_once():
     await sync(enrollment_grant)(user=other, course=course)
     learner_socket, other_socket = await open_socket(learner), await open_socket(other)
     await sync(enrollment_revoke)(user=learner, course=course)
-    assert await learner_socket.receive(timeout=1) == {
+    assert await learner_socket.receive() == {
         "type": "membership.removed",
         "room": room.pk,
     }
@@ -72,7 +72,7 @@ async def test_a_grant_adds_the_room_to_open_sockets():
     socket = await open_socket(learner)
     assert socket.hello["rooms"] == []
     await sync(enrollment_grant)(user=learner, course=await sync(_course_of)(room))
-    assert await socket.receive(timeout=1) == {
+    assert await socket.receive() == {
         "type": "membership.added",
         "room": room.pk,
         "last_seq": 0,
@@ -98,9 +98,9 @@ async def test_logout_closes_that_sessions_socket_only():
     closing_socket = await open_socket(user, session=ending)
     open_one = await open_socket(user, session=staying)
     await sync(auth_sessions_revoke)(user=user, reason=RevokeReason.LOGOUT, session_ids=[ending.pk])
-    error = await closing_socket.receive(timeout=1)
+    error = await closing_socket.receive()
     assert error["type"] == "error" and error["code"] == "session_revoked"
-    assert await closing_socket.closed_code(timeout=1) == 4001
+    assert await closing_socket.closed_code() == 4001
     assert (await open_one.request({"type": "ping"}, "pong"))["type"] == "pong"
 
 
@@ -127,8 +127,8 @@ async def test_ending_every_session_closes_every_socket_of_the_user(end):
     friend_socket = await open_socket(friend)
     await sync(end)(user)
     for socket in sockets:
-        assert (await socket.receive(timeout=1))["code"] == "session_revoked"
-        assert await socket.closed_code(timeout=1) == 4001
+        assert (await socket.receive())["code"] == "session_revoked"
+        assert await socket.closed_code() == 4001
     assert (await friend_socket.request({"type": "ping"}, "pong"))["type"] == "pong"
 
 
