@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
 from core.testing import CommittingAPIClient
-from courses.models import TopicType
-from courses.tests.factories import CourseFactory, EnrollmentFactory, TopicFactory
+from courses.tests.factories import CourseFactory, EnrollmentFactory
 from payments.tests.factories import CurriculumFactory
-from videos.models import Video, WatchEvent
+from videos.models import WatchEvent
+from videos.tests.factories import VideoFactory
 
 HISTORY = 1000
 VIDEO_SECONDS = 600.0
@@ -41,13 +41,8 @@ def counted(send, status: int):
 
 @pytest.mark.django_db
 def test_a_watch_event_runs_as_many_queries_after_1000_earlier_events_as_after_1(tutor, user):
-    topic = TopicFactory(type=TopicType.VIDEO, lecture__course__tutor=tutor)
-    video = Video.objects.create(
-        status="ready",
-        owner=tutor, topic=topic, title="Lesson", file="videos/hot-path.mp4",
-        content_type="video/mp4", size=1_000_000, duration=VIDEO_SECONDS,
-    )  # fmt: skip
-    EnrollmentFactory(user=user, course=topic.lecture.course)
+    video = VideoFactory(topic__lecture__course__tutor=tutor, duration=VIDEO_SECONDS)
+    EnrollmentFactory(user=user, course=video.topic.lecture.course)
     learner, path = client_for(user), f"/api/videos/{video.pk}/events/"
 
     def event(n: int) -> int:

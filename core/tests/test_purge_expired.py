@@ -17,9 +17,9 @@ from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
 from core.models import IdempotencyRecord
 from core.registry import purger_registry
-from courses.models import TopicType
-from courses.tests.factories import EnrollmentFactory, TopicFactory
-from videos.models import Video, VideoProgress, WatchEvent
+from courses.tests.factories import EnrollmentFactory
+from videos.models import VideoProgress, WatchEvent
+from videos.tests.factories import VideoFactory
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)
@@ -71,14 +71,9 @@ def session(user, *, expired_ago: timedelta | None = None, revoked_ago: timedelt
 def watched(settings):
     """A learner who watched 10 s of a 20 s video through the API, with old events."""
     settings.VIDEO_WATCH_ALLOWANCE_SECONDS = 5.0
-    topic = TopicFactory(type=TopicType.VIDEO)
-    video = Video.objects.create(
-        status="ready",
-        owner=topic.lecture.course.tutor, topic=topic, title="V", file="videos/v.mp4",
-        content_type="video/mp4", size=1, duration=20.0,
-    )  # fmt: skip
+    video = VideoFactory(duration=20.0)
     learner = UserFactory()
-    EnrollmentFactory(user=learner, course=topic.lecture.course)
+    EnrollmentFactory(user=learner, course=video.topic.lecture.course)
     client = client_for(learner)
     url = f"/api/videos/{video.pk}/events/"
     client.post(url, {"event_type": "play", "position": 0})

@@ -3,24 +3,13 @@
 import pytest
 
 from accounts.tests.factories import UserFactory
-from courses.models import TopicType
-from courses.tests.factories import TopicFactory
 from videos.models import Video, VideoProgress
+from videos.tests.factories import VideoFactory
 
 
 @pytest.fixture
 def video():
-    topic = TopicFactory(type=TopicType.VIDEO)
-    return Video.objects.create(
-        status="ready",
-        owner=topic.lecture.course.tutor,
-        topic=topic,
-        title="Intro",
-        file="videos/intro.mp4",
-        content_type="video/mp4",
-        size=10,
-        duration=4.0,
-    )
+    return VideoFactory(title="Intro", file="videos/intro.mp4", size=10)
 
 
 @pytest.mark.django_db

@@ -16,10 +16,10 @@ from django.test import TestCase
 from accounts.testing import client_for
 from accounts.tests.factories import StaffFactory, TutorFactory, UserFactory
 from core.testing import assert_error_envelope
-from courses.models import TopicType
-from courses.tests.factories import EnrollmentFactory, TopicFactory
+from courses.tests.factories import EnrollmentFactory
 from videos.containers import probe
 from videos.models import MAX_DURATION_SECONDS, Video, VideoProgress, WatchEvent
+from videos.tests.factories import VideoFactory
 from videos.tests.video_files import mp4, webm
 
 MP4 = (Path(__file__).parent / "fixtures" / "tiny.mp4").read_bytes()
@@ -81,11 +81,7 @@ def test_a_video_of_exactly_a_day_is_accepted(tutor):
 @pytest.mark.django_db
 def test_the_database_refuses_an_impossible_duration(tutor, value):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Video.objects.create(
-            status="ready",
-            owner=tutor, title="x", file="videos/x.mp4", content_type="video/mp4", size=1,
-            duration=value,
-        )  # fmt: skip
+        VideoFactory(topic=None, owner=tutor, duration=value)
 
 
 @pytest.mark.parametrize(
@@ -101,15 +97,7 @@ def test_the_database_refuses_an_impossible_duration(tutor, value):
 def test_the_database_refuses_nan_positions_and_spans(tutor, fields):
     if connection.vendor == "sqlite" and "span_to" in fields:
         pytest.skip("SQLite stores a NaN as NULL, so there is no NaN span to refuse")
-    video = Video.objects.create(
-        status="ready",
-        owner=tutor,
-        title="x",
-        file="videos/x.mp4",
-        content_type="video/mp4",
-        size=1,
-        duration=9,
-    )
+    video = VideoFactory(topic=None, owner=tutor, duration=9)
     with pytest.raises(IntegrityError), transaction.atomic():
         WatchEvent.objects.create(user=tutor, video=video, event_type="progress", **fields)
 
@@ -123,12 +111,7 @@ def video_of_nan_duration():
     for this test's transaction only."""
     if connection.vendor != "postgresql":
         pytest.skip("lifts a PostgreSQL constraint for one transaction; SQLite cannot store NaN")
-    topic = TopicFactory(type=TopicType.VIDEO)
-    video = Video.objects.create(
-        status="ready",
-        owner=topic.lecture.course.tutor, topic=topic, title="Broken", file="videos/broken.webm",
-        content_type="video/webm", size=10, duration=3.0,
-    )  # fmt: skip
+    video = VideoFactory(file="videos/broken.webm", content_type="video/webm", duration=3.0)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks block the ALTER
         cursor.execute("ALTER TABLE videos_video DROP CONSTRAINT video_duration_finite_positive")
@@ -170,11 +153,7 @@ def test_the_migration_removes_rows_of_impossible_duration_and_their_files(video
     migration = import_module("videos.migrations.0004_remove_videos_of_impossible_duration")
     storage = Video._meta.get_field("file").storage
     storage.save(video_of_nan_duration.file.name, io.BytesIO(b"broken"))
-    healthy = Video.objects.create(
-        status="ready",
-        owner=TutorFactory(), title="Fine", file="videos/fine.mp4", content_type="video/mp4",
-        size=1, duration=4.0,
-    )  # fmt: skip
+    healthy = VideoFactory(topic=None, owner=TutorFactory(), file="videos/fine.mp4")
 
     class SchemaEditor:
         connection = connection

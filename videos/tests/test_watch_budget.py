@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.testing import client_for
 from accounts.tests.factories import UserFactory
 from core.testing import on_own_connection
-from courses.models import TopicProgress, TopicType
-from courses.tests.factories import EnrollmentFactory, TopicFactory
+from courses.models import TopicProgress
+from courses.tests.factories import EnrollmentFactory
 from videos.models import Video, VideoProgress, WatchEvent
+from videos.tests.factories import VideoFactory
 
 ALLOWANCE = 5.0
 RATE = 2.0
@@ -32,17 +33,7 @@ def _rules(settings):
 
 
 def make_video(duration: float) -> Video:
-    topic = TopicFactory.create(type=TopicType.VIDEO)
-    return Video.objects.create(
-        status="ready",
-        owner=topic.lecture.course.tutor,
-        topic=topic,
-        title="Lecture",
-        file="videos/lecture.mp4",
-        content_type="video/mp4",
-        size=1,
-        duration=duration,
-    )
+    return VideoFactory.create(duration=duration)
 
 
 @pytest.fixture
