@@ -31,6 +31,7 @@ LAYERS = ("core", "pubsub")
 WARM_SOCKETS = 20  # opened and closed before the idle RSS is read: lazy imports, pools, caches
 # The bench measures delivery, not the per-user message limit, and mints its tickets up front.
 BENCH_ENV = {"CHAT_MESSAGE_RATE": "100000", "CHAT_MESSAGE_BURST": "100000",
+             "CHAT_FRAME_RATE": "100000", "CHAT_FRAME_BURST": "100000",
              "CHAT_TICKET_SECONDS": "900"}  # fmt: skip
 GROUPS = ("asgi", "postgres", "redis", "clients")
 # Send rates (messages/s) per room size: 60 to 100 members is 6,000 deliveries/s, above the

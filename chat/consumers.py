@@ -24,6 +24,7 @@ from chat import broadcast, protocol
 from chat.delivery import RoomDelivery
 from chat.dispatching import ReaderLoops
 from chat.errors import (
+    FramesLimited,
     FrameTooLarge,
     InvalidFrame,
     RateLimited,
@@ -32,6 +33,7 @@ from chat.errors import (
     TicketInvalid,
     TooManySockets,
 )
+from chat.limits import FrameBudget
 from chat.origin import origin_allowed
 from chat.services import messages as message_services
 from chat.services import sockets
@@ -90,6 +92,8 @@ class ChatConsumer(ReaderLoops, RoomDelivery, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.delivery_start()
         self.typing_sent: dict[int, float] = {}
+        self.frame_budget = FrameBudget()
+        self.resumed: set[int] = set()  # rooms caught up by `resume`: current from then on
         self.refusals = 0
         self.heartbeat: asyncio.Task | None = None
         offered = self.scope.get("subprotocols") or []
@@ -177,8 +181,11 @@ class ChatConsumer(ReaderLoops, RoomDelivery, AsyncWebsocketConsumer):
             return
         ref = None
         try:
+            wait = self.frame_budget.take(time.monotonic())  # every frame, even one not parsed
             frame = protocol.frame_parse(text_data)
             ref = protocol.ref_of(frame)
+            if wait:
+                raise FramesLimited.waiting(wait)
             handler = getattr(self, "on_" + frame["type"].replace(".", "_"))
             await handler(frame, ref)
             self.refusals = 0
@@ -235,7 +242,9 @@ class ChatConsumer(ReaderLoops, RoomDelivery, AsyncWebsocketConsumer):
         await db(message_services.typing_announce)(user=self.user, room_id=room)
 
     async def on_resume(self, frame: dict, ref) -> None:
-        """{rooms: {id: last seq the client has}}: what it missed, from the database."""
+        """{rooms: {id: last seq the client has}}: what it missed, from the database. Once per
+        room and socket: the socket delivers the room's news in order from then on, so a second
+        resume could only replay what it sent (up to CHAT_RESUME_LIMIT messages a frame)."""
         wanted = frame.get("rooms")
         if not isinstance(wanted, dict):
             raise InvalidFrame(fields={"rooms": [_("An object: room id -> seq.")]})
@@ -249,6 +258,11 @@ class ChatConsumer(ReaderLoops, RoomDelivery, AsyncWebsocketConsumer):
                     InvalidFrame(fields={key: [_("A non-negative integer.")]}), ref=ref
                 )
                 continue
+            if room in self.resumed:
+                refusal = _("Already resumed on this socket; older history is read over REST.")
+                await self.send_error(InvalidFrame(fields={key: [refusal]}), ref=ref)
+                continue
+            self.resumed.add(room)
             await self.catch_up(room, seen, up_to=None)
         await self.send_frame({"type": "resume.done", "ref": ref})
 

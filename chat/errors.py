@@ -1,6 +1,8 @@
 """The rules chat enforces, one class per rule (core.exceptions). The same codes answer over REST
 (the error envelope) and over the socket (an `error` frame {code, message}, or a close code)."""
 
+import math
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
@@ -175,6 +177,16 @@ class RateLimited(ApplicationError):
     code = "throttled"
     status = status.HTTP_429_TOO_MANY_REQUESTS
     message = _("Too many messages. Slow down.")
+
+    @classmethod
+    def waiting(cls, seconds: float) -> "RateLimited":
+        return cls(headers={"Retry-After": str(max(1, math.ceil(seconds)))})
+
+
+class FramesLimited(RateLimited):
+    """Any frame over the socket's own budget (CHAT_FRAME_RATE), whatever its type."""
+
+    message = _("Too many frames on this socket. Slow down.")
 
 
 class TooManySockets(ApplicationError):

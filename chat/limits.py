@@ -1,6 +1,11 @@
-"""Message rate per user, shared by every socket and REST on every instance: a token bucket
-(CHAT_MESSAGE_RATE per second, CHAT_MESSAGE_BURST at once) kept in the cache as GCRA's one
-timestamp, updated atomically by a Lua script on Redis, under a lock in a per-process cache."""
+"""Rates, as GCRA's one timestamp (the theoretical arrival time) per bucket.
+
+- Messages per user, shared by every socket and REST on every instance (CHAT_MESSAGE_RATE per
+  second, CHAT_MESSAGE_BURST at once): kept in the cache, updated atomically by a Lua script on
+  Redis, under a lock in a per-process cache.
+- Frames per socket, of every type (CHAT_FRAME_RATE, CHAT_FRAME_BURST): kept by the socket
+  itself, which lives in one process.
+"""
 
 import logging
 import threading
@@ -47,10 +52,31 @@ def message_allowance(user_id: int) -> float:
             logger.warning("chat rate limit unavailable", exc_info=True)
             return 0.0
     with _local_lock:
-        tat = max(cache.get(name, now), now)
-        wait = tat - now - tolerance
-        if wait > 0:
-            return wait
-        new_tat = tat + interval
-        cache.set(name, new_tat, timeout=int(new_tat - now) + 2)
-        return 0.0
+        wait, new_tat = gcra(cache.get(name, now), now, interval, tolerance)
+        if not wait:
+            cache.set(name, new_tat, timeout=int(new_tat - now) + 2)
+        return wait
+
+
+def gcra(tat: float, now: float, interval: float, tolerance: float) -> tuple[float, float]:
+    """(seconds to wait, or 0.0 if allowed; the theoretical arrival time after this call)."""
+    tat = max(tat, now)
+    wait = tat - now - tolerance
+    if wait > 0:
+        return wait, tat
+    return 0.0, tat + interval
+
+
+class FrameBudget:
+    """One socket's frames: CHAT_FRAME_BURST at once, then CHAT_FRAME_RATE per second."""
+
+    def __init__(self) -> None:
+        self.interval = 1.0 / settings.CHAT_FRAME_RATE
+        self.tolerance = self.interval * (settings.CHAT_FRAME_BURST - 1)
+        self.tat = 0.0
+
+    def take(self, now: float) -> float:
+        """Takes one frame at `now` (monotonic seconds): 0.0 if allowed, else the seconds to
+        wait."""
+        wait, self.tat = gcra(self.tat, now, self.interval, self.tolerance)
+        return wait

@@ -112,6 +112,8 @@ def hello_frame(user, rooms: dict[int, int], online_friends: list[int]) -> dict:
             "max_frame_bytes": settings.CHAT_MAX_FRAME_BYTES,
             "messages_per_second": settings.CHAT_MESSAGE_RATE,
             "message_burst": settings.CHAT_MESSAGE_BURST,
+            "frames_per_second": settings.CHAT_FRAME_RATE,
+            "frame_burst": settings.CHAT_FRAME_BURST,
             "typing_interval": settings.CHAT_TYPING_INTERVAL_SECONDS,
             "resume_limit": settings.CHAT_RESUME_LIMIT,
         },

@@ -158,11 +158,12 @@ class MessageDetailApi(APIView):
     @extend_schema(
         operation_id="chat_messages_delete",
         parameters=[MESSAGE_ID],
-        responses={204: None, **errors_of(MessageNotFound, NotMessageAuthor)},
+        responses={204: None, **errors_of(MessageNotFound, NotMessageAuthor, RateLimited)},
     )
     def delete(self, request, message_id: int):
         """The author, or a moderator of the room: the body goes, a tombstone keeps the seq (the
-        room hears `message.deleted`). Deleting again changes nothing."""
+        room hears `message.deleted`). Deletions count against the message rate; deleting again
+        changes nothing and counts for nothing."""
         message_delete(user=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

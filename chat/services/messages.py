@@ -96,7 +96,7 @@ def _may_post(*, room: Room, user, membership=_NOT_LOADED) -> None:
 def _allowance_take(user) -> None:
     wait = message_allowance(user.pk)
     if wait > 0:
-        raise RateLimited(headers={"Retry-After": str(max(1, round(wait)))})
+        raise RateLimited.waiting(wait)
 
 
 def _replayed(*, user, client_msg_id: str, room_id: int, body: str) -> Message | None:
@@ -193,11 +193,13 @@ def message_edit(*, user, message_id: int, body: str) -> Message:
 @transaction.atomic
 def message_delete(*, user, message_id: int) -> Message:
     """Its author, or a moderator of the room: the body goes, a tombstone keeps the seq.
-    Deleting a deleted message again changes nothing."""
+    Deletions count against the message rate (each is news to the whole room); deleting a
+    deleted message again changes nothing and counts for nothing."""
     message = message_for(user=user, message_id=message_id)
     if message.sender_id != user.pk and not is_moderator(user=user, room=message.room):
         raise NotMessageAuthor()
     if not message.is_deleted:
+        _allowance_take(user)
         message_tombstone(message)
     return message
 

@@ -285,6 +285,18 @@ def test_over_the_rate_a_send_is_429_with_retry_after(pair, settings):
     assert _send(client, room, "r0").status_code == 200
 
 
+def test_over_the_rate_a_deletion_is_429_and_leaves_the_message(pair, settings):
+    settings.CHAT_MESSAGE_RATE = 0.5
+    settings.CHAT_MESSAGE_BURST = 2
+    alice, _bob, room = pair
+    client = client_for(alice)
+    sent = [_send(client, room, f"d{n}").json()["id"] for n in range(2)]
+    refused = client.delete(f"/api/chat/messages/{sent[0]}/")
+    assert_error_envelope(refused, 429, "throttled")
+    assert int(refused["Retry-After"]) >= 1
+    assert not Message.objects.filter(deleted_at__isnull=False).exists()
+
+
 def test_a_send_in_form_encoding_is_refused(pair):
     alice, _bob, room = pair
     response = client_for(alice).post(

@@ -6,7 +6,7 @@ from accounts.tests.factories import UserFactory
 from chat.errors import NotFriends, RateLimited, UserBlocked
 from chat.models import Membership, Message
 from chat.services.friends import block_create, friend_remove
-from chat.services.messages import message_edit, message_send, read_marker_set
+from chat.services.messages import message_delete, message_edit, message_send, read_marker_set
 from chat.tests.factories import course_room, direct_room, group_room
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,23 @@ def test_edits_count_against_the_message_rate(settings):
     assert int(refused.value.headers["Retry-After"]) >= 1
     message.refresh_from_db()
     assert message.body == "v1"
+
+
+def test_deletions_count_against_the_message_rate_and_a_repeated_one_does_not(settings):
+    """Each deletion is news to every member's sockets: no cheaper to flood than a send."""
+    settings.CHAT_MESSAGE_RATE = 0.5
+    settings.CHAT_MESSAGE_BURST = 3
+    alice, bob = UserFactory(), UserFactory()
+    room = direct_room(alice, bob)
+    first, _ = message_send(user=alice, room_id=room.pk, client_msg_id="a", body="a")
+    second, _ = message_send(user=alice, room_id=room.pk, client_msg_id="b", body="b")
+    message_delete(user=alice, message_id=first.pk)
+    message_delete(user=alice, message_id=first.pk)  # already gone: takes nothing
+    with pytest.raises(RateLimited) as refused:
+        message_delete(user=alice, message_id=second.pk)
+    assert int(refused.value.headers["Retry-After"]) >= 1
+    second.refresh_from_db()
+    assert (second.body, second.deleted_at) == ("b", None)
 
 
 def test_the_read_marker_is_capped_and_never_goes_back():

@@ -42,6 +42,10 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
 # Messages a user may send per second, over every socket and REST together, with a burst.
 CHAT_MESSAGE_RATE = env.float("CHAT_MESSAGE_RATE", default=5.0)
 CHAT_MESSAGE_BURST = env.int("CHAT_MESSAGE_BURST", default=20)
+# Frames of every type one socket may send per second, with a burst: pings, read markers,
+# resumes and deletes as well as sends, so that no frame type is free to flood the server.
+CHAT_FRAME_RATE = env.float("CHAT_FRAME_RATE", default=20.0)
+CHAT_FRAME_BURST = env.int("CHAT_FRAME_BURST", default=60)
 # A socket that keeps sending while refused this many times in a row is closed with 4008.
 CHAT_REFUSALS_BEFORE_CLOSE = env.int("CHAT_REFUSALS_BEFORE_CLOSE", default=20)
 # At most one `typing` per room per socket this often; more are dropped silently.
