@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from tools import app
+from tools.app import SERVER_NAME
 from tools.cpu import process_stats
 from tools.procs import HOST, free_port
 from tools.stack import Stack, stack
@@ -336,6 +337,28 @@ def test_a_page_of_a_foreign_origin_gets_no_socket(chat, pair, origin):
     code, frames, hello = asyncio.run(scenario())
     assert code == 4003
     assert frames == [], "nothing is said to a foreign page"
+    assert hello["user"]["id"] == pair["a"]["id"]
+
+
+def test_the_sites_own_page_on_its_port_gets_a_socket_and_another_port_does_not(chat, pair):
+    """The site served on a port other than 443 is its own origin: nginx forwards the Host with
+    the port, and the Origin check compares the page's origin with it. The same host on
+    another port is another origin (another server: it may be anyone's)."""
+    own = chat.base_url
+    assert own not in chat.env["CHAT_ALLOWED_ORIGINS"]
+    other_port = f"https://{SERVER_NAME}:{chat.http_port}"
+
+    async def scenario():
+        session = await asyncio.to_thread(login, chat, pair["a"]["email"])
+        tickets = [await asyncio.to_thread(ticket_of, chat, session["access"]) for _ in range(2)]
+        refused = await open_client(chat, tickets[0], origin=other_port, greet=False)
+        code, _frames = await refused.closed()
+        accepted = await open_client(chat, tickets[1], origin=own)
+        await accepted.close()
+        return code, accepted.hello
+
+    code, hello = asyncio.run(scenario())
+    assert code == 4003
     assert hello["user"]["id"] == pair["a"]["id"]
 
 

@@ -237,8 +237,10 @@ def test_sockets_are_proxied_to_the_ws_upstream_as_an_upgrade_with_the_proxy_hea
     django = _directives(DJANGO_PROXY.read_text())
     forwarded = {line for line in django if line.startswith("proxy_set_header X-")}
     assert forwarded and forwarded <= ws
-    assert "proxy_set_header Host $host" in ws & django
+    assert "proxy_set_header Host $client_host" in ws & django
     blocks = nginx_blocks(NGINX_TEMPLATE.read_text())
+    host = [own for header, own in blocks if header == "map $http_host $client_host"]
+    assert host == ['"" $host; default $http_host;'], "the port the client named, else $host"
     upgrade = [own for header, own in blocks if header == "map $http_upgrade $connection_upgrade"]
     assert upgrade == ['default upgrade; "" close;']
     upstream = dict(blocks)["upstream ws"]
