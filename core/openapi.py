@@ -97,7 +97,7 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path or self._is_paginated_list():
             statuses.append("404")
         statuses.append("406")  # DRF's content negotiation, before any view code
-        # A throttle may count some methods only (core.throttles.UploadThrottle: POST and PUT).
+        # A throttle may count some methods only (core.throttles.UserWriteThrottle).
         throttles = getattr(self.view, "throttle_classes", None) or ()
         if any(
             self.method in getattr(throttle, "methods", (self.method,)) for throttle in throttles

@@ -73,3 +73,9 @@ def documented_error_codes(response: dict) -> list[str]:
     error_object, narrowed = body["properties"]["error"]["allOf"]
     assert error_object == {"$ref": "#/components/schemas/Error"}, body
     return narrowed["properties"]["code"]["enum"]
+
+
+def throttle_rates(settings, **changes: str) -> None:
+    """Set some of DEFAULT_THROTTLE_RATES for one test (the `settings` fixture undoes it)."""
+    merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **changes}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}

@@ -1,10 +1,10 @@
 """Rate limits read from settings on every request (so overrides take effect at once), failing
 open when the cache is out of reach, and counting IPv6 clients by their /64 (core.client_ip).
 
-Uploads are limited per user: every one costs a decode or a probe and a stored file, so a burst
-of them could tie up workers and memory. Rates: DEFAULT_THROTTLE_RATES["image_upload"] and
-["video_upload"] (THROTTLE_IMAGE_UPLOAD, THROTTLE_VIDEO_UPLOAD); refusals are 429 `throttled`
-with Retry-After, in the error envelope."""
+Some writes are limited per user (UserWriteThrottle): uploads, since every one costs a decode or
+a probe and a stored file, so a burst of them could tie up workers and memory
+(THROTTLE_IMAGE_UPLOAD, THROTTLE_VIDEO_UPLOAD), and, in other apps, writes that put something in
+front of other people. Refusals are 429 `throttled` with Retry-After, in the error envelope."""
 
 import hashlib
 import logging
@@ -45,10 +45,11 @@ class SettingsRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
 
-class UploadThrottle(SettingsRateThrottle):
-    """Counts the uploads (POST, PUT) of one user, or of one client network when anonymous."""
+class UserWriteThrottle(SettingsRateThrottle):
+    """Counts one user's requests of `methods` (or one client network's, when anonymous); the
+    view's other methods (its listing) are not counted."""
 
-    methods = ("POST", "PUT")
+    methods: tuple[str, ...] = ("POST",)
 
     def get_cache_key(self, request, view):
         if request.method not in self.methods:
@@ -56,6 +57,10 @@ class UploadThrottle(SettingsRateThrottle):
         user = request.user
         ident = f"user:{user.pk}" if user and user.is_authenticated else self.get_ident(request)
         return self.cache_key_for(ident)
+
+
+class UploadThrottle(UserWriteThrottle):
+    methods = ("POST", "PUT")
 
 
 class ImageUploadThrottle(UploadThrottle):

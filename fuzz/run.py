@@ -48,7 +48,7 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 THROTTLE_SCOPES = (
     "LOGIN_IP", "LOGIN_ACCOUNT", "REGISTER_IP", "REGISTER_ACCOUNT", "REFRESH_IP",
     "REFRESH_SESSION", "PASSWORD_RESET_IP", "PASSWORD_RESET_ACCOUNT", "AVAILABILITY_IP",
-    "SOCIAL_IP", "IMAGE_UPLOAD", "VIDEO_UPLOAD",
+    "SOCIAL_IP", "IMAGE_UPLOAD", "VIDEO_UPLOAD", "FRIEND_REQUEST", "CHAT_REPORT",
 )  # fmt: skip
 # No request-line or header-size limit: gunicorn's own 414/400 pages are HTML from the transport,
 # not answers of the API under test (see fuzz/README.md).

@@ -39,6 +39,7 @@ from chat.services.friends import (
     friend_request_send,
 )
 from chat.services.sockets import online_friend_ids
+from chat.throttles import FriendRequestThrottle
 from core.openapi import errors_of
 
 
@@ -76,6 +77,7 @@ class FriendRemoveApi(APIView):
 
 class FriendRequestListSendApi(GenericAPIView):
     permission_classes = (IsAuthenticated,)
+    throttle_classes = (FriendRequestThrottle,)  # sending only; the listing is not counted
     queryset = FriendRequest.objects.none()  # for the schema
     serializer_class = UserInputSerializer  # what OPTIONS describes
 

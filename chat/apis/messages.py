@@ -43,6 +43,7 @@ from chat.services.messages import (
     read_marker_set,
 )
 from chat.services.reports import DETAIL_MAX_LENGTH, message_report
+from chat.throttles import ReportThrottle
 from core.openapi import errors_of
 from core.serializers import StrictCharField
 from courses.errors import NotEntitled
@@ -170,6 +171,7 @@ class MessageDetailApi(APIView):
 
 class MessageReportApi(APIView):
     permission_classes = (IsAuthenticated,)
+    throttle_classes = (ReportThrottle,)
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.ChoiceField(choices=ReportReason.choices)

@@ -55,6 +55,9 @@ REST_FRAMEWORK = {
         # Per user: every upload costs a decode (images) or a probe and a stored file (videos).
         "image_upload": env("THROTTLE_IMAGE_UPLOAD", default="10/min"),
         "video_upload": env("THROTTLE_VIDEO_UPLOAD", default="30/hour"),
+        # Per user: what puts something in front of other people (chat.throttles).
+        "friend_request": env("THROTTLE_FRIEND_REQUEST", default="30/hour"),
+        "chat_report": env("THROTTLE_CHAT_REPORT", default="30/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 
 from accounts.testing import client_for
 from accounts.tests.factories import TutorFactory
-from core.testing import assert_error_envelope
+from core.testing import assert_error_envelope, throttle_rates
 from courses.tests.factories import CourseFactory
 from videos.models import Image, Video
 
@@ -59,11 +59,6 @@ def post_image(client, content: bytes, name: str = "photo.png"):
     return client.post("/api/images/", {"file": file}, format="multipart")
 
 
-def rates(settings, **changes) -> None:
-    merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **changes}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
-
-
 # --- Pixels decoded at once ----------------------------------------------------------------------
 
 
@@ -102,7 +97,7 @@ class TestDecodedPixels:
 @pytest.mark.django_db
 class TestUploadRates:
     def test_a_burst_of_image_uploads_is_cut_at_the_rate_with_retry_after(self, user, settings):
-        rates(settings, image_upload="3/min")
+        throttle_rates(settings, image_upload="3/min")
         client = client_for(user)
         statuses = [post_image(client, flat_png(8, 8)).status_code for _ in range(3)]
         refused = post_image(client, flat_png(8, 8))
@@ -116,7 +111,7 @@ class TestUploadRates:
         assert post_image(other, flat_png(8, 8)).status_code == 201
 
     def test_failed_uploads_count_too_and_listing_does_not(self, user, settings):
-        rates(settings, image_upload="2/min")
+        throttle_rates(settings, image_upload="2/min")
         client = client_for(user)
         assert_error_envelope(post_image(client, b"not an image"), 400, "invalid_image")
         assert_error_envelope(post_image(client, flat_png(7000, 7000)), 400, "invalid_image")
@@ -125,7 +120,7 @@ class TestUploadRates:
         assert_error_envelope(post_image(client, flat_png(8, 8)), 429, "throttled")
 
     def test_course_thumbnails_share_the_image_rate(self, settings):
-        rates(settings, image_upload="2/min")
+        throttle_rates(settings, image_upload="2/min")
         course = CourseFactory()
         client = client_for(course.tutor)
         assert post_image(client, flat_png(8, 8)).status_code == 201
@@ -138,7 +133,7 @@ class TestUploadRates:
         assert response["Retry-After"]
 
     def test_a_burst_of_video_uploads_is_cut_at_the_rate(self, settings):
-        rates(settings, video_upload="2/hour")
+        throttle_rates(settings, video_upload="2/hour")
         tutor = TutorFactory()
         client = client_for(tutor)
 

@@ -24,6 +24,7 @@ from accounts.tests.social.stubs import (
     stub_profile,
     stub_tokeninfo,
 )
+from core.testing import throttle_rates
 
 # --- Refusals -----------------------------------------------------------------------------------
 
@@ -265,8 +266,7 @@ def test_missing_or_mixed_fields_are_a_validation_error(api_client, http, body, 
 
 @pytest.mark.django_db
 def test_social_sign_in_is_throttled_per_ip(api_client, settings):
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "social_ip": "2/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    throttle_rates(settings, social_ip="2/min")
 
     for _ in range(2):
         assert sign_in(api_client, GOOGLE, {}).status_code == 400
