@@ -178,17 +178,15 @@ def admin_login_form(edge, source: str) -> tuple[str, str]:
     return cookie, token
 
 
-def test_the_admin_signs_in_on_the_sites_own_port(edge):
-    """A browser on https://host:port/ (not 443) sends Origin and Referer with the port; nginx
-    forwards the Host with it, so Django's CSRF check sees the site itself, not another."""
-    source = "127.0.0.11"
-    email = staff_create(edge)
-    cookie, token = admin_login_form(edge, source)
-    reply = edge.request(
+def admin_sign_in(edge, source: str, form: tuple[str, str], email: str, password: str):
+    """The admin's login form posted as a browser on the site's page does: with its CSRF cookie
+    and token, and the page's Origin and Referer (the stack's port included)."""
+    cookie, token = form
+    return edge.request(
         "POST",
         "/admin/login/?next=/admin/",
         body=urlencode(
-            {"csrfmiddlewaretoken": token, "username": email, "password": DEMO_PASSWORD}
+            {"csrfmiddlewaretoken": token, "username": email, "password": password}
         ).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
@@ -198,6 +196,14 @@ def test_the_admin_signs_in_on_the_sites_own_port(edge):
         },
         source=source,
     )
+
+
+def test_the_admin_signs_in_on_the_sites_own_port(edge):
+    """A browser on https://host:port/ (not 443) sends Origin and Referer with the port; nginx
+    forwards the Host with it, so Django's CSRF check sees the site itself, not another."""
+    source = "127.0.0.11"
+    email = staff_create(edge)
+    reply = admin_sign_in(edge, source, admin_login_form(edge, source), email, DEMO_PASSWORD)
     assert (reply.status, reply.header("Location")) == (302, "/admin/"), reply.body[:300]
     assert edge.base_url.rsplit(":", 1)[1] != "443"
 
@@ -213,22 +219,10 @@ def test_admin_login_is_rate_limited_by_nginx(edge):
     refuses the rest (the right one too) before they cost a worker an Argon2 hash."""
     source = "127.0.0.5"
     email = staff_create(edge)
-    cookie, token = admin_login_form(edge, source)
+    form = admin_login_form(edge, source)
 
     def attempt(password: str):
-        return edge.request(
-            "POST",
-            "/admin/login/?next=/admin/",
-            body=urlencode(
-                {"csrfmiddlewaretoken": token, "username": email, "password": password}
-            ).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={cookie}",
-                "Referer": f"{edge.base_url}/admin/login/",  # as a browser sends it
-            },
-            source=source,
-        )
+        return admin_sign_in(edge, source, form, email, password)
 
     replies = [attempt(f"wrong-{n}") for n in range(40)]
     # nginx's refusals are its JSON envelope; Django's own answers (the form again, or its own
