@@ -46,6 +46,8 @@ async def test_every_kind_of_frame_spends_the_sockets_budget(settings, flood):
     settings.CHAT_REFUSALS_BEFORE_CLOSE = 3
     alice, _bob, room = await _pair_in_a_room()
     socket = await open_socket(alice)  # its first frame (a ping) is one of the three
+    limits = socket.hello["limits"]  # what a client paces itself by is what is enforced
+    assert (limits["frames_per_second"], limits["frame_burst"]) == (0.05, 3)
     for _ in range(2):
         frame = flood(room)
         await socket.send_text(frame if isinstance(frame, str) else json.dumps(frame))
